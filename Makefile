@@ -1,0 +1,62 @@
+# HPC with Rust — every workshop command is a target here. `make help` lists them.
+
+N ?= 100
+S ?= 100
+STEP ?= write_vectorized
+CARGO ?= cargo
+BIN := target/release
+
+SERIAL_STEPS := write write_vectorized write_vectorized_binary write_hdf5
+STEPS := $(SERIAL_STEPS)
+
+# Each step's predecessor: `make diff` shows the one optimization between them.
+PRED_write_vectorized := write
+PRED_write_vectorized_binary := write_vectorized
+PRED_write_hdf5 := write_vectorized_binary
+
+# Debian's parallel HDF5 lives beside its serial one; point hdf5-metno at the parallel build
+# unless the learner chose an HDF5 already (a cluster module sets HDF5_DIR).
+DEBIAN_HDF5 := /usr/lib/$(shell gcc -dumpmachine 2>/dev/null)/hdf5/openmpi
+ifeq ($(origin HDF5_DIR),undefined)
+  ifneq ($(wildcard $(DEBIAN_HDF5)/include),)
+    export HDF5_DIR := $(DEBIAN_HDF5)
+  endif
+endif
+
+.DEFAULT_GOAL := help
+.PHONY: help setup build test check workshop diff clean $(STEPS)
+
+help: ## List the targets
+	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, STEP=$(STEP))"
+	@grep -hE '^[a-zA-Z0-9_ -]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-26s %s\n", $$1, $$2}'
+
+setup: ## Install the system packages the workshop needs (or say how), quick when all is there
+	@scripts/setup.sh
+
+build: setup ## Build every step and tool (release)
+	$(CARGO) build --release --workspace
+
+workshop: build ## Run every step in order, check they agree bit for bit, print the speed table
+	$(BIN)/workshop -n $(N) -s $(S)
+
+test: setup ## Formatting, lints, unit and end-to-end tests (what CI runs)
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) build --release --workspace
+	$(CARGO) test --release --workspace
+
+write: ## Step 1: nested loops, text files            (make write N=100 S=100)
+write_vectorized: ## Step 2: one array expression over a meshgrid
+write_vectorized_binary: ## Step 3: binary .npy files instead of text
+write_hdf5: ## Step 8: one HDF5 file instead of many
+$(SERIAL_STEPS): setup
+	$(CARGO) build --release -p $@
+	$(BIN)/$@ -n $(N) -s $(S) --dir output/$@
+
+diff: ## Show a step against its predecessor       (make diff STEP=write_vectorized)
+	@test -n "$(PRED_$(STEP))" || { echo "diff: '$(STEP)' has no predecessor; try one of: $(filter-out write,$(STEPS))" >&2; exit 2; }
+	@diff -u crates/$(PRED_$(STEP))/src/main.rs crates/$(STEP)/src/main.rs || true
+
+clean: ## Remove build products and outputs
+	$(CARGO) clean
+	rm -rf output profiles

@@ -1,0 +1,26 @@
+//! `gridgen`: everything the workshop's steps share, so that each step's `main.rs` holds only
+//! its lesson.
+//!
+//! - [`field`]: the data contract — the grid, the field, and numpy's rounding rules.
+//! - [`text`]: `numpy.savetxt`'s exact text format, fast.
+//! - [`output`]: file names, the .txt and .npy writers, all-or-nothing files.
+//! - [`args`], [`run`]: the shared command line and the frame around each step.
+//! - [`read`]: loading outputs back, to check that every step wrote the same numbers.
+//! - `h5` (feature `hdf5`): the one-file HDF5 output.
+
+pub mod args;
+mod error;
+pub mod field;
+#[cfg(feature = "hdf5")]
+pub mod h5;
+pub mod memory;
+pub mod output;
+pub mod read;
+pub mod run;
+pub mod text;
+
+pub use args::{Args, Step, StepArgs};
+pub use error::{Error, Result};
+pub use field::{axes, generate_data, generate_value, meshgrid};
+pub use output::Output;
+pub use run::{run, Summary};

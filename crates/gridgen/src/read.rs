@@ -1,0 +1,112 @@
+//! Loading the steps' outputs back, so that runs can be compared bit for bit.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+
+/// Why an output could not be read back.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {}: {message}", .path.display())]
+pub struct ReadError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+fn fail(path: &Path, message: impl ToString) -> ReadError {
+    ReadError {
+        path: path.to_owned(),
+        message: message.to_string(),
+    }
+}
+
+/// Reads a `numpy.savetxt` file. `%.18e` keeps 19 significant digits, more than the 17 any f64
+/// needs, so parsing gives back the exact bits.
+pub fn load_txt(path: &Path) -> Result<Array2<f64>, ReadError> {
+    let text = fs::read_to_string(path).map_err(|e| fail(path, e))?;
+    let mut values = Vec::new();
+    let mut rows = 0;
+    for (line_no, line) in text.lines().enumerate() {
+        for word in line.split(' ') {
+            let v: f64 = word.parse().map_err(|_| {
+                fail(
+                    path,
+                    format!("line {}: '{word}' is not a number", line_no + 1),
+                )
+            })?;
+            values.push(v);
+        }
+        rows += 1;
+    }
+    let cols = values.len().checked_div(rows).unwrap_or(0);
+    Array2::from_shape_vec((rows, cols), values)
+        .map_err(|_| fail(path, "rows of different lengths"))
+}
+
+/// Reads a 2-D `<f8` .npy file.
+pub fn load_npy(path: &Path) -> Result<Array2<f64>, ReadError> {
+    let bytes = fs::read(path).map_err(|e| fail(path, e))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| fail(path, e))?;
+    let shape = npy.shape().to_vec();
+    let [rows, cols] = shape[..] else {
+        return Err(fail(
+            path,
+            format!("expected a 2-D array, found shape {shape:?}"),
+        ));
+    };
+    let values: Vec<f64> = npy.into_vec().map_err(|e| fail(path, e))?;
+    Array2::from_shape_vec((rows as usize, cols as usize), values).map_err(|e| fail(path, e))
+}
+
+/// Bitwise equality: NaN equals NaN of the same bits, and +0.0 differs from -0.0.
+pub fn same_bits(a: &Array2<f64>, b: &Array2<f64>) -> bool {
+    a.dim() == b.dim()
+        && a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+#[cfg(feature = "hdf5")]
+pub use self::hdf5_read::{load_h5, H5Contents};
+
+#[cfg(feature = "hdf5")]
+mod hdf5_read {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Everything an HDF5 output holds: root attributes, and each dataset with its `file_id`.
+    #[derive(Debug, PartialEq)]
+    pub struct H5Contents {
+        pub root_attributes: BTreeMap<String, f64>,
+        pub datasets: BTreeMap<String, (u64, Array2<f64>)>,
+    }
+
+    pub fn load_h5(path: &Path) -> Result<H5Contents, ReadError> {
+        let e = |err: hdf5::Error| fail(path, err.to_string().replace('\n', " "));
+        let file = hdf5::File::open(path).map_err(e)?;
+        let mut root_attributes = BTreeMap::new();
+        for name in file.attr_names().map_err(e)? {
+            let attr = file.attr(&name).map_err(e)?;
+            // Counts are stored as u64 and origins as f64; f64 holds both exactly here.
+            let v = match attr.read_scalar::<f64>() {
+                Ok(v) => v,
+                Err(_) => attr.read_scalar::<u64>().map_err(e)? as f64,
+            };
+            root_attributes.insert(name, v);
+        }
+        let mut datasets = BTreeMap::new();
+        for name in file.member_names().map_err(e)? {
+            let ds = file.dataset(&name).map_err(e)?;
+            let file_id = ds
+                .attr("file_id")
+                .and_then(|a| a.read_scalar::<u64>())
+                .map_err(e)?;
+            let data = ds.read_2d::<f64>().map_err(e)?;
+            datasets.insert(name, (file_id, data));
+        }
+        Ok(H5Contents {
+            root_attributes,
+            datasets,
+        })
+    }
+}

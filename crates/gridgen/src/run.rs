@@ -1,0 +1,121 @@
+//! The frame around every step's lesson: parse the arguments, check the grid fits, create the
+//! output folder, time the run, print one summary line, and turn errors into one line on stderr
+//! and an exit code (2 for usage, 1 for runtime failures).
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::args::{self, Step, StepArgs};
+use crate::{memory, Output, Result};
+
+/// What a finished run reports: one line of text, or one JSON object with `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub step: String,
+    pub n_files: usize,
+    pub size: usize,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub files_per_second: f64,
+    pub mb_per_second: f64,
+}
+
+impl Summary {
+    pub fn new(step: &str, n_files: usize, size: usize, bytes: u64, seconds: f64) -> Self {
+        let per_second = |amount: f64| if seconds > 0.0 { amount / seconds } else { 0.0 };
+        Summary {
+            step: step.to_owned(),
+            n_files,
+            size,
+            bytes,
+            seconds,
+            files_per_second: per_second(n_files as f64),
+            mb_per_second: per_second(bytes as f64 / 1e6),
+        }
+    }
+
+    /// The line printed at the end of a run.
+    pub fn line(&self) -> String {
+        format!(
+            "{}: {} files of {}×{}, {:.2} MB written in {:.3} s ({:.0} files/s, {:.1} MB/s)",
+            self.step,
+            self.n_files,
+            self.size,
+            self.size,
+            self.bytes as f64 / 1e6,
+            self.seconds,
+            self.files_per_second,
+            self.mb_per_second
+        )
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string(self).expect("a summary always serialises")
+    }
+}
+
+/// Runs one step: `body` is the lesson, handed the parsed arguments and the output folder.
+pub fn run<A: StepArgs>(step: Step, body: impl FnOnce(&A, &Output) -> Result<()>) -> ExitCode {
+    let args: A = match args::parse(step) {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{}: {message}", step.name);
+            return ExitCode::from(2);
+        }
+    };
+    match run_parsed(step, &args, body) {
+        Ok(summary) => {
+            if args.common().json {
+                println!("{}", summary.json());
+            } else {
+                println!("{}", summary.line());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", step.name);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run_parsed<A: StepArgs>(
+    step: Step,
+    args: &A,
+    body: impl FnOnce(&A, &Output) -> Result<()>,
+) -> Result<Summary> {
+    let common = args.common();
+    memory::check_fits(common.size, args.grids_in_memory())?;
+    let start = Instant::now();
+    let out = Output::create(&common.dir, &common.output)?;
+    body(args, &out)?;
+    Ok(Summary::new(
+        step.name,
+        common.n_files,
+        common.size,
+        out.bytes_written(),
+        start.elapsed().as_secs_f64(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_reports_rates() {
+        let s = Summary::new("write", 10, 100, 2_000_000, 0.5);
+        assert_eq!(s.files_per_second, 20.0);
+        assert_eq!(s.mb_per_second, 4.0);
+        assert_eq!(
+            s.line(),
+            "write: 10 files of 100×100, 2.00 MB written in 0.500 s (20 files/s, 4.0 MB/s)"
+        );
+        let json: serde_json::Value = serde_json::from_str(&s.json()).unwrap();
+        assert_eq!(json["step"], "write");
+        assert_eq!(json["bytes"], 2_000_000);
+    }
+}

@@ -1,0 +1,100 @@
+//! `make workshop`: run every step in order with the same parameters, check that they all wrote
+//! the same numbers as the baseline, and print how fast each one was.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use gridgen::Summary;
+use tools::{compare_runs, load_run, run_step, step_binary, STEPS};
+
+#[derive(Parser)]
+#[command(about = "Run every workshop step, check they agree bit for bit, and compare their speed")]
+struct Cli {
+    #[arg(short = 'n', long = "n-files", default_value_t = 100)]
+    n_files: usize,
+    #[arg(short, long, default_value_t = 100)]
+    size: usize,
+    /// Runs per step; the table shows the median
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Each step writes into <dir>/<step>
+    #[arg(long, default_value = "output/workshop")]
+    dir: PathBuf,
+}
+
+fn median_run(step: &str, args: &[String], repeat: usize) -> Result<Summary> {
+    let mut runs = (0..repeat.max(1))
+        .map(|_| run_step(step, args))
+        .collect::<Result<Vec<_>>>()?;
+    runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    Ok(runs.swap_remove(runs.len() / 2))
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    println!(
+        "Running every step with -n {} -s {} (median of {} runs each)\n",
+        cli.n_files, cli.size, cli.repeat
+    );
+    println!(
+        "{:<26} {:<28} {:>8} {:>9} {:>9} {:>9}  same numbers",
+        "step", "lesson", "wall s", "files/s", "vs write", "vs prev"
+    );
+    let mut results: Vec<(&str, f64)> = Vec::new();
+    let mut baseline = None;
+    let mut all_same = true;
+    for step in STEPS {
+        if step_binary(step.name).is_err() {
+            println!("{:<26} (not built)", step.name);
+            continue;
+        }
+        let dir = cli.dir.join(step.name);
+        let args: Vec<String> = vec![
+            "-n".into(),
+            cli.n_files.to_string(),
+            "-s".into(),
+            cli.size.to_string(),
+            "--dir".into(),
+            dir.display().to_string(),
+        ];
+        let summary = median_run(step.name, &args, cli.repeat)?;
+        let arrays = load_run(&dir, "data", step.format, cli.n_files)
+            .with_context(|| format!("reading back what {} wrote", step.name))?;
+        let verdict = match &baseline {
+            None => "baseline".to_string(),
+            Some(expected) => match compare_runs(expected, &arrays) {
+                Ok(()) => "yes".to_string(),
+                Err(e) => {
+                    all_same = false;
+                    format!("NO: {e}")
+                }
+            },
+        };
+        if baseline.is_none() {
+            baseline = Some(arrays);
+        }
+        let time_of = |name: &str| results.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
+        let speedup = |other: Option<f64>| match other {
+            Some(t) => format!("{:.1}×", t / summary.seconds),
+            None => "—".into(),
+        };
+        println!(
+            "{:<26} {:<28} {:>8.3} {:>9.0} {:>9} {:>9}  {verdict}",
+            step.name,
+            step.lesson,
+            summary.seconds,
+            summary.files_per_second,
+            speedup(time_of("write")),
+            speedup(step.predecessor.and_then(time_of)),
+        );
+        results.push((step.name, summary.seconds));
+    }
+    println!("\nOutputs are under {}.", cli.dir.display());
+    anyhow::ensure!(
+        all_same,
+        "some steps did not write the same numbers as `write`"
+    );
+    println!("Every step wrote the same numbers, bit for bit.");
+    Ok(())
+}

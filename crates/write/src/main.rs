@@ -1,0 +1,45 @@
+//! Step 1 — `write`: the baseline every later step is checked against.
+//!
+//! For each file index, fill a size × size array one value at a time with two nested loops,
+//! then write it as text, exactly as `numpy.savetxt` would.
+//!
+//! In Python these loops are what made the original slow (a million interpreted calls for 100
+//! files). In Rust they compile to the same machine code as the vectorized step; the profile
+//! shows the time goes into formatting text instead.
+
+use std::process::ExitCode;
+
+use gridgen::{generate_value, Args, Output};
+use ndarray::{Array1, Array2};
+
+// ANCHOR: write_data
+/// Compute file `file_id`'s array element by element and save it as text.
+fn write_data(
+    x: &Array1<f64>,
+    y: &Array1<f64>,
+    out: &Output,
+    n_files: usize,
+    file_id: usize,
+) -> gridgen::Result<()> {
+    let mut data = Array2::zeros((y.len(), x.len()));
+    for i in 0..y.len() {
+        for j in 0..x.len() {
+            // Row i runs over y, column j over x: the same array numpy's meshgrid gives.
+            data[[i, j]] = generate_value(x[j], y[i], n_files, file_id);
+        }
+    }
+    out.save_txt(file_id, &data)
+}
+// ANCHOR_END: write_data
+
+fn main() -> ExitCode {
+    gridgen::run(gridgen::step!(), |args: &Args, out| {
+        // ANCHOR: main_loop
+        let (x, y) = gridgen::axes(args.size);
+        for file_id in 0..args.n_files {
+            write_data(&x, &y, out, args.n_files, file_id)?;
+        }
+        // ANCHOR_END: main_loop
+        Ok(())
+    })
+}

@@ -1,0 +1,40 @@
+//! Step 3 — `write_vectorized_binary`: binary .npy files instead of text.
+//!
+//! The same array as step 2, saved as `numpy.save` does: a short header, then the 8 bytes of
+//! each value as they sit in memory. No formatting at all, and a third of the bytes of text
+//! (8 per value instead of 25).
+//!
+//! What remains is opening, writing and closing one file per index; step 8 (`write_hdf5`)
+//! writes everything into one file instead.
+
+use std::process::ExitCode;
+
+use gridgen::{generate_data, Args, Output};
+use ndarray::Array2;
+
+// ANCHOR: write_data
+/// Compute file `file_id`'s array in one expression and save it as .npy.
+fn write_data(
+    xx: &Array2<f64>,
+    yy: &Array2<f64>,
+    out: &Output,
+    n_files: usize,
+    file_id: usize,
+) -> gridgen::Result<()> {
+    let data = generate_data(xx, yy, n_files, file_id);
+    out.save_npy(file_id, &data)
+}
+// ANCHOR_END: write_data
+
+fn main() -> ExitCode {
+    gridgen::run(gridgen::step!(), |args: &Args, out| {
+        // ANCHOR: main_loop
+        let (x, y) = gridgen::axes(args.size);
+        let (xx, yy) = gridgen::meshgrid(&x, &y);
+        for file_id in 0..args.n_files {
+            write_data(&xx, &yy, out, args.n_files, file_id)?;
+        }
+        // ANCHOR_END: main_loop
+        Ok(())
+    })
+}
