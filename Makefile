@@ -2,16 +2,20 @@
 
 N ?= 100
 S ?= 100
+W ?= 2
 STEP ?= write_vectorized
 CARGO ?= cargo
 BIN := target/release
 
 SERIAL_STEPS := write write_vectorized write_vectorized_binary write_hdf5
-STEPS := $(SERIAL_STEPS)
+THREAD_STEPS := write_multiprocessing write_multiprocessing_queue
+STEPS := $(SERIAL_STEPS) $(THREAD_STEPS)
 
 # Each step's predecessor: `make diff` shows the one optimization between them.
 PRED_write_vectorized := write
 PRED_write_vectorized_binary := write_vectorized
+PRED_write_multiprocessing := write_vectorized_binary
+PRED_write_multiprocessing_queue := write_multiprocessing
 PRED_write_hdf5 := write_vectorized_binary
 
 # Debian's parallel HDF5 lives beside its serial one; point hdf5-metno at the parallel build
@@ -24,10 +28,10 @@ ifeq ($(origin HDF5_DIR),undefined)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test check workshop diff clean $(STEPS)
+.PHONY: help setup build test workshop diff clean $(STEPS)
 
 help: ## List the targets
-	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, STEP=$(STEP))"
+	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, STEP=$(STEP))"
 	@grep -hE '^[a-zA-Z0-9_ -]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-26s %s\n", $$1, $$2}'
 
 setup: ## Install the system packages the workshop needs (or say how), quick when all is there
@@ -48,10 +52,16 @@ test: setup ## Formatting, lints, unit and end-to-end tests (what CI runs)
 write: ## Step 1: nested loops, text files            (make write N=100 S=100)
 write_vectorized: ## Step 2: one array expression over a meshgrid
 write_vectorized_binary: ## Step 3: binary .npy files instead of text
+write_multiprocessing: ## Step 4: a pool of W threads, one blocking task per file  (make write_multiprocessing W=2)
+write_multiprocessing_queue: ## Step 5: W long-lived workers fed by a channel
 write_hdf5: ## Step 8: one HDF5 file instead of many
 $(SERIAL_STEPS): setup
 	$(CARGO) build --release -p $@
 	$(BIN)/$@ -n $(N) -s $(S) --dir output/$@
+
+$(THREAD_STEPS): setup
+	$(CARGO) build --release -p $@
+	$(BIN)/$@ -n $(N) -s $(S) -w $(W) --dir output/$@
 
 diff: ## Show a step against its predecessor       (make diff STEP=write_vectorized)
 	@test -n "$(PRED_$(STEP))" || { echo "diff: '$(STEP)' has no predecessor; try one of: $(filter-out write,$(STEPS))" >&2; exit 2; }

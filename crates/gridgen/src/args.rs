@@ -52,6 +52,12 @@ pub trait StepArgs: Parser {
     fn grids_in_memory(&self) -> u64 {
         3
     }
+    /// Checks and completes the arguments after parsing (for defaults taken from the environment).
+    fn resolve(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// Adds what these arguments decided (workers, ranks) to the run's summary.
+    fn annotate(&self, _summary: &mut crate::Summary) {}
 }
 
 impl StepArgs for Args {
@@ -71,7 +77,10 @@ pub fn parse<A: StepArgs>(step: Step) -> Result<Option<A>, String> {
         .try_get_matches()
         .and_then(|matches: ArgMatches| A::from_arg_matches(&matches));
     match parsed {
-        Ok(args) => Ok(Some(args)),
+        Ok(mut args) => {
+            args.resolve()?;
+            Ok(Some(args))
+        }
         Err(e) if !e.use_stderr() => {
             // --help or --version: print to stdout, a successful exit.
             let _ = e.print();
@@ -85,6 +94,77 @@ pub fn parse<A: StepArgs>(step: Step) -> Result<Option<A>, String> {
                 first.trim_start_matches("error: ").trim()
             ))
         }
+    }
+}
+
+/// Arguments of the thread steps: the shared ones and the number of workers.
+#[derive(Debug, Clone, Parser)]
+#[command(allow_negative_numbers = true)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub common: Args,
+    /// Worker threads [default: $SLURM_CPUS_PER_TASK inside a Slurm job, else 1]
+    #[arg(short, long, value_parser = at_least_one)]
+    pub workers: Option<usize>,
+    /// Where the worker count came from, for the summary.
+    #[arg(skip)]
+    workers_from: Option<&'static str>,
+}
+
+/// The Slurm variable that says how many cores a job's task was given.
+pub const SLURM_CPUS_PER_TASK: &str = "SLURM_CPUS_PER_TASK";
+
+impl WorkerArgs {
+    /// The number of worker threads, resolved at parse time.
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or(1)
+    }
+
+    /// `-w` if given, else `SLURM_CPUS_PER_TASK` (so a job's `--cpus-per-task` is used without
+    /// repeating it), else 1. `from_slurm` is the variable's value, if set.
+    fn resolve_workers(&mut self, from_slurm: Option<String>) -> Result<(), String> {
+        if self.workers.is_some() {
+            self.workers_from = Some("-w");
+            return Ok(());
+        }
+        match from_slurm {
+            Some(text) => {
+                let n = at_least_one(text.trim())
+                    .map_err(|e| format!("{SLURM_CPUS_PER_TASK}: {e}; pass -w to choose"))?;
+                self.workers = Some(n);
+                self.workers_from = Some(SLURM_CPUS_PER_TASK);
+            }
+            None => {
+                self.workers = Some(1);
+                self.workers_from = Some("default");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WorkerArgs {
+    type Target = Args;
+    /// `args.size`, `args.n_files`, … read the same in every step.
+    fn deref(&self) -> &Args {
+        &self.common
+    }
+}
+
+impl StepArgs for WorkerArgs {
+    fn common(&self) -> &Args {
+        &self.common
+    }
+    /// Each worker holds its own meshgrid pair and result, and the main thread one more set.
+    fn grids_in_memory(&self) -> u64 {
+        3 * (self.workers() as u64 + 1)
+    }
+    fn resolve(&mut self) -> Result<(), String> {
+        self.resolve_workers(std::env::var(SLURM_CPUS_PER_TASK).ok())
+    }
+    fn annotate(&self, summary: &mut crate::Summary) {
+        summary.workers = Some(self.workers());
+        summary.workers_from = self.workers_from.map(str::to_owned);
     }
 }
 
@@ -128,6 +208,32 @@ mod tests {
         assert_eq!(file_prefix("data").as_deref(), Ok("data"));
         assert!(file_prefix("").is_err());
         assert!(file_prefix("a/b").unwrap_err().contains("path separator"));
+    }
+
+    #[test]
+    fn workers_come_from_the_flag_then_slurm_then_one() {
+        let parse = |argv: &[&str], slurm: Option<&str>| {
+            let mut args = WorkerArgs::try_parse_from(argv).unwrap();
+            args.resolve_workers(slurm.map(str::to_owned))
+                .map(|()| args)
+        };
+        let args = parse(&["w", "-w", "3"], Some("8")).unwrap();
+        assert_eq!((args.workers(), args.workers_from), (3, Some("-w")));
+        let args = parse(&["w"], Some("8")).unwrap();
+        assert_eq!(
+            (args.workers(), args.workers_from),
+            (8, Some(SLURM_CPUS_PER_TASK))
+        );
+        let args = parse(&["w"], None).unwrap();
+        assert_eq!((args.workers(), args.workers_from), (1, Some("default")));
+        assert!(parse(&["w"], Some("lots"))
+            .unwrap_err()
+            .contains(SLURM_CPUS_PER_TASK));
+        assert!(WorkerArgs::try_parse_from(["w", "-w", "0"]).is_err());
+        assert_eq!(
+            parse(&["w", "-w", "4"], None).unwrap().grids_in_memory(),
+            15
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`text`]: `numpy.savetxt`'s exact text format, fast.
 //! - [`output`]: file names, the .txt and .npy writers, all-or-nothing files.
 //! - [`args`], [`run`]: the shared command line and the frame around each step.
+//! - [`workers`]: named worker threads, a blocking pool, and stopping them all on a failure.
 //! - [`read`]: loading outputs back, to check that every step wrote the same numbers.
 //! - `h5` (feature `hdf5`): the one-file HDF5 output.
 
@@ -18,8 +19,9 @@ pub mod output;
 pub mod read;
 pub mod run;
 pub mod text;
+pub mod workers;
 
-pub use args::{Args, Step, StepArgs};
+pub use args::{Args, Step, StepArgs, WorkerArgs};
 pub use error::{Error, Result};
 pub use field::{axes, generate_data, generate_value, meshgrid};
 pub use output::Output;

@@ -20,6 +20,15 @@ pub struct Summary {
     pub seconds: f64,
     pub files_per_second: f64,
     pub mb_per_second: f64,
+    /// Worker threads, for the thread steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// Where the worker count came from: `-w`, `SLURM_CPUS_PER_TASK` or `default`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers_from: Option<String>,
+    /// MPI ranks, for the MPI steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ranks: Option<usize>,
 }
 
 impl Summary {
@@ -33,13 +42,27 @@ impl Summary {
             seconds,
             files_per_second: per_second(n_files as f64),
             mb_per_second: per_second(bytes as f64 / 1e6),
+            workers: None,
+            workers_from: None,
+            ranks: None,
         }
     }
 
     /// The line printed at the end of a run.
     pub fn line(&self) -> String {
+        let mut by = String::new();
+        if let Some(w) = self.workers {
+            let plural = if w == 1 { "" } else { "s" };
+            by = format!(" by {w} worker{plural}");
+            if let Some(from) = self.workers_from.as_deref().filter(|f| *f != "-w") {
+                by += &format!(" (from {from})");
+            }
+        }
+        if let Some(r) = self.ranks {
+            by = format!(" by {r} rank{}", if r == 1 { "" } else { "s" });
+        }
         format!(
-            "{}: {} files of {}×{}, {:.2} MB written in {:.3} s ({:.0} files/s, {:.1} MB/s)",
+            "{}: {} files of {}×{}, {:.2} MB written{by} in {:.3} s ({:.0} files/s, {:.1} MB/s)",
             self.step,
             self.n_files,
             self.size,
@@ -58,6 +81,7 @@ impl Summary {
 
 /// Runs one step: `body` is the lesson, handed the parsed arguments and the output folder.
 pub fn run<A: StepArgs>(step: Step, body: impl FnOnce(&A, &Output) -> Result<()>) -> ExitCode {
+    one_line_panics(step.name);
     let args: A = match args::parse(step) {
         Ok(Some(args)) => args,
         Ok(None) => return ExitCode::SUCCESS,
@@ -82,6 +106,31 @@ pub fn run<A: StepArgs>(step: Step, body: impl FnOnce(&A, &Output) -> Result<()>
     }
 }
 
+/// A panic prints one line, like every other failure. Panics in worker threads print nothing
+/// here: the worker pool catches them and the run reports them as its error.
+fn one_line_panics(step: &'static str) {
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        if thread.name().is_some_and(|n| n.starts_with("worker-")) {
+            return;
+        }
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "{step}: internal error{place}: {}",
+            message.replace('\n', " ")
+        );
+    }));
+}
+
 fn run_parsed<A: StepArgs>(
     step: Step,
     args: &A,
@@ -92,13 +141,15 @@ fn run_parsed<A: StepArgs>(
     let start = Instant::now();
     let out = Output::create(&common.dir, &common.output)?;
     body(args, &out)?;
-    Ok(Summary::new(
+    let mut summary = Summary::new(
         step.name,
         common.n_files,
         common.size,
         out.bytes_written(),
         start.elapsed().as_secs_f64(),
-    ))
+    );
+    args.annotate(&mut summary);
+    Ok(summary)
 }
 
 #[cfg(test)]
@@ -117,5 +168,23 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&s.json()).unwrap();
         assert_eq!(json["step"], "write");
         assert_eq!(json["bytes"], 2_000_000);
+        assert!(json.get("workers").is_none());
+    }
+
+    #[test]
+    fn summary_names_workers_and_where_their_count_came_from() {
+        let mut s = Summary::new("write_multiprocessing_queue", 4, 10, 4000, 1.0);
+        s.workers = Some(2);
+        s.workers_from = Some("SLURM_CPUS_PER_TASK".into());
+        assert!(
+            s.line()
+                .contains("written by 2 workers (from SLURM_CPUS_PER_TASK) in"),
+            "{}",
+            s.line()
+        );
+        s.workers_from = Some("-w".into());
+        assert!(s.line().contains("written by 2 workers in"), "{}", s.line());
+        let json: serde_json::Value = serde_json::from_str(&s.json()).unwrap();
+        assert_eq!(json["workers"], 2);
     }
 }

@@ -157,6 +157,16 @@ pub fn load_run(dir: &Path, prefix: &str, format: Format, n_files: usize) -> Res
     Ok(arrays)
 }
 
+/// The arrays every step must write for `n_files` files of `size`, computed in-process with
+/// gridgen (which the end-to-end tests tie to numpy's own values).
+pub fn reference(n_files: usize, size: usize) -> Arrays {
+    let (x, y) = gridgen::axes(size);
+    let (xx, yy) = gridgen::meshgrid(&x, &y);
+    (0..n_files)
+        .map(|t| (t, gridgen::generate_data(&xx, &yy, n_files, t)))
+        .collect()
+}
+
 /// Checks two runs hold the same numbers bit for bit; the error names the first difference.
 pub fn compare_runs(a: &Arrays, b: &Arrays) -> Result<()> {
     ensure!(

@@ -4,11 +4,14 @@
 //! Needs `cargo build --release --workspace` first (`make test` does it); a missing binary fails
 //! the test with that instruction.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use tools::{compare_runs, load_run, step_binary, Format, STEPS};
+use common::{assert_fails, files_under, format_of, run, run_ok};
+use tools::{compare_runs, load_run, step_binary, Format};
 
 const SERIAL: [&str; 4] = [
     "write",
@@ -16,53 +19,6 @@ const SERIAL: [&str; 4] = [
     "write_vectorized_binary",
     "write_hdf5",
 ];
-
-fn run(step: &str, args: &[&str]) -> Output {
-    Command::new(step_binary(step).unwrap())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start {step}: {e}"))
-}
-
-fn run_ok(step: &str, dir: &Path, n: usize, s: usize) {
-    let out = run(
-        step,
-        &[
-            "-n",
-            &n.to_string(),
-            "-s",
-            &s.to_string(),
-            "--dir",
-            dir.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{step} -n {n} -s {s} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn format_of(step: &str) -> Format {
-    STEPS.iter().find(|s| s.name == step).unwrap().format
-}
-
-/// Every file name under `dir`, recursively, sorted.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                names.extend(files_under(&path));
-            } else {
-                names.push(path.display().to_string());
-            }
-        }
-    }
-    names.sort();
-    names
-}
 
 #[test]
 fn every_serial_step_writes_the_same_numbers() {
@@ -114,29 +70,6 @@ fn numpy_and_h5py_read_every_output_back_exactly() {
             "{stdout}"
         );
     }
-}
-
-/// Checks a run that must fail: its exit code, one line on stderr containing `cause`, and no
-/// output file left behind under `dir`.
-fn assert_fails(step: &str, args: &[&str], dir: &Path, code: i32, cause: &str) {
-    let out = run(step, args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "{step} {args:?}: {stderr}");
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "{step} {args:?} must say one line: {stderr}"
-    );
-    assert!(stderr.starts_with(&format!("{step}: ")), "{stderr}");
-    assert!(
-        stderr.contains(cause),
-        "{step} {args:?}: expected '{cause}' in: {stderr}"
-    );
-    let leftovers: Vec<_> = files_under(dir)
-        .into_iter()
-        .filter(|f| f.contains("data"))
-        .collect();
-    assert!(leftovers.is_empty(), "{step} {args:?} left {leftovers:?}");
 }
 
 #[test]

@@ -1,0 +1,79 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)] // each test file uses its own share of them
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tools::{step_binary, step_info, Format};
+
+/// Runs a built step binary with `args`.
+pub fn run(step: &str, args: &[&str]) -> Output {
+    Command::new(step_binary(step).unwrap())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {step}: {e}"))
+}
+
+pub fn run_ok(step: &str, dir: &Path, n: usize, s: usize) {
+    let out = run(
+        step,
+        &[
+            "-n",
+            &n.to_string(),
+            "-s",
+            &s.to_string(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{step} -n {n} -s {s} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn format_of(step: &str) -> Format {
+    step_info(step).unwrap().format
+}
+
+/// Every file name under `dir`, recursively, sorted.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                names.extend(files_under(&path));
+            } else {
+                names.push(path.display().to_string());
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Checks a run that must fail: its exit code, one line on stderr containing `cause`, and no
+/// output file left behind under `dir`.
+pub fn assert_fails(step: &str, args: &[&str], dir: &Path, code: i32, cause: &str) {
+    let out = run(step, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{step} {args:?}: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{step} {args:?} must say one line: {stderr}"
+    );
+    assert!(stderr.starts_with(&format!("{step}: ")), "{stderr}");
+    assert!(
+        stderr.contains(cause),
+        "{step} {args:?}: expected '{cause}' in: {stderr}"
+    );
+    let leftovers: Vec<_> = files_under(dir)
+        .into_iter()
+        .filter(|f| f.contains("data"))
+        .collect();
+    assert!(leftovers.is_empty(), "{step} {args:?} left {leftovers:?}");
+}

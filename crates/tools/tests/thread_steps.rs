@@ -1,0 +1,153 @@
+//! End-to-end tests of the single-node parallel steps: any number of workers writes the same
+//! files as the serial steps, and a failure in one worker ends the run cleanly.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{assert_fails, files_under, run};
+use tools::{compare_runs, load_run, reference, Format};
+
+const THREAD_STEPS: [&str; 2] = ["write_multiprocessing", "write_multiprocessing_queue"];
+
+#[test]
+fn any_number_of_workers_writes_the_same_files() {
+    for n in [1, 7, 100] {
+        let expected = reference(n, 12);
+        for step in THREAD_STEPS {
+            for w in [1, 2, 3, 8, 64] {
+                let dir = tempfile::tempdir().unwrap();
+                let d = dir.path().to_str().unwrap();
+                let out = run(
+                    step,
+                    &[
+                        "-n",
+                        &n.to_string(),
+                        "-s",
+                        "12",
+                        "-w",
+                        &w.to_string(),
+                        "--dir",
+                        d,
+                    ],
+                );
+                assert!(
+                    out.status.success(),
+                    "{step} -w {w}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let arrays = load_run(dir.path(), "data", Format::Npy, n).unwrap();
+                compare_runs(&expected, &arrays)
+                    .unwrap_or_else(|e| panic!("{step} -n {n} -w {w}: {e}"));
+                assert_eq!(
+                    files_under(dir.path()).len(),
+                    n,
+                    "{step} -n {n} -w {w}: extra files"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn zero_workers_is_a_usage_error() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("out");
+    for step in THREAD_STEPS {
+        let args = ["-w", "0", "--dir", dir.to_str().unwrap()];
+        assert_fails(step, &args, &dir, 2, "must be at least 1, got 0");
+    }
+}
+
+#[test]
+fn the_worker_count_comes_from_slurm_when_not_given() {
+    for step in THREAD_STEPS {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = tools::step_binary(step).unwrap();
+        let out = Command::new(&binary)
+            .args(["-n", "4", "-s", "5", "--dir", dir.path().to_str().unwrap()])
+            .env("SLURM_CPUS_PER_TASK", "3")
+            .output()
+            .unwrap();
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            line.contains("by 3 workers (from SLURM_CPUS_PER_TASK)"),
+            "{step}: {line}"
+        );
+        let out = Command::new(&binary)
+            .args([
+                "-n",
+                "4",
+                "-w",
+                "2",
+                "--json",
+                "--dir",
+                dir.path().to_str().unwrap(),
+            ])
+            .env("SLURM_CPUS_PER_TASK", "3")
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (json["workers"].as_u64(), json["workers_from"].as_str()),
+            (Some(2), Some("-w"))
+        );
+        let out = Command::new(&binary)
+            .args(["--dir", dir.path().to_str().unwrap()])
+            .env("SLURM_CPUS_PER_TASK", "many")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{step}");
+    }
+}
+
+#[test]
+fn a_failed_write_stops_the_run_promptly_and_names_the_file() {
+    for step in THREAD_STEPS {
+        for w in [1, 2, 8] {
+            let root = tempfile::tempdir().unwrap();
+            let dir = root.path().join("out");
+            fs::create_dir(&dir).unwrap();
+            // A folder where file 37 must go: its write fails, whichever worker gets it.
+            let blocked = dir.join("data00037.npy");
+            fs::create_dir(&blocked).unwrap();
+            let started = Instant::now();
+            let out = run(
+                step,
+                &[
+                    "-n",
+                    "2000",
+                    "-s",
+                    "40",
+                    "-w",
+                    &w.to_string(),
+                    "--dir",
+                    dir.to_str().unwrap(),
+                ],
+            );
+            let took = started.elapsed();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{step} -w {w}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "reported once: {stderr}");
+            assert!(stderr.contains(&blocked.display().to_string()), "{stderr}");
+            // Generous bound for a loaded machine; a hang would hit the test harness instead.
+            assert!(
+                took < Duration::from_secs(20),
+                "{step} -w {w} took {took:?}"
+            );
+            let files = files_under(&dir);
+            assert!(
+                files.iter().all(|f| !f.ends_with(".partial")),
+                "{step}: partial file left"
+            );
+            // It stopped handing out work: far fewer than all 2000 files exist.
+            assert!(
+                files.len() < 1000,
+                "{step} -w {w} kept going: {} files",
+                files.len()
+            );
+        }
+    }
+}
