@@ -3,20 +3,25 @@
 N ?= 100
 S ?= 100
 W ?= 2
+NP ?= 2
 STEP ?= write_vectorized
 CARGO ?= cargo
 BIN := target/release
 
 SERIAL_STEPS := write write_vectorized write_vectorized_binary write_hdf5
 THREAD_STEPS := write_multiprocessing write_multiprocessing_queue
-STEPS := $(SERIAL_STEPS) $(THREAD_STEPS)
+MPI_STEPS := write_mpi write_mpi_scatter write_final
+STEPS := $(SERIAL_STEPS) $(THREAD_STEPS) $(MPI_STEPS)
 
 # Each step's predecessor: `make diff` shows the one optimization between them.
 PRED_write_vectorized := write
 PRED_write_vectorized_binary := write_vectorized
 PRED_write_multiprocessing := write_vectorized_binary
 PRED_write_multiprocessing_queue := write_multiprocessing
+PRED_write_mpi := write_vectorized_binary
+PRED_write_mpi_scatter := write_mpi
 PRED_write_hdf5 := write_vectorized_binary
+PRED_write_final := write_mpi_scatter
 
 # Debian's parallel HDF5 lives beside its serial one; point hdf5-metno at the parallel build
 # unless the learner chose an HDF5 already (a cluster module sets HDF5_DIR).
@@ -27,11 +32,20 @@ ifeq ($(origin HDF5_DIR),undefined)
   endif
 endif
 
+# Open MPI refuses to start as root unless told it may (containers and CI run as root).
+ifeq ($(shell id -u),0)
+  export OMPI_ALLOW_RUN_AS_ROOT := 1
+  export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+endif
+# More ranks than cores needs Open MPI's permission too.
+CORES := $(shell nproc 2>/dev/null || echo 1)
+MPIRUN := mpirun -np $(NP) $(if $(shell test $(NP) -gt $(CORES) && echo yes),--oversubscribe)
+
 .DEFAULT_GOAL := help
 .PHONY: help setup build test workshop diff clean $(STEPS)
 
 help: ## List the targets
-	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, STEP=$(STEP))"
+	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, NP=$(NP) ranks, STEP=$(STEP))"
 	@grep -hE '^[a-zA-Z0-9_ -]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-26s %s\n", $$1, $$2}'
 
 setup: ## Install the system packages the workshop needs (or say how), quick when all is there
@@ -41,7 +55,7 @@ build: setup ## Build every step and tool (release)
 	$(CARGO) build --release --workspace
 
 workshop: build ## Run every step in order, check they agree bit for bit, print the speed table
-	$(BIN)/workshop -n $(N) -s $(S)
+	$(BIN)/workshop -n $(N) -s $(S) --workers $(W) --ranks $(NP)
 
 test: setup ## Formatting, lints, unit and end-to-end tests (what CI runs)
 	$(CARGO) fmt --all --check
@@ -54,7 +68,10 @@ write_vectorized: ## Step 2: one array expression over a meshgrid
 write_vectorized_binary: ## Step 3: binary .npy files instead of text
 write_multiprocessing: ## Step 4: a pool of W threads, one blocking task per file  (make write_multiprocessing W=2)
 write_multiprocessing_queue: ## Step 5: W long-lived workers fed by a channel
+write_mpi: ## Step 6: NP MPI ranks, chunks sent point to point  (make write_mpi NP=2)
+write_mpi_scatter: ## Step 7: the same split with one collective scatter
 write_hdf5: ## Step 8: one HDF5 file instead of many
+write_final: ## Step 9: NP ranks writing one file with parallel HDF5
 $(SERIAL_STEPS): setup
 	$(CARGO) build --release -p $@
 	$(BIN)/$@ -n $(N) -s $(S) --dir output/$@
@@ -62,6 +79,10 @@ $(SERIAL_STEPS): setup
 $(THREAD_STEPS): setup
 	$(CARGO) build --release -p $@
 	$(BIN)/$@ -n $(N) -s $(S) -w $(W) --dir output/$@
+
+$(MPI_STEPS): setup
+	$(CARGO) build --release -p $@
+	$(MPIRUN) $(BIN)/$@ -n $(N) -s $(S) --dir output/$@
 
 diff: ## Show a step against its predecessor       (make diff STEP=write_vectorized)
 	@test -n "$(PRED_$(STEP))" || { echo "diff: '$(STEP)' has no predecessor; try one of: $(filter-out write,$(STEPS))" >&2; exit 2; }

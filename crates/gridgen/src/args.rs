@@ -67,8 +67,9 @@ impl StepArgs for Args {
 }
 
 /// Parses the process's arguments for `step`. On a usage error, returns clap's message cut to
-/// its first line (the cause); `--help` and `--version` come back as `Ok(None)` after printing.
-pub fn parse<A: StepArgs>(step: Step) -> Result<Option<A>, String> {
+/// its first line (the cause); `--help` and `--version` come back as `Ok(None)` after printing
+/// (only if `print_help`: under MPI only rank 0 prints).
+pub fn parse<A: StepArgs>(step: Step, print_help: bool) -> Result<Option<A>, String> {
     let command = A::command()
         .name(step.name)
         .bin_name(step.name)
@@ -83,7 +84,9 @@ pub fn parse<A: StepArgs>(step: Step) -> Result<Option<A>, String> {
         }
         Err(e) if !e.use_stderr() => {
             // --help or --version: print to stdout, a successful exit.
-            let _ = e.print();
+            if print_help {
+                let _ = e.print();
+            }
             Ok(None)
         }
         Err(e) => {

@@ -30,6 +30,9 @@ pub enum Error {
     /// The HDF5 library refused an operation on this file.
     #[error("HDF5 error in {}: {message}", .path.display())]
     Hdf5 { path: PathBuf, message: String },
+    /// Another MPI rank failed (and reports why); this rank stops too.
+    #[error("stopped because another rank failed")]
+    OtherRankFailed,
     /// A worker thread panicked; its message, if it had one.
     #[error("worker {worker} panicked: {message}")]
     WorkerPanicked { worker: usize, message: String },

@@ -7,7 +7,8 @@
 //! - [`args`], [`run`]: the shared command line and the frame around each step.
 //! - [`workers`]: named worker threads, a blocking pool, and stopping them all on a failure.
 //! - [`read`]: loading outputs back, to check that every step wrote the same numbers.
-//! - `h5` (feature `hdf5`): the one-file HDF5 output.
+//! - `h5` (feature `hdf5`): the one-file HDF5 output; with feature `mpio`, written by all ranks.
+//! - `mpi` (feature `mpi`): the frame around the MPI steps, and `array_split`.
 
 pub mod args;
 mod error;
@@ -15,6 +16,8 @@ pub mod field;
 #[cfg(feature = "hdf5")]
 pub mod h5;
 pub mod memory;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod output;
 pub mod read;
 pub mod run;

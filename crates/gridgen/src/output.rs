@@ -17,6 +17,7 @@ pub struct Output {
     dir: PathBuf,
     prefix: String,
     bytes: AtomicU64,
+    files: AtomicU64,
 }
 
 impl Output {
@@ -30,6 +31,7 @@ impl Output {
             dir: dir.to_owned(),
             prefix: prefix.to_owned(),
             bytes: AtomicU64::new(0),
+            files: AtomicU64::new(0),
         })
     }
 
@@ -58,6 +60,16 @@ impl Output {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Arrays written by this process so far (files, or datasets of the HDF5 file).
+    pub fn files_written(&self) -> u64 {
+        self.files.load(Ordering::Relaxed)
+    }
+
+    /// Counts one array written outside [`Output::write_file`] (an HDF5 dataset).
+    pub fn count_file(&self) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// `numpy.savetxt` of `data` into `<prefix><file_id:05>.txt`.
     pub fn save_txt(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
         // Buffered: savetxt hands over one row at a time.
@@ -83,6 +95,7 @@ impl Output {
             source,
         })?;
         self.count_bytes(bytes);
+        self.count_file();
         Ok(())
     }
 }

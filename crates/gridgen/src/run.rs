@@ -5,13 +5,13 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::{self, Step, StepArgs};
 use crate::{memory, Output, Result};
 
 /// What a finished run reports: one line of text, or one JSON object with `--json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub step: String,
     pub n_files: usize,
@@ -21,13 +21,13 @@ pub struct Summary {
     pub files_per_second: f64,
     pub mb_per_second: f64,
     /// Worker threads, for the thread steps.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
     /// Where the worker count came from: `-w`, `SLURM_CPUS_PER_TASK` or `default`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers_from: Option<String>,
     /// MPI ranks, for the MPI steps.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranks: Option<usize>,
 }
 
@@ -82,25 +82,21 @@ impl Summary {
 /// Runs one step: `body` is the lesson, handed the parsed arguments and the output folder.
 pub fn run<A: StepArgs>(step: Step, body: impl FnOnce(&A, &Output) -> Result<()>) -> ExitCode {
     one_line_panics(step.name);
-    let args: A = match args::parse(step) {
+    let args: A = match args::parse(step, true) {
         Ok(Some(args)) => args,
         Ok(None) => return ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("{}: {message}", step.name);
+            report(&format!("{}: {message}", step.name));
             return ExitCode::from(2);
         }
     };
     match run_parsed(step, &args, body) {
         Ok(summary) => {
-            if args.common().json {
-                println!("{}", summary.json());
-            } else {
-                println!("{}", summary.line());
-            }
+            print_summary(&summary, args.common().json);
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("{}: {e}", step.name);
+            report(&format!("{}: {e}", step.name));
             ExitCode::from(e.exit_code())
         }
     }
@@ -108,7 +104,7 @@ pub fn run<A: StepArgs>(step: Step, body: impl FnOnce(&A, &Output) -> Result<()>
 
 /// A panic prints one line, like every other failure. Panics in worker threads print nothing
 /// here: the worker pool catches them and the run reports them as its error.
-fn one_line_panics(step: &'static str) {
+pub(crate) fn one_line_panics(step: &'static str) {
     std::panic::set_hook(Box::new(move |info| {
         let thread = std::thread::current();
         if thread.name().is_some_and(|n| n.starts_with("worker-")) {
@@ -124,10 +120,10 @@ fn one_line_panics(step: &'static str) {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        report(&format!(
             "{step}: internal error{place}: {}",
             message.replace('\n', " ")
-        );
+        ));
     }));
 }
 
@@ -136,20 +132,40 @@ fn run_parsed<A: StepArgs>(
     args: &A,
     body: impl FnOnce(&A, &Output) -> Result<()>,
 ) -> Result<Summary> {
+    let start = Instant::now();
+    let out = prepare(args)?;
+    body(args, &out)?;
+    Ok(summarize(step, args, out.bytes_written(), start))
+}
+
+/// Before any work: refuse a grid that cannot fit, and create the output folder.
+pub(crate) fn prepare<A: StepArgs>(args: &A) -> Result<Output> {
     let common = args.common();
     memory::check_fits(common.size, args.grids_in_memory())?;
-    let start = Instant::now();
-    let out = Output::create(&common.dir, &common.output)?;
-    body(args, &out)?;
-    let mut summary = Summary::new(
-        step.name,
-        common.n_files,
-        common.size,
-        out.bytes_written(),
-        start.elapsed().as_secs_f64(),
-    );
+    Output::create(&common.dir, &common.output)
+}
+
+pub(crate) fn summarize<A: StepArgs>(step: Step, args: &A, bytes: u64, start: Instant) -> Summary {
+    let common = args.common();
+    let seconds = start.elapsed().as_secs_f64();
+    let mut summary = Summary::new(step.name, common.n_files, common.size, bytes, seconds);
     args.annotate(&mut summary);
-    Ok(summary)
+    summary
+}
+
+/// Writes one line to stderr in a single write, so that lines from several MPI ranks sharing
+/// one terminal do not interleave mid-line (`eprintln!` may write in pieces).
+pub(crate) fn report(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+}
+
+pub(crate) fn print_summary(summary: &Summary, json: bool) {
+    if json {
+        println!("{}", summary.json());
+    } else {
+        println!("{}", summary.line());
+    }
 }
 
 #[cfg(test)]

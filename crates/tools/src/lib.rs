@@ -16,8 +16,20 @@ pub struct StepInfo {
     pub name: &'static str,
     pub predecessor: Option<&'static str>,
     pub format: Format,
+    pub launch: Launch,
     /// The one optimization it shows.
     pub lesson: &'static str,
+}
+
+/// How a step is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// One process.
+    Serial,
+    /// One process with `-w` worker threads.
+    Threads,
+    /// `mpirun -np NP`.
+    Mpi,
 }
 
 /// What a step writes.
@@ -29,32 +41,34 @@ pub enum Format {
 }
 
 /// Every step, in the workshop's order. Adding a step is one line here.
+#[rustfmt::skip]
 pub const STEPS: &[StepInfo] = &[
-    StepInfo {
-        name: "write",
-        predecessor: None,
-        format: Format::Txt,
-        lesson: "nested loops, text files",
-    },
-    StepInfo {
-        name: "write_vectorized",
-        predecessor: Some("write"),
-        format: Format::Txt,
-        lesson: "one array expression",
-    },
-    StepInfo {
-        name: "write_vectorized_binary",
-        predecessor: Some("write_vectorized"),
-        format: Format::Npy,
-        lesson: "binary .npy files",
-    },
-    StepInfo {
-        name: "write_hdf5",
-        predecessor: Some("write_vectorized_binary"),
-        format: Format::H5,
-        lesson: "one HDF5 file",
-    },
+    step("write", None, Format::Txt, Launch::Serial, "nested loops, text files"),
+    step("write_vectorized", Some("write"), Format::Txt, Launch::Serial, "one array expression"),
+    step("write_vectorized_binary", Some("write_vectorized"), Format::Npy, Launch::Serial, "binary .npy files"),
+    step("write_multiprocessing", Some("write_vectorized_binary"), Format::Npy, Launch::Threads, "a pool, one blocking task a file"),
+    step("write_multiprocessing_queue", Some("write_multiprocessing"), Format::Npy, Launch::Threads, "workers fed by a channel"),
+    step("write_mpi", Some("write_vectorized_binary"), Format::Npy, Launch::Mpi, "MPI ranks, point-to-point sends"),
+    step("write_mpi_scatter", Some("write_mpi"), Format::Npy, Launch::Mpi, "one collective scatter"),
+    step("write_hdf5", Some("write_vectorized_binary"), Format::H5, Launch::Serial, "one HDF5 file"),
+    step("write_final", Some("write_mpi_scatter"), Format::H5, Launch::Mpi, "MPI ranks, one parallel HDF5 file"),
 ];
+
+const fn step(
+    name: &'static str,
+    predecessor: Option<&'static str>,
+    format: Format,
+    launch: Launch,
+    lesson: &'static str,
+) -> StepInfo {
+    StepInfo {
+        name,
+        predecessor,
+        format,
+        launch,
+        lesson,
+    }
+}
 
 /// Looks a step up by name.
 pub fn step_info(name: &str) -> Option<&'static StepInfo> {
@@ -83,9 +97,46 @@ pub fn step_binary(name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Runs a step binary with `args` plus `--json` and returns its summary.
+/// The cores of this machine.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `mpirun -np <ranks> <program>`, as the Makefile starts it: with `--oversubscribe` when there
+/// are more ranks than cores, and allowed to run as root (Open MPI refuses otherwise; the
+/// variables do nothing for other users).
+pub fn mpirun(ranks: usize, program: &Path) -> Command {
+    let mut command = Command::new("mpirun");
+    command
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .args(["-np", &ranks.to_string()]);
+    if ranks > cores() {
+        command.arg("--oversubscribe");
+    }
+    command.arg(program);
+    command
+}
+
+/// The command that starts a step: the binary itself, or under `mpirun` with `ranks` ranks.
+pub fn step_command(name: &str, ranks: usize) -> Result<Command> {
+    let binary = step_binary(name)?;
+    let launch = step_info(name).map_or(Launch::Serial, |s| s.launch);
+    Ok(if launch == Launch::Mpi {
+        mpirun(ranks, &binary)
+    } else {
+        Command::new(binary)
+    })
+}
+
+/// Runs a step binary with `args` plus `--json` and returns its summary (MPI steps on one rank).
 pub fn run_step(name: &str, args: &[String]) -> Result<Summary> {
-    let output = Command::new(step_binary(name)?)
+    run_step_on(name, 1, args)
+}
+
+/// Runs a step with `args` plus `--json`, MPI steps under `mpirun` with `ranks` ranks.
+pub fn run_step_on(name: &str, ranks: usize, args: &[String]) -> Result<Summary> {
+    let output = step_command(name, ranks)?
         .args(args)
         .arg("--json")
         .output()
@@ -103,19 +154,7 @@ pub fn run_step(name: &str, args: &[String]) -> Result<Summary> {
 
 /// Reads a `--json` summary line.
 pub fn parse_summary(line: &str) -> Result<Summary> {
-    let v: serde_json::Value = serde_json::from_str(line)?;
-    let num = |key: &str| {
-        v[key]
-            .as_f64()
-            .with_context(|| format!("summary lacks '{key}'"))
-    };
-    Ok(Summary::new(
-        v["step"].as_str().context("summary lacks 'step'")?,
-        num("n_files")? as usize,
-        num("size")? as usize,
-        num("bytes")? as u64,
-        num("seconds")?,
-    ))
+    Ok(serde_json::from_str(line)?)
 }
 
 /// A run's arrays by file index, whatever format it wrote.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Parser;
 use gridgen::Summary;
-use tools::{compare_runs, load_run, run_step, step_binary, STEPS};
+use tools::{compare_runs, load_run, run_step_on, step_binary, Launch, STEPS};
 
 #[derive(Parser)]
 #[command(about = "Run every workshop step, check they agree bit for bit, and compare their speed")]
@@ -15,6 +15,12 @@ struct Cli {
     n_files: usize,
     #[arg(short, long, default_value_t = 100)]
     size: usize,
+    /// Worker threads for the thread steps
+    #[arg(short, long, default_value_t = 2)]
+    workers: usize,
+    /// MPI ranks for the MPI steps (started with mpirun)
+    #[arg(long, default_value_t = 2)]
+    ranks: usize,
     /// Runs per step; the table shows the median
     #[arg(long, default_value_t = 3)]
     repeat: usize,
@@ -23,9 +29,9 @@ struct Cli {
     dir: PathBuf,
 }
 
-fn median_run(step: &str, args: &[String], repeat: usize) -> Result<Summary> {
+fn median_run(step: &str, ranks: usize, args: &[String], repeat: usize) -> Result<Summary> {
     let mut runs = (0..repeat.max(1))
-        .map(|_| run_step(step, args))
+        .map(|_| run_step_on(step, ranks, args))
         .collect::<Result<Vec<_>>>()?;
     runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
     Ok(runs.swap_remove(runs.len() / 2))
@@ -34,11 +40,11 @@ fn median_run(step: &str, args: &[String], repeat: usize) -> Result<Summary> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     println!(
-        "Running every step with -n {} -s {} (median of {} runs each)\n",
-        cli.n_files, cli.size, cli.repeat
+        "Running every step with -n {} -s {}, {} workers, {} MPI ranks (median of {} runs each)\n",
+        cli.n_files, cli.size, cli.workers, cli.ranks, cli.repeat
     );
     println!(
-        "{:<26} {:<28} {:>8} {:>9} {:>9} {:>9}  same numbers",
+        "{:<28} {:<34} {:>8} {:>9} {:>9} {:>9}  same numbers",
         "step", "lesson", "wall s", "files/s", "vs write", "vs prev"
     );
     let mut results: Vec<(&str, f64)> = Vec::new();
@@ -46,11 +52,11 @@ fn main() -> Result<()> {
     let mut all_same = true;
     for step in STEPS {
         if step_binary(step.name).is_err() {
-            println!("{:<26} (not built)", step.name);
+            println!("{:<28} (not built)", step.name);
             continue;
         }
         let dir = cli.dir.join(step.name);
-        let args: Vec<String> = vec![
+        let mut args: Vec<String> = vec![
             "-n".into(),
             cli.n_files.to_string(),
             "-s".into(),
@@ -58,7 +64,10 @@ fn main() -> Result<()> {
             "--dir".into(),
             dir.display().to_string(),
         ];
-        let summary = median_run(step.name, &args, cli.repeat)?;
+        if step.launch == Launch::Threads {
+            args.extend(["-w".into(), cli.workers.to_string()]);
+        }
+        let summary = median_run(step.name, cli.ranks, &args, cli.repeat)?;
         let arrays = load_run(&dir, "data", step.format, cli.n_files)
             .with_context(|| format!("reading back what {} wrote", step.name))?;
         let verdict = match &baseline {
@@ -80,7 +89,7 @@ fn main() -> Result<()> {
             None => "—".into(),
         };
         println!(
-            "{:<26} {:<28} {:>8.3} {:>9.0} {:>9} {:>9}  {verdict}",
+            "{:<28} {:<34} {:>8.3} {:>9.0} {:>9} {:>9}  {verdict}",
             step.name,
             step.lesson,
             summary.seconds,
