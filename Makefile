@@ -42,7 +42,7 @@ CORES := $(shell nproc 2>/dev/null || echo 1)
 MPIRUN := mpirun -np $(NP) $(if $(shell test $(NP) -gt $(CORES) && echo yes),--oversubscribe)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test workshop diff clean $(STEPS)
+.PHONY: help setup build test workshop bench bench-quick diff clean $(STEPS)
 
 help: ## List the targets
 	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, NP=$(NP) ranks, STEP=$(STEP))"
@@ -56,6 +56,13 @@ build: setup ## Build every step and tool (release)
 
 workshop: build ## Run every step in order, check they agree bit for bit, print the speed table
 	$(BIN)/workshop -n $(N) -s $(S) --workers $(W) --ranks $(NP)
+
+bench: build ## Time every step (medians of 5 runs) and regenerate docs/benchmarks.md and its plots
+	$(BIN)/bench
+
+bench-quick: build ## The benchmark machinery on small sizes (a minute), into output/bench-quick/
+	$(BIN)/bench --quick --report output/bench-quick/benchmarks.md --plots output/bench-quick/plots \
+	  --results output/bench-quick/results --scratch output/bench-quick/scratch
 
 test: setup ## Formatting, lints, unit and end-to-end tests (what CI runs)
 	$(CARGO) fmt --all --check

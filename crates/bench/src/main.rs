@@ -1,0 +1,114 @@
+//! `make bench` / `make bench-quick`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use bench::machine::Machine;
+use bench::matrix::Plan;
+use bench::results::Results;
+use bench::{plots, report, runner};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Parser)]
+#[command(
+    about = "Benchmark every workshop step and write the report, the raw results and the plots"
+)]
+struct Cli {
+    /// Small sizes, one run each: about a minute (for checking the machinery, not for numbers)
+    #[arg(long)]
+    quick: bool,
+    /// Measured runs per case (default: 5, or 1 with --quick)
+    #[arg(long)]
+    repeat: Option<usize>,
+    /// Unmeasured runs before each case (default: 1, or 0 with --quick)
+    #[arg(long)]
+    warmup: Option<usize>,
+    /// The markdown report
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    report: PathBuf,
+    /// Folder for the SVG plots
+    #[arg(long, default_value = "docs/plots")]
+    plots: PathBuf,
+    /// Folder for the raw JSON results
+    #[arg(long, default_value = "bench/results")]
+    results: PathBuf,
+    /// Scratch folder the steps write into
+    #[arg(long, default_value = "output/bench")]
+    scratch: PathBuf,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let cores = tools::cores();
+    let plan = if cli.quick {
+        Plan::quick(cores)
+    } else {
+        Plan::full(cores)
+    };
+    let repeat = cli.repeat.unwrap_or(if cli.quick { 1 } else { 5 });
+    let warmup = cli.warmup.unwrap_or(if cli.quick { 0 } else { 1 });
+    let cases = plan.cases();
+
+    std::fs::create_dir_all(&cli.scratch)
+        .with_context(|| format!("cannot create {}", cli.scratch.display()))?;
+    let machine = Machine::describe(&cli.scratch);
+    // The bar shows on a terminal only: hidden when piped, in CI and in tests.
+    let bar = ProgressBar::with_draw_target(Some(cases.len() as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid template"),
+    );
+    let mut measured = Vec::new();
+    for case in &cases {
+        bar.set_message(case.command_line());
+        measured.push(runner::measure(case, warmup, repeat, &cli.scratch)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let results = Results {
+        machine,
+        quick: cli.quick,
+        warmup,
+        repeat,
+        small: plan.small,
+        large: plan.large,
+        measured,
+    };
+    std::fs::create_dir_all(&cli.results)?;
+    let raw_name = format!(
+        "{}-{}{}.json",
+        results.machine.host,
+        results.machine.date,
+        if cli.quick { "-quick" } else { "" }
+    );
+    std::fs::write(
+        cli.results.join(&raw_name),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    let drawn = plots::draw_all(&results, &cli.plots)?;
+    let prefix = relative_prefix(&cli.report, &cli.plots);
+    std::fs::write(
+        &cli.report,
+        report::markdown(&results, &drawn, &prefix, &raw_name),
+    )
+    .with_context(|| format!("cannot write {}", cli.report.display()))?;
+    println!(
+        "bench: {} cases measured; report {}, plots in {}, raw results {}",
+        results.measured.len(),
+        cli.report.display(),
+        cli.plots.display(),
+        cli.results.join(&raw_name).display()
+    );
+    Ok(())
+}
+
+/// How the report refers to the plots: relative to the report's own folder when the plots are
+/// under it (docs/plots from docs/benchmarks.md is "plots/"), else by their path as given.
+fn relative_prefix(report: &std::path::Path, plots: &std::path::Path) -> String {
+    let base = report.parent().unwrap_or(std::path::Path::new(""));
+    match plots.strip_prefix(base) {
+        Ok(rel) if !rel.as_os_str().is_empty() => format!("{}/", rel.display()),
+        _ => format!("{}/", plots.display()),
+    }
+}

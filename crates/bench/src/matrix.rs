@@ -1,0 +1,122 @@
+//! Which cases `make bench` runs: every step at the workshop's sizes, the worker and rank
+//! sweeps, and the floors they are compared with.
+
+use crate::runner::Case;
+
+/// The sizes of one benchmark run.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Many small files: the slides' "write size 100" case, (n, s).
+    pub small: (usize, usize),
+    /// Few large files: the "write size 1000" case.
+    pub large: (usize, usize),
+    /// The .npy-vs-HDF5 sweep over n, at the small grid size.
+    pub n_sweep: &'static [usize],
+    /// Worker counts: 1 … 2 × cores.
+    pub workers: usize,
+    /// Rank counts: 1 … cores, then one oversubscribed point.
+    pub cores: usize,
+}
+
+impl Plan {
+    pub fn full(cores: usize) -> Plan {
+        Plan {
+            small: (1000, 100),
+            large: (100, 1000),
+            n_sweep: &[10, 100, 1000],
+            workers: 2 * cores,
+            cores,
+        }
+    }
+
+    /// About a minute or less: small sizes, for `make bench-quick` and the tests.
+    pub fn quick(cores: usize) -> Plan {
+        Plan {
+            small: (20, 32),
+            large: (6, 128),
+            n_sweep: &[5, 20],
+            workers: 2,
+            cores,
+        }
+    }
+
+    pub fn rank_counts(&self) -> Vec<usize> {
+        let mut ranks: Vec<usize> = (1..=self.cores).collect();
+        ranks.push(self.cores + 2); // oversubscribed, marked as such in the report
+        ranks
+    }
+
+    pub fn cases(&self) -> Vec<Case> {
+        let mut cases = Vec::new();
+        let (sn, ss) = self.small;
+        // Every serial step, text ones only at the small grid (their 25-byte values make the
+        // large case a multi-gigabyte write that teaches nothing new).
+        for &n in self.n_sweep {
+            for step in ["write_vectorized_binary", "write_hdf5"] {
+                cases.push(Case::new(step, n, ss));
+            }
+            cases.push(Case::new("floor-npy", n, ss));
+        }
+        for step in ["write", "write_vectorized"] {
+            cases.push(Case::new(step, sn, ss));
+        }
+        cases.push(Case::new("floor-txt", sn, ss));
+        let (ln, ls) = self.large;
+        for step in ["write_vectorized_binary", "write_hdf5", "floor-npy"] {
+            cases.push(Case::new(step, ln, ls));
+        }
+        for (n, s) in [self.small, self.large] {
+            for step in ["write_multiprocessing", "write_multiprocessing_queue"] {
+                for w in 1..=self.workers {
+                    cases.push(Case::new(step, n, s).workers(w));
+                }
+            }
+            for step in ["write_mpi", "write_mpi_scatter", "write_final"] {
+                for r in self.rank_counts() {
+                    cases.push(Case::new(step, n, s).ranks(r));
+                }
+            }
+        }
+        for r in self.rank_counts() {
+            cases.push(Case::new("launch", 0, 0).ranks(r));
+        }
+        dedup(cases)
+    }
+}
+
+fn dedup(cases: Vec<Case>) -> Vec<Case> {
+    let mut unique: Vec<Case> = Vec::new();
+    for c in cases {
+        if !unique.contains(&c) {
+            unique.push(c);
+        }
+    }
+    unique
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Plan;
+
+    #[test]
+    fn the_full_plan_covers_every_step_and_both_floors() {
+        let cases = Plan::full(2).cases();
+        for step in tools::STEPS {
+            assert!(
+                cases.iter().any(|c| c.program == step.name),
+                "{} missing",
+                step.name
+            );
+        }
+        for floor in ["floor-npy", "floor-txt", "launch"] {
+            assert!(cases.iter().any(|c| c.program == floor), "{floor} missing");
+        }
+        let queue: Vec<_> = cases
+            .iter()
+            .filter(|c| c.program == "write_multiprocessing_queue" && c.size == 100)
+            .map(|c| c.workers.unwrap())
+            .collect();
+        assert_eq!(queue, [1, 2, 3, 4]);
+        assert!(cases.iter().any(|c| c.oversubscribed && c.ranks == Some(4)));
+    }
+}

@@ -1,0 +1,343 @@
+//! The report's SVG plots, drawn with plotters.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+
+use crate::results::Results;
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn fail<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("plotting: {e:?}")
+}
+
+/// One named line of points.
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub dashed: bool,
+}
+
+/// A line chart with a legend.
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
+    let all = || series.iter().flat_map(|s| s.points.iter());
+    let x_max = all().map(|p| p.0).fold(1.0, f64::max);
+    let x_min = all().map(|p| p.0).fold(x_max, f64::min);
+    let pad = (x_max - x_min).max(1.0) * 0.05;
+    let y_max = all().map(|p| p.1).fold(0.0, f64::max) * 1.15;
+    let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(fail)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_min - pad..x_max + pad, 0.0..y_max.max(1e-3))
+        .map_err(fail)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(fail)?;
+    for (i, s) in series.iter().enumerate() {
+        let color = if s.dashed {
+            BLACK.mix(0.5)
+        } else {
+            COLORS[i % COLORS.len()].mix(1.0)
+        };
+        let style = ShapeStyle {
+            color,
+            filled: false,
+            stroke_width: 2,
+        };
+        chart
+            .draw_series(LineSeries::new(s.points.clone(), style))
+            .map_err(fail)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        chart
+            .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(fail)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(fail)?;
+    root.present().map_err(fail)
+}
+
+/// Horizontal bars, one per labelled value, with a dashed line at `floor`.
+pub fn bars(
+    path: &Path,
+    title: &str,
+    unit: &str,
+    bars: &[(String, f64)],
+    floor: Option<(&str, f64)>,
+) -> Result<()> {
+    let max = bars
+        .iter()
+        .map(|b| b.1)
+        .fold(floor.map_or(0.0, |f| f.1), f64::max)
+        * 1.1;
+    let height = 120 + 34 * bars.len() as u32;
+    let root = SVGBackend::new(path, (760, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(fail)?;
+    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(230)
+        .build_cartesian_2d(0.0..max.max(1e-3), 0.0..bars.len() as f64)
+        .map_err(fail)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(bars.len() * 2 + 1)
+        .y_label_formatter(&|y| {
+            let i = (y - 0.5).round();
+            if (y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+                labels[labels.len() - 1 - i as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc(unit)
+        .draw()
+        .map_err(fail)?;
+    let n = bars.len();
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
+            let row = (n - 1 - i) as f64;
+            Rectangle::new([(0.0, row + 0.15), (*v, row + 0.85)], COLORS[0].filled())
+        }))
+        .map_err(fail)?;
+    if let Some((name, f)) = floor {
+        let style = ShapeStyle {
+            color: RED.mix(0.8),
+            filled: false,
+            stroke_width: 2,
+        };
+        chart
+            .draw_series(LineSeries::new(vec![(f, 0.0), (f, n as f64)], style))
+            .map_err(fail)?
+            .label(name.to_owned())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(fail)?;
+    }
+    root.present().map_err(fail)
+}
+
+/// Speedup over the first point of a sweep: t(1) / t(k).
+fn speedups(results: &Results, program: &str, at: (usize, usize)) -> Vec<(f64, f64)> {
+    let sweep = results.sweep(program, at);
+    let Some(base) = sweep.first().map(|(_, m)| m.wall.median) else {
+        return Vec::new();
+    };
+    sweep
+        .iter()
+        .map(|(k, m)| (*k as f64, base / m.wall.median))
+        .collect()
+}
+
+fn ideal(max: usize) -> Series {
+    Series {
+        name: "ideal (linear)".into(),
+        points: (1..=max).map(|k| (k as f64, k as f64)).collect(),
+        dashed: true,
+    }
+}
+
+/// Draws every plot of the report into `dir`; returns their file names.
+pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
+    std::fs::create_dir_all(dir)?;
+    let (small, large) = (results.small, results.large);
+    let size_name = |(n, s): (usize, usize)| format!("n={n}, size {s}");
+    let mut drawn = Vec::new();
+
+    // 1. Time per step at the small-grid case, with the file-writing floor.
+    let steps: Vec<(String, f64)> = tools::STEPS
+        .iter()
+        .filter_map(|step| {
+            let (w, r) = match step.launch {
+                tools::Launch::Serial => (None, None),
+                tools::Launch::Threads => (Some(2), None),
+                tools::Launch::Mpi => (None, Some(2)),
+            };
+            let label = match (w, r) {
+                (Some(w), _) => format!("{} (w={w})", step.name),
+                (_, Some(r)) => format!("{} (np={r})", step.name),
+                _ => step.name.to_owned(),
+            };
+            results.median(step.name, small, w, r).map(|t| (label, t))
+        })
+        .collect();
+    let floor = results.median("floor-npy", small, None, None);
+    bars(
+        &dir.join("steps.svg"),
+        &format!("Wall time per step ({})", size_name(small)),
+        "seconds (median)",
+        &steps,
+        floor.map(|f| (".npy file-writing floor", f)),
+    )?;
+    drawn.push("steps.svg".to_owned());
+
+    // 2. Speedup against workers, at both sizes, with the ideal line.
+    let mut series = Vec::new();
+    for at in [small, large] {
+        for step in ["write_multiprocessing_queue", "write_multiprocessing"] {
+            series.push(Series {
+                name: format!("{step}, {}", size_name(at)),
+                points: speedups(results, step, at),
+                dashed: false,
+            });
+        }
+    }
+    let max_w = results
+        .sweep("write_multiprocessing_queue", small)
+        .last()
+        .map_or(1, |p| p.0);
+    series.push(ideal(max_w));
+    lines(
+        &dir.join("speedup_workers.svg"),
+        "Speedup against worker threads",
+        "workers",
+        "speedup over 1 worker",
+        &series,
+    )?;
+    drawn.push("speedup_workers.svg".to_owned());
+
+    // 3. Speedup against ranks for the MPI steps.
+    let mut series = Vec::new();
+    for at in [small, large] {
+        for step in ["write_mpi_scatter", "write_final"] {
+            series.push(Series {
+                name: format!("{step}, {}", size_name(at)),
+                points: speedups(results, step, at),
+                dashed: false,
+            });
+        }
+    }
+    let max_r = results
+        .sweep("write_mpi_scatter", small)
+        .last()
+        .map_or(1, |p| p.0);
+    series.push(ideal(max_r));
+    lines(
+        &dir.join("speedup_ranks.svg"),
+        "Speedup against MPI ranks (last point oversubscribed)",
+        "ranks",
+        "speedup over 1 rank",
+        &series,
+    )?;
+    drawn.push("speedup_ranks.svg".to_owned());
+
+    // 4. Many .npy files against one HDF5 file, over n.
+    let size = small.1;
+    let over_n = |program: &str| -> Vec<(f64, f64)> {
+        let mut points: Vec<(f64, f64)> = results
+            .measured
+            .iter()
+            .filter(|m| {
+                m.case.program == program
+                    && m.case.size == size
+                    && m.case.workers.is_none()
+                    && m.case.ranks.is_none()
+            })
+            .map(|m| (m.case.n_files as f64, m.wall.median))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points
+    };
+    let series = vec![
+        Series {
+            name: "write_vectorized_binary (.npy files)".into(),
+            points: over_n("write_vectorized_binary"),
+            dashed: false,
+        },
+        Series {
+            name: "write_hdf5 (one file)".into(),
+            points: over_n("write_hdf5"),
+            dashed: false,
+        },
+        Series {
+            name: ".npy file-writing floor".into(),
+            points: over_n("floor-npy"),
+            dashed: true,
+        },
+    ];
+    lines(
+        &dir.join("npy_vs_hdf5.svg"),
+        &format!("Many .npy files or one HDF5 file (size {size})"),
+        "files (n)",
+        "seconds (median)",
+        &series,
+    )?;
+    drawn.push("npy_vs_hdf5.svg".to_owned());
+
+    // 5. MPI with .npy files against MPI with one parallel HDF5 file, over ranks.
+    let times = |program: &str, at| -> Vec<(f64, f64)> {
+        results
+            .sweep(program, at)
+            .iter()
+            .map(|(k, m)| (*k as f64, m.wall.median))
+            .collect()
+    };
+    let launch: Vec<(f64, f64)> = results
+        .measured
+        .iter()
+        .filter(|m| m.case.program == "launch")
+        .filter_map(|m| m.case.ranks.map(|r| (r as f64, m.wall.median)))
+        .collect();
+    let series = vec![
+        Series {
+            name: "write_mpi_scatter (.npy files)".into(),
+            points: times("write_mpi_scatter", small),
+            dashed: false,
+        },
+        Series {
+            name: "write_final (one parallel HDF5 file)".into(),
+            points: times("write_final", small),
+            dashed: false,
+        },
+        Series {
+            name: "launch floor (mpirun of a do-nothing program)".into(),
+            points: launch,
+            dashed: true,
+        },
+    ];
+    lines(
+        &dir.join("mpi_vs_hdf5.svg"),
+        &format!("MPI: .npy files or parallel HDF5 ({})", size_name(small)),
+        "ranks",
+        "seconds (median)",
+        &series,
+    )?;
+    drawn.push("mpi_vs_hdf5.svg".to_owned());
+    Ok(drawn)
+}

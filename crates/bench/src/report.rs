@@ -1,0 +1,242 @@
+//! docs/benchmarks.md, regenerated from a run's results.
+
+use std::fmt::Write;
+
+use crate::results::Results;
+use crate::runner::Measured;
+
+/// The Python originals, timed once on this project's Debian 12 machine (2 cores) in 2026-11
+/// with 100×100 grids; medians. `make bench` does not run Python: these are fixed references.
+pub const PYTHON: &[(&str, usize, &str, f64)] = &[
+    ("write.py", 100, "", 1.30),
+    ("write.py", 1000, "", 12.0),
+    ("write_vectorized.py", 100, "", 0.64),
+    ("write_vectorized.py", 1000, "", 5.23),
+    ("write_vectorized_binary.py", 100, "", 0.165),
+    ("write_vectorized_binary.py", 1000, "", 0.90),
+    ("write_hdf5.py", 1000, "", 0.85),
+    ("write_multiprocessing.py", 1000, "w=1", 1.36),
+    ("write_multiprocessing.py", 1000, "w=2", 1.48),
+    ("write_multiprocessing_queue.py", 1000, "w=1", 1.03),
+    ("write_multiprocessing_queue.py", 1000, "w=2", 0.65),
+    ("write_mpi_scatter.py", 1000, "np=1", 1.21),
+    ("write_mpi_scatter.py", 1000, "np=2", 0.83),
+    ("write_final.py (corrected)", 1000, "np=2", 0.875),
+];
+
+fn python(script: &str, n: usize, variant: &str) -> Option<f64> {
+    PYTHON
+        .iter()
+        .find(|p| p.0 == script && p.1 == n && p.2 == variant)
+        .map(|p| p.3)
+}
+
+fn cell(m: &Measured) -> String {
+    format!("{:.3} ({:.3}–{:.3})", m.wall.median, m.wall.min, m.wall.max)
+}
+
+/// One performance target: what was compared, the ratio measured, and whether it holds.
+pub struct Target {
+    pub text: String,
+    pub measured: String,
+    pub met: Option<bool>,
+}
+
+pub fn targets(r: &Results) -> Vec<Target> {
+    let mut out = Vec::new();
+    let small = r.small;
+    let full = !r.quick && small == (1000, 100);
+    let mut add = |text: String, measured: Option<(f64, String)>, ok: fn(f64) -> bool| {
+        let (met, measured) = match measured {
+            Some((v, shown)) => (Some(ok(v)), shown),
+            None => (None, "not measured".into()),
+        };
+        out.push(Target {
+            text,
+            measured,
+            met,
+        });
+    };
+    // Targets against the Python originals only mean something at the originals' sizes.
+    for (step, script) in [
+        ("write", "write.py"),
+        ("write_vectorized", "write_vectorized.py"),
+    ] {
+        let m = r
+            .median(step, small, None, None)
+            .zip(python(script, 1000, "").filter(|_| full));
+        add(
+            format!("`{step}` at least 10× faster than `{script}` (n=1000, size 100)"),
+            m.map(|(t, py)| (py / t, format!("{:.1}× ({py} s / {t:.3} s)", py / t))),
+            |x| x >= 10.0,
+        );
+    }
+    let floor = r.median("floor-npy", small, None, None);
+    for (step, w) in [
+        ("write_vectorized_binary", None),
+        ("write_multiprocessing_queue", Some(2)),
+    ] {
+        let m = r.median(step, small, w, None).zip(floor);
+        let label = w.map_or(String::new(), |w| format!(" with -w {w}"));
+        add(
+            format!(
+                "`{step}`{label} within 1.5× of the file-writing floor ({})",
+                at(small)
+            ),
+            m.map(|(t, f)| (t / f, format!("{:.2}× ({t:.3} s / {f:.3} s)", t / f))),
+            |x| x <= 1.5,
+        );
+    }
+    let q1 = r.median("write_multiprocessing_queue", r.large, Some(1), None);
+    let q2 = r.median("write_multiprocessing_queue", r.large, Some(2), None);
+    add(
+        format!(
+            "`write_multiprocessing_queue` -w 2 at least 1.7× faster than -w 1 ({})",
+            at(r.large)
+        ),
+        q1.zip(q2)
+            .map(|(a, b)| (a / b, format!("{:.2}× ({a:.3} s / {b:.3} s)", a / b))),
+        |x| x >= 1.7,
+    );
+    let h5 = r
+        .median("write_hdf5", small, None, None)
+        .zip(python("write_hdf5.py", 1000, "").filter(|_| full));
+    add(
+        "`write_hdf5` at least 5× faster than h5py's `write_hdf5.py` (n=1000, size 100)".into(),
+        h5.map(|(t, py)| (py / t, format!("{:.1}× ({py} s / {t:.3} s)", py / t))),
+        |x| x >= 5.0,
+    );
+    let fin = r
+        .median("write_final", small, None, Some(2))
+        .zip(python("write_final.py (corrected)", 1000, "np=2").filter(|_| full));
+    add(
+        "`write_final` -np 2 at least 3× faster than the corrected Python (n=1000, size 100)"
+            .into(),
+        fin.map(|(t, py)| (py / t, format!("{:.1}× ({py} s / {t:.3} s)", py / t))),
+        |x| x >= 3.0,
+    );
+    let launch = r.median("launch", small, None, Some(2));
+    let scatter = r.median("write_mpi_scatter", small, None, Some(2));
+    add(
+        format!(
+            "`write_mpi_scatter` -np 2 within 1.5× of launch floor + file-writing floor ({})",
+            at(small)
+        ),
+        scatter.zip(launch).zip(floor).map(|((t, l), f)| {
+            (
+                t / (l + f),
+                format!("{:.2}× ({t:.3} s / ({l:.3} + {f:.3}) s)", t / (l + f)),
+            )
+        }),
+        |x| x <= 1.5,
+    );
+    // Memory: every case at the large grid stays within 3 × (W + 1) grids + 20 MiB per process.
+    let (_, ls) = r.large;
+    let grid_mib = (ls * ls * 8) as f64 / (1024.0 * 1024.0);
+    let mut worst: Option<(f64, String)> = None;
+    for m in r
+        .measured
+        .iter()
+        .filter(|m| m.case.size == ls && !m.case.program.starts_with("floor"))
+    {
+        let w = m.case.workers.unwrap_or(1) as f64;
+        let budget = 3.0 * (w + 1.0) * grid_mib + 20.0;
+        let share = m.peak_mib / budget;
+        if worst.as_ref().is_none_or(|(s, _)| share > *s) {
+            worst = Some((
+                share,
+                format!(
+                    "{:.0}% of budget at worst ({}: {:.1} MiB of {:.1} MiB)",
+                    share * 100.0,
+                    m.command,
+                    m.peak_mib,
+                    budget
+                ),
+            ));
+        }
+    }
+    add(
+        format!("peak memory per process ≤ 3 × (W + 1) grids + 20 MiB at size {ls}"),
+        worst,
+        |x| x <= 1.0,
+    );
+    out
+}
+
+fn at((n, s): (usize, usize)) -> String {
+    format!("n={n}, size {s}")
+}
+
+/// The whole report, in markdown. `plots` are file names relative to `plot_prefix`.
+pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str) -> String {
+    let mut md = String::new();
+    let m = &r.machine;
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Generated by `make bench{}` on {} — do not edit by hand; run it again on your machine.\n",
+        if r.quick { "-quick" } else { "" },
+        m.date
+    );
+    let _ = writeln!(md, "| machine | |\n|---|---|");
+    let _ = writeln!(
+        md,
+        "| host | {} |\n| CPU | {} |\n| cores | {} |\n| memory | {:.1} GiB |",
+        m.host, m.cpu, m.cores, m.memory_gib
+    );
+    let _ = writeln!(
+        md,
+        "| filesystem of the output | {} |\n| kernel | {} |\n",
+        m.filesystem, m.kernel
+    );
+    let _ = writeln!(
+        md,
+        "Each case ran as a whole process, as a learner runs it: {} unmeasured warm-up run(s), then {} measured \
+         run(s); the tables show the median wall time in seconds, with the fastest and slowest run in brackets. \
+         The output folder is emptied before every run (not timed). Wall time is taken from outside the process, so \
+         it includes start-up (and `mpirun`'s launch for the MPI steps). Raw numbers: `bench/results/{raw_name}`.\n",
+        r.warmup, r.repeat
+    );
+    let _ = writeln!(md, "## Targets\n\n| target | measured | |\n|---|---|---|");
+    for t in targets(r) {
+        let verdict = match t.met {
+            Some(true) => "met",
+            Some(false) => "**missed**",
+            None => "—",
+        };
+        let _ = writeln!(md, "| {} | {} | {verdict} |", t.text, t.measured);
+    }
+    let _ = writeln!(md, "\nTargets against the Python originals compare with the fixed reference times below; they are checked only at the originals' size (n=1000, size 100), not by `make bench-quick`.\n");
+
+    let _ = writeln!(md, "## Every case\n\n| command | wall s: median (min–max) | peak MiB | MB written |\n|---|---|---|---|");
+    for x in &r.measured {
+        let mark = if x.case.oversubscribed {
+            " *(oversubscribed)*"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            md,
+            "| `{}`{mark} | {} | {:.1} | {:.1} |",
+            x.command,
+            cell(x),
+            x.peak_mib,
+            x.bytes as f64 / 1e6
+        );
+    }
+    let _ = writeln!(md, "\n`floor` writes the same number of files with the same bytes as the step, with nothing but `File::create` and one `write_all` each; `mpi_noop` is `mpirun` of a program that only starts and stops MPI.\n");
+
+    let _ = writeln!(md, "## Plots\n");
+    for p in plots {
+        let _ = writeln!(md, "![{p}]({plot_prefix}{p})\n");
+    }
+    let _ = writeln!(md, "## The Python originals, for reference\n\nTimed once on this project's Debian 12 machine (2 cores) in 2026-11, 100×100 grids, medians; not re-run by `make bench`.\n\n| script | n | workers/ranks | seconds |\n|---|---|---|---|");
+    for (script, n, variant, t) in PYTHON {
+        let _ = writeln!(
+            md,
+            "| {script} | {n} | {} | {t} |",
+            if variant.is_empty() { "—" } else { variant }
+        );
+    }
+    md
+}

@@ -1,0 +1,60 @@
+//! A benchmark run's results, saved raw as JSON and looked up by case.
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::Machine;
+use crate::runner::Measured;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub machine: Machine,
+    pub quick: bool,
+    pub warmup: usize,
+    pub repeat: usize,
+    pub small: (usize, usize),
+    pub large: (usize, usize),
+    pub measured: Vec<Measured>,
+}
+
+impl Results {
+    /// The measurement of `program` at `(n, s)`, with `workers` / `ranks` if given.
+    pub fn find(
+        &self,
+        program: &str,
+        (n, s): (usize, usize),
+        workers: Option<usize>,
+        ranks: Option<usize>,
+    ) -> Option<&Measured> {
+        self.measured.iter().find(|m| {
+            let c = &m.case;
+            c.program == program
+                && (program == "launch" || (c.n_files == n && c.size == s))
+                && c.workers == workers
+                && c.ranks == ranks
+        })
+    }
+
+    /// Median wall seconds of a case, if it was measured.
+    pub fn median(
+        &self,
+        program: &str,
+        at: (usize, usize),
+        workers: Option<usize>,
+        ranks: Option<usize>,
+    ) -> Option<f64> {
+        self.find(program, at, workers, ranks)
+            .map(|m| m.wall.median)
+    }
+
+    /// Every measurement of `program` at `at` over workers or ranks, sorted by that count.
+    pub fn sweep(&self, program: &str, at: (usize, usize)) -> Vec<(usize, &Measured)> {
+        let mut points: Vec<_> = self
+            .measured
+            .iter()
+            .filter(|m| m.case.program == program && (m.case.n_files, m.case.size) == at)
+            .filter_map(|m| m.case.workers.or(m.case.ranks).map(|k| (k, m)))
+            .collect();
+        points.sort_by_key(|(k, _)| *k);
+        points
+    }
+}

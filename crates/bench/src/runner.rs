@@ -1,0 +1,215 @@
+//! Running one benchmark case many times: each run a whole process (what a learner waits for),
+//! its output folder emptied beforehand (untimed), its wall time taken from outside, its peak
+//! memory from the kernel's accounting of that one child.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+use tools::{step_binary, step_command, step_info, Launch};
+
+use crate::stats::Stats;
+
+/// What to run: a step, or one of the floors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// A step's name, `floor-npy` / `floor-txt` (the file-writing floor) or `launch` (the
+    /// launch floor: `mpirun` of a do-nothing MPI program).
+    pub program: String,
+    pub n_files: usize,
+    pub size: usize,
+    #[serde(default)]
+    pub workers: Option<usize>,
+    #[serde(default)]
+    pub ranks: Option<usize>,
+    /// More ranks than cores.
+    #[serde(default)]
+    pub oversubscribed: bool,
+}
+
+impl Case {
+    pub fn new(program: &str, n_files: usize, size: usize) -> Case {
+        Case {
+            program: program.into(),
+            n_files,
+            size,
+            workers: None,
+            ranks: None,
+            oversubscribed: false,
+        }
+    }
+    pub fn workers(mut self, w: usize) -> Case {
+        self.workers = Some(w);
+        self
+    }
+    pub fn ranks(mut self, r: usize) -> Case {
+        self.ranks = Some(r);
+        self.oversubscribed = r > tools::cores();
+        self
+    }
+
+    /// The exact command line, as the report prints it.
+    pub fn command_line(&self) -> String {
+        let mut words = Vec::new();
+        if let Some(r) = self.ranks {
+            words.push(format!(
+                "mpirun -np {r}{}",
+                if self.oversubscribed {
+                    " --oversubscribe"
+                } else {
+                    ""
+                }
+            ));
+        }
+        match self.program.as_str() {
+            "launch" => words.push("mpi_noop".into()),
+            "floor-npy" | "floor-txt" => {
+                let format = &self.program[6..];
+                words.push(format!(
+                    "floor --format {format} -n {} -s {}",
+                    self.n_files, self.size
+                ));
+            }
+            step => {
+                words.push(format!("{step} -n {} -s {}", self.n_files, self.size));
+                if let Some(w) = self.workers {
+                    words.push(format!("-w {w}"));
+                }
+            }
+        }
+        words.join(" ")
+    }
+
+    fn command(&self, dir: &Path) -> Result<Command> {
+        let ranks = self.ranks.unwrap_or(1);
+        let mut command = match self.program.as_str() {
+            "launch" => tools::mpirun(ranks, &step_binary("mpi_noop")?),
+            "floor-npy" | "floor-txt" => {
+                let mut c = Command::new(step_binary("floor")?);
+                c.args(["--format", &self.program[6..]]);
+                c
+            }
+            step => {
+                let info = step_info(step).with_context(|| format!("no step named {step}"))?;
+                let mut c = step_command(step, ranks)?;
+                if info.launch == Launch::Threads {
+                    c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
+                }
+                c
+            }
+        };
+        if self.program != "launch" {
+            command
+                .args([
+                    "-n",
+                    &self.n_files.to_string(),
+                    "-s",
+                    &self.size.to_string(),
+                    "--json",
+                    "--dir",
+                ])
+                .arg(dir);
+        }
+        Ok(command)
+    }
+}
+
+/// One case's measurements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measured {
+    pub case: Case,
+    pub command: String,
+    /// Wall seconds of the whole process, from outside.
+    pub wall: Stats,
+    /// Largest resident set of any one process of the run, in MiB (for MPI: the largest rank).
+    pub peak_mib: f64,
+    /// Bytes the run reported writing.
+    pub bytes: u64,
+}
+
+/// One run: wall seconds, peak resident MiB, bytes written (from the `--json` summary).
+fn run_once(case: &Case, dir: &Path) -> Result<(f64, f64, u64)> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+    }
+    let mut command = case.command(dir)?;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {}", case.command_line()))?;
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    // The outputs are a line or two: reading them to the end waits for the exit.
+    child
+        .stdout
+        .take()
+        .context("no stdout")?
+        .read_to_string(&mut stdout)?;
+    child
+        .stderr
+        .take()
+        .context("no stderr")?
+        .read_to_string(&mut stderr)?;
+    let (status, peak_kib) = wait_with_peak_memory(child.id())?;
+    let wall = start.elapsed().as_secs_f64();
+    ensure!(
+        status == 0,
+        "{} failed (status {status}): {}",
+        case.command_line(),
+        stderr.trim()
+    );
+    let bytes = match stdout.lines().last() {
+        Some(line) if case.program != "launch" => tools::parse_summary(line)?.bytes,
+        _ => 0,
+    };
+    Ok((wall, peak_kib as f64 / 1024.0, bytes))
+}
+
+/// Reaps child `pid` and returns its exit status and the peak resident set (KiB) of it and the
+/// descendants it waited for. `wait4` reports this one child, unlike `getrusage`, which adds up
+/// every child the benchmark ever had.
+fn wait_with_peak_memory(pid: u32) -> Result<(i32, i64)> {
+    let mut status = 0;
+    // SAFETY: rusage is plain old data, and wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    if reaped < 0 {
+        bail!("wait4: {}", std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    Ok((code, usage.ru_maxrss))
+}
+
+/// Runs `case` `warmup` times unmeasured, then `repeat` times, writing under `scratch`.
+pub fn measure(case: &Case, warmup: usize, repeat: usize, scratch: &Path) -> Result<Measured> {
+    let dir: PathBuf = scratch.join("out");
+    for _ in 0..warmup {
+        run_once(case, &dir)?;
+    }
+    let mut walls = Vec::new();
+    let (mut peak, mut bytes) = (0f64, 0);
+    for _ in 0..repeat.max(1) {
+        let (wall, mib, b) = run_once(case, &dir)?;
+        walls.push(wall);
+        peak = peak.max(mib);
+        bytes = b;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Measured {
+        command: case.command_line(),
+        case: case.clone(),
+        wall: Stats::of(&walls).expect("at least one run"),
+        peak_mib: peak,
+        bytes,
+    })
+}

@@ -1,0 +1,87 @@
+//! `make bench-quick` in miniature: the built runner measures every step on small sizes and
+//! produces the report and every plot, well-formed.
+
+use std::process::Command;
+
+#[test]
+fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let bench = tools::step_binary("bench").unwrap();
+    let out = Command::new(bench)
+        .arg("--quick")
+        .arg("--report")
+        .arg(dir.path().join("benchmarks.md"))
+        .arg("--plots")
+        .arg(dir.path().join("plots"))
+        .arg("--results")
+        .arg(dir.path().join("results"))
+        .arg("--scratch")
+        .arg(dir.path().join("scratch"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench --quick failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let report = std::fs::read_to_string(dir.path().join("benchmarks.md")).unwrap();
+    for section in [
+        "# Benchmarks",
+        "| cores |",
+        "## Targets",
+        "## Every case",
+        "## Plots",
+        "## The Python originals",
+    ] {
+        assert!(report.contains(section), "report lacks {section}");
+    }
+    for step in tools::STEPS {
+        assert!(
+            report.contains(&format!("`{} -n", step.name))
+                || report.contains(&format!(" {} -n", step.name)),
+            "no row for {}",
+            step.name
+        );
+    }
+    assert!(
+        report.contains("*(oversubscribed)*"),
+        "the oversubscribed point is not marked"
+    );
+
+    for plot in [
+        "steps.svg",
+        "speedup_workers.svg",
+        "speedup_ranks.svg",
+        "npy_vs_hdf5.svg",
+        "mpi_vs_hdf5.svg",
+    ] {
+        let svg = std::fs::read_to_string(dir.path().join("plots").join(plot)).unwrap();
+        let doc = roxmltree::Document::parse(&svg)
+            .unwrap_or_else(|e| panic!("{plot} is not well-formed: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg", "{plot}");
+        let texts = doc.descendants().filter(|n| n.has_tag_name("text")).count();
+        let shapes = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("polyline") || n.has_tag_name("rect"))
+            .count();
+        assert!(
+            texts > 5 && shapes > 3,
+            "{plot} looks empty: {texts} texts, {shapes} shapes"
+        );
+        assert!(
+            report.contains(&format!("plots/{plot}")),
+            "report does not show {plot}"
+        );
+    }
+
+    let raw = std::fs::read_dir(dir.path().join("results"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(raw).unwrap()).unwrap();
+    assert!(results["measured"].as_array().unwrap().len() > 20);
+}
