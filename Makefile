@@ -42,7 +42,7 @@ CORES := $(shell nproc 2>/dev/null || echo 1)
 MPIRUN := mpirun -np $(NP) $(if $(shell test $(NP) -gt $(CORES) && echo yes),--oversubscribe)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test workshop bench bench-quick diff clean $(STEPS)
+.PHONY: help setup setup-slurm build test slurm-test workshop bench bench-quick diff clean $(STEPS)
 
 help: ## List the targets
 	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, NP=$(NP) ranks, STEP=$(STEP))"
@@ -50,6 +50,9 @@ help: ## List the targets
 
 setup: ## Install the system packages the workshop needs (or say how), quick when all is there
 	@scripts/setup.sh
+
+setup-slurm: ## Install a Slurm (daemons, client, munge) to test the job scripts against
+	@scripts/setup.sh --slurm
 
 build: setup ## Build every step and tool (release)
 	$(CARGO) build --release --workspace
@@ -64,11 +67,15 @@ bench-quick: build ## The benchmark machinery on small sizes (a minute), into ou
 	$(BIN)/bench --quick --report output/bench-quick/benchmarks.md --plots output/bench-quick/plots \
 	  --results output/bench-quick/results --scratch output/bench-quick/scratch
 
-test: setup ## Formatting, lints, unit and end-to-end tests (what CI runs)
+slurm-test: build setup-slurm ## Bring up a private one-node Slurm and run every job in slurm/ on it
+	scripts/slurm-test.sh
+
+test: setup setup-slurm ## Formatting, lints, unit and end-to-end tests, the Slurm jobs (what CI runs)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --release --workspace
 	$(CARGO) test --release --workspace
+	scripts/slurm-test.sh
 
 write: ## Step 1: nested loops, text files            (make write N=100 S=100)
 write_vectorized: ## Step 2: one array expression over a meshgrid

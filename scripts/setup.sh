@@ -11,6 +11,11 @@ set -euo pipefail
 #   python3-numpy python3-h5py         the real readers the tests check our files with
 PACKAGES=(pkg-config libclang-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
           python3-numpy python3-h5py)
+# With --slurm, also a Slurm to test the job scripts against (make slurm-test):
+#   slurmctld slurmd slurm-client munge
+if [ "${1:-}" = "--slurm" ]; then
+  PACKAGES=(slurmctld slurmd slurm-client munge)
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -37,7 +42,7 @@ MSG
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all system packages are installed."
+  echo "setup: all ${1:+Slurm }system packages are installed."
   exit 0
 fi
 

@@ -54,16 +54,14 @@ fn main() -> Result<()> {
         .with_context(|| format!("cannot create {}", cli.scratch.display()))?;
     let machine = Machine::describe(&cli.scratch);
     // The bar shows on a terminal only: hidden when piped, in CI and in tests.
-    let bar = ProgressBar::with_draw_target(Some(cases.len() as u64), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid template"),
-    );
-    let mut measured = Vec::new();
-    for case in &cases {
+    let runs = (cases.len() * (warmup + repeat.max(1))) as u64;
+    let bar = ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {eta} left  {msg}");
+    bar.set_style(style.expect("a valid template"));
+    let measured = runner::measure_all(&cases, warmup, repeat, &cli.scratch, |case| {
         bar.set_message(case.command_line());
-        measured.push(runner::measure(case, warmup, repeat, &cli.scratch)?);
         bar.inc(1);
-    }
+    })?;
     bar.finish_and_clear();
 
     let results = Results {

@@ -191,10 +191,13 @@ pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str
     );
     let _ = writeln!(
         md,
-        "Each case ran as a whole process, as a learner runs it: {} unmeasured warm-up run(s), then {} measured \
-         run(s); the tables show the median wall time in seconds, with the fastest and slowest run in brackets. \
-         The output folder is emptied before every run (not timed). Wall time is taken from outside the process, so \
-         it includes start-up (and `mpirun`'s launch for the MPI steps). Raw numbers: `bench/results/{raw_name}`.\n",
+        "Each case ran as a whole process, as a learner runs it: {} unmeasured warm-up round(s), then {} measured \
+         round(s), each round running every case once in turn (so a slow spell of the machine hits all cases alike); \
+         the tables show the median wall time in seconds, with the fastest and slowest run in brackets. Before every \
+         run the output folder is emptied and the page cache written back (`sync`), untimed. Wall time is taken from \
+         outside the process, so it includes start-up (and `mpirun`'s launch for the MPI steps). This machine's disk \
+         speed varies a lot over minutes: compare cases within one report, as ratios, rather than across reports. \
+         Raw numbers: `bench/results/{raw_name}`.\n",
         r.warmup, r.repeat
     );
     let _ = writeln!(md, "## Targets\n\n| target | measured | |\n|---|---|---|");

@@ -135,6 +135,10 @@ fn run_once(case: &Case, dir: &Path) -> Result<(f64, f64, u64)> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
     }
+    // Untimed: write back what earlier runs left in the page cache, so that no run pays for
+    // flushing another's files.
+    // SAFETY: sync takes no arguments and cannot fail.
+    unsafe { libc::sync() };
     let mut command = case.command(dir)?;
     command
         .stdin(Stdio::null())
@@ -190,26 +194,40 @@ fn wait_with_peak_memory(pid: u32) -> Result<(i32, i64)> {
     Ok((code, usage.ru_maxrss))
 }
 
-/// Runs `case` `warmup` times unmeasured, then `repeat` times, writing under `scratch`.
-pub fn measure(case: &Case, warmup: usize, repeat: usize, scratch: &Path) -> Result<Measured> {
+/// Runs every case `warmup` rounds unmeasured, then `repeat` measured rounds, writing under
+/// `scratch`. Rounds go over all cases in turn (not all runs of one case, then the next), so a
+/// slow spell of the machine — a busy disk, another job — spreads over every case instead of
+/// skewing one, and ratios between cases stay fair. `progress` is told after every run.
+pub fn measure_all(
+    cases: &[Case],
+    warmup: usize,
+    repeat: usize,
+    scratch: &Path,
+    mut progress: impl FnMut(&Case),
+) -> Result<Vec<Measured>> {
     let dir: PathBuf = scratch.join("out");
-    for _ in 0..warmup {
-        run_once(case, &dir)?;
-    }
-    let mut walls = Vec::new();
-    let (mut peak, mut bytes) = (0f64, 0);
-    for _ in 0..repeat.max(1) {
-        let (wall, mib, b) = run_once(case, &dir)?;
-        walls.push(wall);
-        peak = peak.max(mib);
-        bytes = b;
+    let mut samples: Vec<(Vec<f64>, f64, u64)> = vec![(Vec::new(), 0.0, 0); cases.len()];
+    for round in 0..warmup + repeat.max(1) {
+        for (case, (walls, peak, bytes)) in cases.iter().zip(samples.iter_mut()) {
+            let (wall, mib, b) = run_once(case, &dir)?;
+            if round >= warmup {
+                walls.push(wall);
+                *peak = peak.max(mib);
+                *bytes = b;
+            }
+            progress(case);
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(Measured {
-        command: case.command_line(),
-        case: case.clone(),
-        wall: Stats::of(&walls).expect("at least one run"),
-        peak_mib: peak,
-        bytes,
-    })
+    Ok(cases
+        .iter()
+        .zip(samples)
+        .map(|(case, (walls, peak_mib, bytes))| Measured {
+            command: case.command_line(),
+            case: case.clone(),
+            wall: Stats::of(&walls).expect("at least one measured round"),
+            peak_mib,
+            bytes,
+        })
+        .collect())
 }
