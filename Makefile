@@ -42,7 +42,18 @@ CORES := $(shell nproc 2>/dev/null || echo 1)
 MPIRUN := mpirun -np $(NP) $(if $(shell test $(NP) -gt $(CORES) && echo yes),--oversubscribe)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-slurm build test slurm-test workshop bench bench-quick diff clean $(STEPS)
+# Profiling workloads: large enough for hundreds of samples (the kernel allows ~250 per busy
+# thread per second). The text steps are CPU-bound; the others spend most of their time in the
+# kernel writing files, which the sampler sees less often.
+PROFILE_ARGS_write := -n 100 -s 1000
+PROFILE_ARGS_write_vectorized := -n 100 -s 1000
+PROFILE_ARGS_DEFAULT := -n 300 -s 1000
+profile_args = $(or $(PROFILE_ARGS_$(1)),$(PROFILE_ARGS_DEFAULT))
+# How a step is started: MPI steps under mpirun, thread steps with -w.
+launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
+
+.PHONY: help setup setup-slurm build test slurm-test workshop bench bench-quick diff clean $(STEPS) \
+        flamegraph flamegraphs diff-flamegraph timeline
 
 help: ## List the targets
 	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, NP=$(NP) ranks, STEP=$(STEP))"
@@ -97,6 +108,27 @@ $(THREAD_STEPS): setup
 $(MPI_STEPS): setup
 	$(CARGO) build --release -p $@
 	$(MPIRUN) $(BIN)/$@ -n $(N) -s $(S) --dir output/$@
+
+flamegraph: build ## Profile one step into profiles/STEP.svg (+ .folded)  (make flamegraph STEP=write)
+	@mkdir -p profiles
+	$(call launch,$(STEP)) $(call profile_args,$(STEP)) --dir output/profile/$(STEP) --flamegraph profiles/$(STEP).svg
+	@rm -rf output/profile/$(STEP)
+
+flamegraphs: build ## Profile every step into profiles/
+	@for step in $(STEPS); do $(MAKE) --no-print-directory flamegraph STEP=$$step || exit 1; done
+
+diff-flamegraph: build ## What STEP changed against its predecessor, red/blue, into profiles/STEP.diff.svg
+	@test -n "$(PRED_$(STEP))" || { echo "diff-flamegraph: '$(STEP)' has no predecessor" >&2; exit 2; }
+	@test -f profiles/$(PRED_$(STEP)).folded || $(MAKE) --no-print-directory flamegraph STEP=$(PRED_$(STEP))
+	@test -f profiles/$(STEP).folded || $(MAKE) --no-print-directory flamegraph STEP=$(STEP)
+	$(BIN)/flamegraph-diff profiles/$(PRED_$(STEP)).folded profiles/$(STEP).folded profiles/$(STEP).diff.svg \
+	  --title "$(PRED_$(STEP)) → $(STEP)"
+
+timeline: build ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
+	@mkdir -p profiles
+	$(call launch,$(STEP)) -n $(N) -s $(S) --dir output/profile/$(STEP) --trace profiles/$(STEP).trace.json
+	$(BIN)/timeline profiles/$(STEP).trace.json profiles/$(STEP).timeline.svg --title "$(STEP) -n $(N) -s $(S)"
+	@rm -rf output/profile/$(STEP)
 
 diff: ## Show a step against its predecessor       (make diff STEP=write_vectorized)
 	@test -n "$(PRED_$(STEP))" || { echo "diff: '$(STEP)' has no predecessor; try one of: $(filter-out write,$(STEPS))" >&2; exit 2; }

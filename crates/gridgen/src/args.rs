@@ -42,6 +42,15 @@ pub struct Args {
     /// Print the run summary as one JSON object instead of a sentence
     #[arg(long)]
     pub json: bool,
+    /// Sample the run and draw a flamegraph into this SVG (the folded stacks go beside it)
+    #[arg(long, value_name = "PATH.svg")]
+    pub flamegraph: Option<PathBuf>,
+    /// Samples per second for --flamegraph (the kernel allows about 250 per busy thread)
+    #[arg(long, default_value_t = 999, value_parser = clap::value_parser!(i32).range(1..=100_000))]
+    pub profile_hz: i32,
+    /// Record a timeline of the run: a Chrome trace-event file (open it in Perfetto)
+    #[arg(long, value_name = "PATH.json")]
+    pub trace: Option<PathBuf>,
 }
 
 /// What the runner needs from a step's arguments: the shared ones, and how many grids the step

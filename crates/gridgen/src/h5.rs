@@ -108,6 +108,10 @@ impl H5File<'_> {
 
     /// `hf.create_dataset(name, data=Z)`: one dataset holding `data`, tagged with its `file_id`.
     pub fn create_dataset(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
+        crate::trace::writing(file_id, || self.create_dataset_untraced(file_id, data))
+    }
+
+    fn create_dataset_untraced(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
         let name = self.dataset_name(file_id);
         let dataset = self
             .file()
@@ -141,6 +145,10 @@ impl H5File<'_> {
     /// Fills the dataset of `file_id` (made by [`H5File::create_datasets`]) with `data`. Not
     /// collective: each rank writes only its own datasets.
     pub fn write_dataset(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
+        crate::trace::writing(file_id, || self.write_dataset_untraced(file_id, data))
+    }
+
+    fn write_dataset_untraced(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
         let fail = |e| h5_error(&self.path, e);
         let dataset = self
             .file()

@@ -6,6 +6,7 @@
 //! - [`output`]: file names, the .txt and .npy writers, all-or-nothing files.
 //! - [`args`], [`run`]: the shared command line and the frame around each step.
 //! - [`workers`]: named worker threads, a blocking pool, and stopping them all on a failure.
+//! - [`profile`], [`trace`]: `--flamegraph` (pprof + inferno) and `--trace` (a Chrome timeline).
 //! - [`read`]: loading outputs back, to check that every step wrote the same numbers.
 //! - `h5` (feature `hdf5`): the one-file HDF5 output; with feature `mpio`, written by all ranks.
 //! - `mpi` (feature `mpi`): the frame around the MPI steps, and `array_split`.
@@ -18,10 +19,13 @@ pub mod h5;
 pub mod memory;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+mod observe;
 pub mod output;
+pub mod profile;
 pub mod read;
 pub mod run;
 pub mod text;
+pub mod trace;
 pub mod workers;
 
 pub use args::{Args, Step, StepArgs, WorkerArgs};

@@ -20,8 +20,12 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
 use crate::args::{self, Step, StepArgs};
+use crate::observe::{title, write_profile, write_trace, Observer, Seen};
+use crate::profile::Profile;
 use crate::run::{one_line_panics, prepare, print_summary, report, summarize};
+use crate::trace::Slice;
 use crate::{Error, Output, Result, Summary};
+use mpi::datatype::PartitionMut;
 
 /// The rank that distributes work and reports.
 pub const ROOT: i32 = 0;
@@ -87,6 +91,16 @@ fn run_on_rank<A: StepArgs>(
         }
     };
 
+    let observer = match Observer::start(args.common()) {
+        Ok(observer) => observer,
+        Err(e) => {
+            // The same arguments on every rank: every rank fails here alike.
+            if rank == ROOT {
+                report(&format!("{}: {e}", step.name));
+            }
+            return ExitCode::from(e.exit_code());
+        }
+    };
     world.barrier();
     let start = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| body(&args, &out, world)));
@@ -124,16 +138,122 @@ fn run_on_rank<A: StepArgs>(
 
     let root = world.process_at_rank(ROOT);
     let bytes = out.bytes_written();
+    let mut summary = None;
     if rank == ROOT {
         let mut total = 0u64;
         root.reduce_into_root(&bytes, &mut total, SystemOperation::sum());
-        let mut summary: Summary = summarize(step, &args, total, start);
-        summary.ranks = Some(world.size() as usize);
-        print_summary(&summary, args.common().json);
+        let mut s: Summary = summarize(step, &args, total, start);
+        s.ranks = Some(world.size() as usize);
+        summary = Some(s);
     } else {
         root.reduce_into(&bytes, SystemOperation::sum());
     }
+    let observed = observer
+        .finish()
+        .and_then(|seen| write_observed(world, step, args.common(), seen, summary.as_mut()));
+    if let Err(e) = observed {
+        report(&format!("{}: rank {rank}: {e}", step.name));
+        return ExitCode::from(e.exit_code());
+    }
+    if let Some(summary) = summary {
+        print_summary(&summary, args.common().json);
+    }
     ExitCode::SUCCESS
+}
+
+/// Profiles and timelines under MPI: every rank writes its own flamegraph (`PATH.rankNN.svg`),
+/// and rank 0 gathers every rank's samples and slices into the merged flamegraph (each rank its
+/// own root frame) and one timeline (one process per rank). The gathers come first and happen
+/// on every rank alike (the flags are the same everywhere); only then are files written.
+fn write_observed(
+    world: &SimpleCommunicator,
+    step: Step,
+    args: &crate::Args,
+    seen: Seen,
+    summary: Option<&mut Summary>,
+) -> Result<()> {
+    let rank = world.rank();
+    let folded = seen
+        .profile
+        .as_ref()
+        .map(|p| p.folded())
+        .unwrap_or_default();
+    let all_folded = args
+        .flamegraph
+        .as_ref()
+        .and_then(|_| gather_bytes(world, folded.as_bytes()));
+    let slices = serde_json::to_vec(seen.slices.as_deref().unwrap_or_default()).unwrap_or_default();
+    let all_slices = args
+        .trace
+        .as_ref()
+        .and_then(|_| gather_bytes(world, &slices));
+
+    if let (Some(profile), Some(svg)) = (&seen.profile, &args.flamegraph) {
+        if profile.samples() >= crate::profile::MIN_SAMPLES {
+            let title = format!(
+                "{} rank {rank}  n={} size={}",
+                step.name, args.n_files, args.size
+            );
+            profile.write(&crate::profile::rank_path(svg, rank), &title)?;
+        }
+    }
+    let Some(summary) = summary else {
+        return Ok(());
+    };
+    if let (Some(parts), Some(svg)) = (all_folded, &args.flamegraph) {
+        let mut merged = Profile::default();
+        for (r, part) in parts.iter().enumerate() {
+            merged.merge(
+                &Profile::parse_folded(&String::from_utf8_lossy(part)).under(&format!("rank {r}")),
+            );
+        }
+        summary.samples = Some(merged.samples());
+        if write_profile(&merged, svg, &title(summary), step.name, seen.seconds)? {
+            summary.flamegraph = Some(svg.display().to_string());
+        }
+    }
+    if let (Some(parts), Some(path)) = (all_slices, &args.trace) {
+        let processes: Vec<(i32, String, Vec<Slice>)> = parts
+            .iter()
+            .enumerate()
+            .map(|(r, part)| {
+                (
+                    r as i32,
+                    format!("{} rank {r}", step.name),
+                    serde_json::from_slice(part).unwrap_or_default(),
+                )
+            })
+            .collect();
+        write_trace(path, &processes)?;
+        summary.trace = Some(path.display().to_string());
+    }
+    Ok(())
+}
+
+/// Gathers every rank's bytes on rank 0 (in rank order); `None` on the other ranks.
+fn gather_bytes(world: &SimpleCommunicator, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let root = world.process_at_rank(ROOT);
+    let len = bytes.len() as mpi::Count;
+    if world.rank() != ROOT {
+        root.gather_into(&len);
+        root.gather_varcount_into(bytes);
+        return None;
+    }
+    let mut lens = vec![0 as mpi::Count; world.size() as usize];
+    root.gather_into_root(&len, &mut lens[..]);
+    let starts: Vec<mpi::Count> = lens
+        .iter()
+        .scan(0, |at, &l| Some(std::mem::replace(at, *at + l)))
+        .collect();
+    let mut all = vec![0u8; lens.iter().map(|&l| l as usize).sum()];
+    let mut partition = PartitionMut::new(&mut all[..], &lens[..], &starts[..]);
+    root.gather_varcount_into_root(bytes, &mut partition);
+    Some(
+        lens.iter()
+            .zip(&starts)
+            .map(|(&l, &s)| all[s as usize..(s + l) as usize].to_vec())
+            .collect(),
+    )
 }
 
 /// Every rank learns the worst exit code (0: all fine) and the lowest rank whose failure is

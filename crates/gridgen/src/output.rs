@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::Array2;
 
-use crate::{text, Error, Result};
+use crate::{text, trace, Error, Result};
 
 /// The output folder and file-name prefix of one run, and what has been written to it so far.
 /// Shared by reference between worker threads: the counters are atomic.
@@ -73,14 +73,18 @@ impl Output {
     /// `numpy.savetxt` of `data` into `<prefix><file_id:05>.txt`.
     pub fn save_txt(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
         // Buffered: savetxt hands over one row at a time.
-        self.write_file(&self.path(file_id, "txt"), |file| {
-            text::savetxt(BufWriter::with_capacity(1 << 16, file), data)
+        trace::writing(file_id, || {
+            self.write_file(&self.path(file_id, "txt"), |file| {
+                text::savetxt(BufWriter::with_capacity(1 << 16, file), data)
+            })
         })
     }
 
     /// `numpy.save` of `data` into `<prefix><file_id:05>.npy`.
     pub fn save_npy(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
-        self.write_file(&self.path(file_id, "npy"), |file| write_npy(file, data))
+        trace::writing(file_id, || {
+            self.write_file(&self.path(file_id, "npy"), |file| write_npy(file, data))
+        })
     }
 
     /// Writes `path` through `fill`, all or nothing: the bytes go to a hidden `.<name>.partial`

@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::args::{self, Step, StepArgs};
+use crate::observe::Observer;
 use crate::{memory, Output, Result};
 
 /// What a finished run reports: one line of text, or one JSON object with `--json`.
@@ -29,6 +30,15 @@ pub struct Summary {
     /// MPI ranks, for the MPI steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranks: Option<usize>,
+    /// Profile samples taken, with `--flamegraph`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
+    /// The flamegraph written, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flamegraph: Option<String>,
+    /// The timeline written, with `--trace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 impl Summary {
@@ -45,6 +55,9 @@ impl Summary {
             workers: None,
             workers_from: None,
             ranks: None,
+            samples: None,
+            flamegraph: None,
+            trace: None,
         }
     }
 
@@ -61,8 +74,18 @@ impl Summary {
         if let Some(r) = self.ranks {
             by = format!(" by {r} rank{}", if r == 1 { "" } else { "s" });
         }
+        let mut extra = String::new();
+        if let Some(n) = self.samples {
+            extra += &format!("; {n} profile samples");
+            if let Some(path) = &self.flamegraph {
+                extra += &format!(" in {path}");
+            }
+        }
+        if let Some(path) = &self.trace {
+            extra += &format!("; timeline in {path}");
+        }
         format!(
-            "{}: {} files of {}×{}, {:.2} MB written{by} in {:.3} s ({:.0} files/s, {:.1} MB/s)",
+            "{}: {} files of {}×{}, {:.2} MB written{by} in {:.3} s ({:.0} files/s, {:.1} MB/s){extra}",
             self.step,
             self.n_files,
             self.size,
@@ -132,10 +155,15 @@ fn run_parsed<A: StepArgs>(
     args: &A,
     body: impl FnOnce(&A, &Output) -> Result<()>,
 ) -> Result<Summary> {
+    // The profiler's own start-up (it loads symbols) is not part of the run being timed.
+    let observer = Observer::start(args.common())?;
     let start = Instant::now();
     let out = prepare(args)?;
     body(args, &out)?;
-    Ok(summarize(step, args, out.bytes_written(), start))
+    let mut summary = summarize(step, args, out.bytes_written(), start);
+    let seen = observer.finish()?;
+    seen.write_alone(args.common(), &mut summary)?;
+    Ok(summary)
 }
 
 /// Before any work: refuse a grid that cannot fit, and create the output folder.

@@ -1,0 +1,110 @@
+//! Starting and finishing `--flamegraph` and `--trace` around a step's lesson. Neither costs
+//! anything unless asked for.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::profile::{self, Profile, Sampler, MIN_SAMPLES};
+use crate::run::report;
+use crate::trace::{self, Slice};
+use crate::{Args, Error, Result, Summary};
+
+pub(crate) struct Observer {
+    sampler: Option<Sampler>,
+    tracing: bool,
+    start: Instant,
+}
+
+/// What was observed during the run.
+pub(crate) struct Seen {
+    pub profile: Option<Profile>,
+    pub slices: Option<Vec<Slice>>,
+    pub seconds: f64,
+}
+
+impl Observer {
+    pub fn start(args: &Args) -> Result<Observer> {
+        let sampler = match &args.flamegraph {
+            Some(_) => Some(Sampler::start(args.profile_hz)?),
+            None => None,
+        };
+        if args.trace.is_some() {
+            trace::enable();
+        }
+        Ok(Observer {
+            sampler,
+            tracing: args.trace.is_some(),
+            start: Instant::now(),
+        })
+    }
+
+    pub fn finish(self) -> Result<Seen> {
+        let seconds = self.start.elapsed().as_secs_f64();
+        let profile = self.sampler.map(Sampler::finish).transpose()?;
+        let slices = self.tracing.then(trace::take);
+        Ok(Seen {
+            profile,
+            slices,
+            seconds,
+        })
+    }
+}
+
+/// The flamegraph's title: the step and its parameters.
+pub(crate) fn title(summary: &Summary) -> String {
+    let mut title = format!(
+        "{}  n={} size={}",
+        summary.step, summary.n_files, summary.size
+    );
+    if let Some(w) = summary.workers {
+        title += &format!(" workers={w}");
+    }
+    if let Some(r) = summary.ranks {
+        title += &format!(" ranks={r}");
+    }
+    title
+}
+
+/// Writes `profile` as `svg` if it has enough samples, else says why not. Returns whether it
+/// was written.
+pub(crate) fn write_profile(
+    profile: &Profile,
+    svg: &Path,
+    title: &str,
+    step: &str,
+    seconds: f64,
+) -> Result<bool> {
+    if profile.samples() < MIN_SAMPLES {
+        report(&format!(
+            "{step}: {}",
+            profile::too_few_samples(profile.samples(), seconds)
+        ));
+        return Ok(false);
+    }
+    profile.write(svg, title)?;
+    Ok(true)
+}
+
+pub(crate) fn write_trace(path: &Path, processes: &[(i32, String, Vec<Slice>)]) -> Result<()> {
+    std::fs::write(path, trace::chrome_json(processes)).map_err(|source| Error::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl Seen {
+    /// Writes what a single process observed, and notes it in the summary.
+    pub fn write_alone(self, args: &Args, summary: &mut Summary) -> Result<()> {
+        if let (Some(profile), Some(svg)) = (&self.profile, &args.flamegraph) {
+            summary.samples = Some(profile.samples());
+            if write_profile(profile, svg, &title(summary), &summary.step, self.seconds)? {
+                summary.flamegraph = Some(svg.display().to_string());
+            }
+        }
+        if let (Some(slices), Some(path)) = (self.slices, &args.trace) {
+            write_trace(path, &[(0, summary.step.clone(), slices)])?;
+            summary.trace = Some(path.display().to_string());
+        }
+        Ok(())
+    }
+}
