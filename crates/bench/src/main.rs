@@ -36,10 +36,23 @@ struct Cli {
     /// Scratch folder the steps write into
     #[arg(long, default_value = "output/bench")]
     scratch: PathBuf,
+    /// Measure nothing: redraw the report and plots from an earlier run's raw results
+    #[arg(long, value_name = "RESULTS.json")]
+    from_results: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Some(raw) = &cli.from_results {
+        let text = std::fs::read_to_string(raw)
+            .with_context(|| format!("cannot read {}", raw.display()))?;
+        let results: Results = serde_json::from_str(&text).context("not a bench results file")?;
+        let raw_name = raw
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return write_outputs(&cli, &results, &raw_name);
+    }
     let cores = tools::cores();
     let plan = if cli.quick {
         Plan::quick(cores)
@@ -84,19 +97,23 @@ fn main() -> Result<()> {
         cli.results.join(&raw_name),
         serde_json::to_string_pretty(&results)?,
     )?;
-    let drawn = plots::draw_all(&results, &cli.plots)?;
+    write_outputs(&cli, &results, &raw_name)
+}
+
+fn write_outputs(cli: &Cli, results: &Results, raw_name: &str) -> Result<()> {
+    let drawn = plots::draw_all(results, &cli.plots)?;
     let prefix = relative_prefix(&cli.report, &cli.plots);
     std::fs::write(
         &cli.report,
-        report::markdown(&results, &drawn, &prefix, &raw_name),
+        report::markdown(results, &drawn, &prefix, raw_name),
     )
     .with_context(|| format!("cannot write {}", cli.report.display()))?;
     println!(
-        "bench: {} cases measured; report {}, plots in {}, raw results {}",
+        "bench: {} cases; report {}, plots in {}, raw results {}",
         results.measured.len(),
         cli.report.display(),
         cli.plots.display(),
-        cli.results.join(&raw_name).display()
+        cli.results.join(raw_name).display()
     );
     Ok(())
 }

@@ -16,6 +16,9 @@ pub struct Plan {
     pub workers: usize,
     /// Rank counts: 1 … cores, then one oversubscribed point.
     pub cores: usize,
+    /// Files for the Python loop step, whose minute-long runs at the small case's n would
+    /// dominate the benchmark.
+    pub python_loop_files: usize,
 }
 
 impl Plan {
@@ -26,6 +29,7 @@ impl Plan {
             n_sweep: &[10, 100, 1000],
             workers: 2 * cores,
             cores,
+            python_loop_files: 100,
         }
     }
 
@@ -37,6 +41,7 @@ impl Plan {
             n_sweep: &[5, 20],
             workers: 2,
             cores,
+            python_loop_files: 5,
         }
     }
 
@@ -61,6 +66,14 @@ impl Plan {
             cases.push(Case::new(step, sn, ss));
         }
         cases.push(Case::new("floor-txt", sn, ss));
+        // Python, timed in the same run: the loop step on fewer files, with `write` beside it.
+        let pn = self.python_loop_files;
+        cases.push(Case::new("py-write", pn, ss));
+        cases.push(Case::new("write", pn, ss));
+        cases.push(Case::new("write_vectorized", pn, ss));
+        for step in ["write_vectorized", "write_vectorized_binary", "write_hdf5"] {
+            cases.push(Case::new(&format!("py-{step}"), sn, ss));
+        }
         let (ln, ls) = self.large;
         for step in ["write_vectorized_binary", "write_hdf5", "floor-npy"] {
             cases.push(Case::new(step, ln, ls));

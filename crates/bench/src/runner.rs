@@ -16,8 +16,9 @@ use crate::stats::Stats;
 /// What to run: a step, or one of the floors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
-    /// A step's name, `floor-npy` / `floor-txt` (the file-writing floor) or `launch` (the
-    /// launch floor: `mpirun` of a do-nothing MPI program).
+    /// A step's name, `floor-npy` / `floor-txt` (the file-writing floor), `launch` (the
+    /// launch floor: `mpirun` of a do-nothing MPI program), or `py-<step>` (the Python version
+    /// of a serial step, timed in the same run).
     pub program: String,
     pub n_files: usize,
     pub size: usize,
@@ -66,6 +67,14 @@ impl Case {
         }
         match self.program.as_str() {
             "launch" => words.push("mpi_noop".into()),
+            py if py.starts_with("py-") => {
+                words.push(format!(
+                    "python3 reference.py {} -n {} -s {}",
+                    &py[3..],
+                    self.n_files,
+                    self.size
+                ));
+            }
             "floor-npy" | "floor-txt" => {
                 let format = &self.program[6..];
                 words.push(format!(
@@ -87,6 +96,20 @@ impl Case {
         let ranks = self.ranks.unwrap_or(1);
         let mut command = match self.program.as_str() {
             "launch" => tools::mpirun(ranks, &step_binary("mpi_noop")?),
+            py if py.starts_with("py-") => {
+                let mut c = Command::new(PYTHON);
+                c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
+                    .arg(&py[3..]);
+                c.args([
+                    "-n",
+                    &self.n_files.to_string(),
+                    "-s",
+                    &self.size.to_string(),
+                    "--dir",
+                ])
+                .arg(dir);
+                return Ok(c);
+            }
             "floor-npy" | "floor-txt" => {
                 let mut c = Command::new(step_binary("floor")?);
                 c.args(["--format", &self.program[6..]]);
@@ -116,6 +139,9 @@ impl Case {
         Ok(command)
     }
 }
+
+/// Debian's Python, which has numpy and h5py (`make setup`).
+pub const PYTHON: &str = "/usr/bin/python3";
 
 /// One case's measurements.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,8 +194,9 @@ fn run_once(case: &Case, dir: &Path) -> Result<(f64, f64, u64)> {
         case.command_line(),
         stderr.trim()
     );
+    let summarised = case.program != "launch" && !case.program.starts_with("py-");
     let bytes = match stdout.lines().last() {
-        Some(line) if case.program != "launch" => tools::parse_summary(line)?.bytes,
+        Some(line) if summarised => tools::parse_summary(line)?.bytes,
         _ => 0,
     };
     Ok((wall, peak_kib as f64 / 1024.0, bytes))
@@ -195,9 +222,10 @@ fn wait_with_peak_memory(pid: u32) -> Result<(i32, i64)> {
 }
 
 /// Runs every case `warmup` rounds unmeasured, then `repeat` measured rounds, writing under
-/// `scratch`. Rounds go over all cases in turn (not all runs of one case, then the next), so a
-/// slow spell of the machine — a busy disk, another job — spreads over every case instead of
-/// skewing one, and ratios between cases stay fair. `progress` is told after every run.
+/// `scratch`. Each round runs every case once, in a shuffled order (not all runs of one case,
+/// then the next), so a slow spell of the machine — a busy disk, another job — spreads over
+/// every case instead of skewing one, and ratios between cases stay fair. `progress` is told
+/// after every run.
 pub fn measure_all(
     cases: &[Case],
     warmup: usize,
@@ -207,8 +235,19 @@ pub fn measure_all(
 ) -> Result<Vec<Measured>> {
     let dir: PathBuf = scratch.join("out");
     let mut samples: Vec<(Vec<f64>, f64, u64)> = vec![(Vec::new(), 0.0, 0); cases.len()];
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    let mut seed = 0x853c_49e6_748f_ea9b_u64;
     for round in 0..warmup + repeat.max(1) {
-        for (case, (walls, peak, bytes)) in cases.iter().zip(samples.iter_mut()) {
+        // A new order every round: a disk that slows down as a round's gigabytes pile up would
+        // otherwise always penalise the same cases (those late in the list).
+        for i in (1..order.len()).rev() {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            order.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        for &k in &order {
+            let (case, (walls, peak, bytes)) = (&cases[k], &mut samples[k]);
             let (wall, mib, b) = run_once(case, &dir)?;
             if round >= warmup {
                 walls.push(wall);

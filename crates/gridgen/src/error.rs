@@ -36,6 +36,12 @@ pub enum Error {
     /// A worker thread panicked; its message, if it had one.
     #[error("worker {worker} panicked: {message}")]
     WorkerPanicked { worker: usize, message: String },
+    /// Worker threads could not be started, or vanished.
+    #[error("worker threads: {0}")]
+    Threads(String),
+    /// The profiler could not start or report.
+    #[error("profiler: {0}")]
+    Profiler(String),
 }
 
 impl Error {

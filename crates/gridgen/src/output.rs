@@ -18,6 +18,8 @@ pub struct Output {
     prefix: String,
     bytes: AtomicU64,
     files: AtomicU64,
+    /// A progress bar on stderr, drawn only when stderr is a terminal.
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl Output {
@@ -32,6 +34,7 @@ impl Output {
             prefix: prefix.to_owned(),
             bytes: AtomicU64::new(0),
             files: AtomicU64::new(0),
+            progress: None,
         })
     }
 
@@ -68,6 +71,32 @@ impl Output {
     /// Counts one array written outside [`Output::write_file`] (an HDF5 dataset).
     pub fn count_file(&self) {
         self.files.fetch_add(1, Ordering::Relaxed);
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
+    }
+
+    /// Shows a progress bar of `n_files` on stderr — only on a terminal: piped, redirected or
+    /// under test, nothing is drawn. (Not under MPI, where every rank shares one terminal.)
+    pub fn show_progress(&mut self, n_files: usize) {
+        let target = indicatif::ProgressDrawTarget::stderr();
+        if target.is_hidden() {
+            return;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(Some(n_files as u64), target);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files, {eta} left")
+        {
+            bar.set_style(style);
+        }
+        self.progress = Some(bar);
+    }
+
+    /// Removes the progress bar, if one is drawn, before the summary is printed.
+    pub fn finish_progress(&self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
     }
 
     /// `numpy.savetxt` of `data` into `<prefix><file_id:05>.txt`.

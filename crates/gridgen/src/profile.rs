@@ -35,7 +35,7 @@ impl Sampler {
             // Frames inside the sampler and the C library's signal trampolines say nothing.
             .blocklist(&["libc", "libgcc", "pthread", "vdso"])
             .build()
-            .map_err(|e| Error::Usage(format!("cannot start the profiler: {e}")))?;
+            .map_err(|e| Error::Profiler(format!("cannot start: {e}")))?;
         Ok(Sampler { guard })
     }
 
@@ -45,7 +45,7 @@ impl Sampler {
             .guard
             .report()
             .build()
-            .map_err(|e| Error::Usage(format!("cannot build the profile: {e}")))?;
+            .map_err(|e| Error::Profiler(format!("cannot build the report: {e}")))?;
         let mut stacks = BTreeMap::new();
         for (frames, count) in &report.data {
             let mut line = clean(&frames.thread_name_or_id());

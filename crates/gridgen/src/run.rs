@@ -158,8 +158,11 @@ fn run_parsed<A: StepArgs>(
     // The profiler's own start-up (it loads symbols) is not part of the run being timed.
     let observer = Observer::start(args.common())?;
     let start = Instant::now();
-    let out = prepare(args)?;
-    body(args, &out)?;
+    let mut out = prepare(args)?;
+    out.show_progress(args.common().n_files);
+    let result = body(args, &out);
+    out.finish_progress();
+    result?;
     let mut summary = summarize(step, args, out.bytes_written(), start);
     let seen = observer.finish()?;
     seen.write_alone(args.common(), &mut summary)?;

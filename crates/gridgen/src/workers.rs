@@ -85,10 +85,7 @@ impl<'env> Pool<'env> {
     /// the caller — and every other worker — sits idle until this one task is done.
     pub fn apply(&self, task: impl FnOnce() -> Result<()> + Send + 'env) -> Result<()> {
         let (reply, answer) = crossbeam_channel::bounded(1);
-        let lost = || Error::WorkerPanicked {
-            worker: usize::MAX,
-            message: "the pool's workers are gone".into(),
-        };
+        let lost = || Error::Threads("the pool's workers are gone".into());
         self.tasks
             .send((Box::new(task), reply))
             .map_err(|_| lost())?;
@@ -129,10 +126,7 @@ fn spawn<'scope, 'env>(
         .name(thread_name(id))
         .spawn_scoped(scope, f)
         .map(drop)
-        .map_err(|e| Error::WorkerPanicked {
-            worker: id,
-            message: format!("could not start its thread: {e}"),
-        })
+        .map_err(|e| Error::Threads(format!("could not start worker {id}: {e}")))
 }
 
 fn catching_panics(id: usize, f: impl FnOnce() -> Result<()>) -> Result<()> {

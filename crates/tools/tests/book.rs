@@ -1,0 +1,192 @@
+//! A quick check of the workshop book without building it: every `{{#include}}` names a file
+//! (and anchor) that exists, every image is there, every chapter in SUMMARY.md exists, and every
+//! `make` command the book or the README shows is a real target.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn chapters() -> Vec<PathBuf> {
+    let dir = repo().join("workshop/src");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 10,
+        "the book has only {} chapters",
+        files.len()
+    );
+    files
+}
+
+/// Every `{{#include path}}` or `{{#include path:anchor}}` in `text`.
+fn includes(text: &str) -> Vec<(String, Option<String>)> {
+    text.match_indices("{{#include ")
+        .map(|(at, _)| {
+            let rest = &text[at + "{{#include ".len()..];
+            let inner = &rest[..rest.find("}}").expect("an unclosed include")];
+            match inner.trim().split_once(':') {
+                Some((path, anchor)) => (path.to_owned(), Some(anchor.to_owned())),
+                None => (inner.trim().to_owned(), None),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_include_and_anchor_exists() {
+    let mut checked = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for (path, anchor) in includes(&text) {
+            let target = chapter.parent().unwrap().join(&path);
+            let content = std::fs::read_to_string(&target)
+                .unwrap_or_else(|e| panic!("{}: include {path}: {e}", chapter.display()));
+            if let Some(anchor) = anchor {
+                assert!(
+                    content.contains(&format!("ANCHOR: {anchor}"))
+                        && content.contains(&format!("ANCHOR_END: {anchor}")),
+                    "{}: {path} has no anchor '{anchor}'",
+                    chapter.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 15,
+        "only {checked} includes: has the book lost its code?"
+    );
+}
+
+#[test]
+fn every_chapter_in_the_summary_and_every_image_exists() {
+    let src = repo().join("workshop/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    for (at, _) in summary.match_indices("](") {
+        let link = &summary[at + 2..];
+        let link = &link[..link.find(')').unwrap()];
+        assert!(
+            src.join(link).is_file(),
+            "SUMMARY.md lists {link}, which is missing"
+        );
+    }
+    // `make book` copies docs/images and docs/plots into the book; the sources must exist.
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for (at, _) in text.match_indices("![") {
+            let rest = &text[at..];
+            let link = &rest[rest.find("](").unwrap() + 2..];
+            let link = &link[..link.find(')').unwrap()];
+            let source = match link.split_once('/') {
+                Some(("images", name)) => repo().join("docs/images").join(name),
+                Some(("plots", name)) => repo().join("docs/plots").join(name),
+                _ => panic!(
+                    "{}: image {link} is neither images/ nor plots/",
+                    chapter.display()
+                ),
+            };
+            assert!(
+                source.is_file(),
+                "{}: {} is missing",
+                chapter.display(),
+                source.display()
+            );
+        }
+    }
+}
+
+fn makefile_targets() -> BTreeSet<String> {
+    let makefile = std::fs::read_to_string(repo().join("Makefile")).unwrap();
+    let mut targets = BTreeSet::new();
+    for line in makefile.lines() {
+        if line.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && !line.contains(":=")
+            && !line.contains("?=")
+        {
+            if let Some((names, _)) = line.split_once(':') {
+                targets.extend(names.split_whitespace().map(str::to_owned));
+            }
+        }
+    }
+    targets
+}
+
+#[test]
+fn every_make_command_shown_is_a_real_target() {
+    let targets = makefile_targets();
+    let mut files = chapters();
+    files.push(repo().join("README.md"));
+    files.extend(
+        ["setup.md", "troubleshooting.md", "architecture.md"].map(|f| repo().join("docs").join(f)),
+    );
+    let mut seen = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (at, _) in text.match_indices("make ") {
+            // Only commands: `make x` in backticks or at the start of a (code) line.
+            let before = text[..at].chars().last().unwrap_or('\n');
+            if !(before == '`' || before == '\n' || before == ' ' && text[..at].ends_with("    ")) {
+                continue;
+            }
+            let target = text[at + 5..]
+                .split(|c: char| c.is_whitespace() || c == '`')
+                .next()
+                .unwrap_or("");
+            if target.is_empty() || target.contains('=') || target.starts_with('-') {
+                continue;
+            }
+            assert!(
+                targets.contains(target),
+                "{}: `make {target}` is not a Makefile target",
+                file.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 20, "only {seen} make commands found");
+}
+
+#[test]
+fn the_diffs_the_book_shows_match_the_code() {
+    let makefile = std::fs::read_to_string(repo().join("Makefile")).unwrap();
+    let mut checked = 0;
+    for line in makefile.lines() {
+        let Some((var, pred)) = line.split_once(" := ") else {
+            continue;
+        };
+        let Some(step) = var.strip_prefix("PRED_") else {
+            continue;
+        };
+        let (old, new) = (
+            format!("crates/{pred}/src/main.rs"),
+            format!("crates/{step}/src/main.rs"),
+        );
+        let out = std::process::Command::new("diff")
+            .current_dir(repo())
+            .args(["-u", "--label", &old, "--label", &new, &old, &new])
+            .output()
+            .expect("diff is needed");
+        let committed =
+            std::fs::read_to_string(repo().join(format!("workshop/src/diffs/{step}.diff")))
+                .unwrap_or_else(|_| {
+                    panic!("workshop/src/diffs/{step}.diff is missing: run scripts/book-diffs.sh")
+                });
+        assert!(
+            committed.as_bytes() == out.stdout.as_slice(),
+            "workshop/src/diffs/{step}.diff is stale: run scripts/book-diffs.sh (make book does)"
+        );
+        checked += 1;
+    }
+    assert_eq!(
+        checked,
+        tools::STEPS.len() - 1,
+        "every step but the first has a diff"
+    );
+}
