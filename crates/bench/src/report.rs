@@ -222,6 +222,23 @@ fn chapter_tables(md: &mut String, r: &Results) {
     ] {
         row(md, r.find(program, small, None, None), write);
     }
+    for program in [
+        "py-write_vectorized",
+        "py-write_vectorized_binary",
+        "py-write_hdf5",
+    ] {
+        row(md, r.find(program, small, None, None), write);
+    }
+    end(md, "serial");
+
+    header(md, "loops", "Loops: Rust and Python", "time ÷ Rust `write`");
+    if let Some(py) = r.measured.iter().find(|m| m.case.program == "py-write") {
+        let at = (py.case.n_files, py.case.size);
+        let rust = r.median("write", at, None, None);
+        for program in ["write", "write_vectorized", "py-write"] {
+            row(md, r.find(program, at, None, None), rust);
+        }
+    }
     end(md, "loops");
 
     for (anchor, at) in [("threads_small", small), ("threads_large", large)] {
