@@ -93,6 +93,11 @@ impl Plan {
         for r in self.rank_counts() {
             cases.push(Case::new("launch", 0, 0).ranks(r));
         }
+        // The same on one machine with mpirun told to use shared memory only.
+        cases.push(Case::new("launch", 0, 0).ranks(2).shared_memory());
+        for step in ["write_mpi_scatter", "write_final"] {
+            cases.push(Case::new(step, sn, ss).ranks(2).shared_memory());
+        }
         dedup(cases)
     }
 }

@@ -311,7 +311,7 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     let launch: Vec<(f64, f64)> = results
         .measured
         .iter()
-        .filter(|m| m.case.program == "launch")
+        .filter(|m| m.case.program == "launch" && !m.case.shared_memory)
         .filter_map(|m| m.case.ranks.map(|r| (r as f64, m.wall.median)))
         .collect();
     let series = vec![

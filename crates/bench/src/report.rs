@@ -129,6 +129,14 @@ pub fn targets(r: &Results) -> Vec<Target> {
         fin.map(|(t, py)| (py / t, format!("{:.1}× ({py} s / {t:.3} s)", py / t))),
         |x| x >= 3.0,
     );
+    let fin_shm = r
+        .median_shared_memory("write_final", small, 2)
+        .zip(python("write_final.py (corrected)", 1000, "np=2").filter(|_| full));
+    add(
+        "… the same with `mpirun --mca pml ob1 --mca btl self,vader` (shared memory only, one machine)".into(),
+        fin_shm.map(|(t, py)| (py / t, format!("{:.1}× ({py} s / {t:.3} s)", py / t))),
+        |x| x >= 3.0,
+    );
     let launch = r.median("launch", small, None, Some(2));
     let scatter = r.median("write_mpi_scatter", small, None, Some(2));
     add(
@@ -268,6 +276,13 @@ fn chapter_tables(md: &mut String, r: &Results) {
             }
         }
         for m in r.measured.iter().filter(|m| m.case.program == "launch") {
+            row(md, Some(m), None);
+        }
+        for m in r
+            .measured
+            .iter()
+            .filter(|m| m.case.shared_memory && (m.case.n_files, m.case.size) == at)
+        {
             row(md, Some(m), None);
         }
         end(md, anchor);

@@ -28,6 +28,7 @@ impl Results {
         self.measured.iter().find(|m| {
             let c = &m.case;
             c.program == program
+                && !c.shared_memory
                 && (program == "launch" || (c.n_files == n && c.size == s))
                 && c.workers == workers
                 && c.ranks == ranks
@@ -46,12 +47,35 @@ impl Results {
             .map(|m| m.wall.median)
     }
 
+    /// The median of `program` at `at` on `ranks` with `mpirun` told to use shared memory only.
+    pub fn median_shared_memory(
+        &self,
+        program: &str,
+        at: (usize, usize),
+        ranks: usize,
+    ) -> Option<f64> {
+        self.measured
+            .iter()
+            .find(|m| {
+                let c = &m.case;
+                c.shared_memory
+                    && c.program == program
+                    && c.ranks == Some(ranks)
+                    && (program == "launch" || (c.n_files, c.size) == at)
+            })
+            .map(|m| m.wall.median)
+    }
+
     /// Every measurement of `program` at `at` over workers or ranks, sorted by that count.
     pub fn sweep(&self, program: &str, at: (usize, usize)) -> Vec<(usize, &Measured)> {
         let mut points: Vec<_> = self
             .measured
             .iter()
-            .filter(|m| m.case.program == program && (m.case.n_files, m.case.size) == at)
+            .filter(|m| {
+                m.case.program == program
+                    && !m.case.shared_memory
+                    && (m.case.n_files, m.case.size) == at
+            })
             .filter_map(|m| m.case.workers.or(m.case.ranks).map(|k| (k, m)))
             .collect();
         points.sort_by_key(|(k, _)| *k);

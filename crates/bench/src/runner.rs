@@ -29,6 +29,9 @@ pub struct Case {
     /// More ranks than cores.
     #[serde(default)]
     pub oversubscribed: bool,
+    /// `mpirun` told to use shared memory only (`tools::SHARED_MEMORY_ONLY`).
+    #[serde(default)]
+    pub shared_memory: bool,
 }
 
 impl Case {
@@ -40,6 +43,18 @@ impl Case {
             workers: None,
             ranks: None,
             oversubscribed: false,
+            shared_memory: false,
+        }
+    }
+    pub fn shared_memory(mut self) -> Case {
+        self.shared_memory = true;
+        self
+    }
+    fn mpirun_options(&self) -> &'static [&'static str] {
+        if self.shared_memory {
+            &tools::SHARED_MEMORY_ONLY
+        } else {
+            &[]
         }
     }
     pub fn workers(mut self, w: usize) -> Case {
@@ -64,6 +79,7 @@ impl Case {
                     ""
                 }
             ));
+            words.extend(self.mpirun_options().iter().map(|o| o.to_string()));
         }
         match self.program.as_str() {
             "launch" => words.push("mpi_noop".into()),
@@ -95,7 +111,7 @@ impl Case {
     fn command(&self, dir: &Path) -> Result<Command> {
         let ranks = self.ranks.unwrap_or(1);
         let mut command = match self.program.as_str() {
-            "launch" => tools::mpirun(ranks, &step_binary("mpi_noop")?),
+            "launch" => tools::mpirun_with(ranks, self.mpirun_options(), &step_binary("mpi_noop")?),
             py if py.starts_with("py-") => {
                 let mut c = Command::new(PYTHON);
                 c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
@@ -117,7 +133,11 @@ impl Case {
             }
             step => {
                 let info = step_info(step).with_context(|| format!("no step named {step}"))?;
-                let mut c = step_command(step, ranks)?;
+                let mut c = if self.shared_memory {
+                    tools::mpirun_with(ranks, self.mpirun_options(), &step_binary(step)?)
+                } else {
+                    step_command(step, ranks)?
+                };
                 if info.launch == Launch::Threads {
                     c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
                 }

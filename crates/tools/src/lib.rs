@@ -106,6 +106,15 @@ pub fn cores() -> usize {
 /// are more ranks than cores, and allowed to run as root (Open MPI refuses otherwise; the
 /// variables do nothing for other users).
 pub fn mpirun(ranks: usize, program: &Path) -> Command {
+    mpirun_with(ranks, &[], program)
+}
+
+/// Open MPI options for one machine: shared memory only, no probing for cluster networks
+/// (the Makefile's `MPIRUN_FLAGS` suggestion).
+pub const SHARED_MEMORY_ONLY: [&str; 6] = ["--mca", "pml", "ob1", "--mca", "btl", "self,vader"];
+
+/// [`mpirun`] with extra `mpirun` options before the program.
+pub fn mpirun_with(ranks: usize, options: &[&str], program: &Path) -> Command {
     let mut command = Command::new("mpirun");
     command
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
@@ -114,7 +123,7 @@ pub fn mpirun(ranks: usize, program: &Path) -> Command {
     if ranks > cores() {
         command.arg("--oversubscribe");
     }
-    command.arg(program);
+    command.args(options).arg(program);
     command
 }
 
