@@ -58,14 +58,6 @@ pub fn load_npy(path: &Path) -> Result<Array2<f64>, ReadError> {
     Array2::from_shape_vec((rows as usize, cols as usize), values).map_err(|e| fail(path, e))
 }
 
-/// Bitwise equality: NaN equals NaN of the same bits, and +0.0 differs from -0.0.
-pub fn same_bits(a: &Array2<f64>, b: &Array2<f64>) -> bool {
-    a.dim() == b.dim()
-        && a.iter()
-            .zip(b.iter())
-            .all(|(x, y)| x.to_bits() == y.to_bits())
-}
-
 #[cfg(feature = "hdf5")]
 pub use self::hdf5_read::{load_h5, H5Contents};
 
