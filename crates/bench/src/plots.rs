@@ -207,55 +207,43 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     )?;
     drawn.push("steps.svg".to_owned());
 
-    // 2. Speedup against workers, at both sizes, with the ideal line.
-    let mut series = Vec::new();
-    for at in [small, large] {
-        for step in ["write_multiprocessing_queue", "write_multiprocessing"] {
-            series.push(Series {
-                name: format!("{step}, {}", size_name(at)),
-                points: speedups(results, step, at),
-                dashed: false,
-            });
+    // 2. and 3. Speedup against workers, then ranks, at both sizes, with the ideal line.
+    for (file, steps, title, unit) in [
+        (
+            "speedup_workers.svg",
+            ["write_multiprocessing_queue", "write_multiprocessing"],
+            "Speedup against worker threads",
+            "worker",
+        ),
+        (
+            "speedup_ranks.svg",
+            ["write_mpi_scatter", "write_final"],
+            "Speedup against MPI ranks (last point oversubscribed)",
+            "rank",
+        ),
+    ] {
+        let mut series = Vec::new();
+        for at in [small, large] {
+            for step in steps {
+                series.push(Series {
+                    name: format!("{step}, {}", size_name(at)),
+                    points: speedups(results, step, at),
+                    dashed: false,
+                });
+            }
         }
+        let max = results.sweep(steps[0], small).last().map_or(1, |p| p.0);
+        series.push(ideal(max));
+        let y_label = format!("speedup over 1 {unit}");
+        lines(
+            &dir.join(file),
+            title,
+            &format!("{unit}s"),
+            &y_label,
+            &series,
+        )?;
+        drawn.push(file.to_owned());
     }
-    let max_w = results
-        .sweep("write_multiprocessing_queue", small)
-        .last()
-        .map_or(1, |p| p.0);
-    series.push(ideal(max_w));
-    lines(
-        &dir.join("speedup_workers.svg"),
-        "Speedup against worker threads",
-        "workers",
-        "speedup over 1 worker",
-        &series,
-    )?;
-    drawn.push("speedup_workers.svg".to_owned());
-
-    // 3. Speedup against ranks for the MPI steps.
-    let mut series = Vec::new();
-    for at in [small, large] {
-        for step in ["write_mpi_scatter", "write_final"] {
-            series.push(Series {
-                name: format!("{step}, {}", size_name(at)),
-                points: speedups(results, step, at),
-                dashed: false,
-            });
-        }
-    }
-    let max_r = results
-        .sweep("write_mpi_scatter", small)
-        .last()
-        .map_or(1, |p| p.0);
-    series.push(ideal(max_r));
-    lines(
-        &dir.join("speedup_ranks.svg"),
-        "Speedup against MPI ranks (last point oversubscribed)",
-        "ranks",
-        "speedup over 1 rank",
-        &series,
-    )?;
-    drawn.push("speedup_ranks.svg".to_owned());
 
     // 4. Many .npy files against one HDF5 file, over n.
     let size = small.1;

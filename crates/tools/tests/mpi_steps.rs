@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::files_under;
+use common::{files_under, numpy_check, timed_mpirun};
 use gridgen::read::load_h5;
 use tools::{compare_runs, load_run, reference, step_binary, Format};
 
@@ -18,18 +18,8 @@ const SIZES: [usize; 3] = [1, 5, 100];
 
 /// `timeout -k 5 120 mpirun -np <ranks> [--oversubscribe] <step> <args>`.
 fn mpirun(step: &str, ranks: usize, args: &[&str]) -> Output {
-    let program = step_binary(step).unwrap();
-    let launcher = tools::mpirun(ranks, &program);
-    let mut command = Command::new("timeout");
-    command
-        .args(["-k", "5", "120"])
-        .arg(launcher.get_program())
-        .args(launcher.get_args())
-        .args(args);
-    for (key, value) in launcher.get_envs() {
-        command.env(key, value.unwrap());
-    }
-    let out = command
+    let out = timed_mpirun(ranks, &step_binary(step).unwrap())
+        .args(args)
         .output()
         .expect("cannot start timeout/mpirun: run `make setup`");
     assert_ne!(
@@ -115,19 +105,7 @@ fn h5py_reads_the_parallel_file_back() {
     let root = tempfile::tempdir().unwrap();
     let (n, s) = (7, 100);
     run_ok("write_final", 3, &root.path().join("write_final"), n, s);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_check.py");
-    let out = Command::new("/usr/bin/python3")
-        .arg(script)
-        .arg(root.path())
-        .args([n.to_string(), s.to_string()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = numpy_check(root.path(), n, s);
     assert!(
         stdout.contains(&format!("read {n} arrays back exactly")),
         "{stdout}"

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use tools::{mpirun, step_binary};
+use tools::step_binary;
 
 fn svg_text(path: &Path) -> String {
     let svg = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -118,14 +118,7 @@ fn worker_threads_appear_by_name() {
 fn mpi_ranks_write_their_own_graphs_and_rank_0_merges_them() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("mpi.svg");
-    let mut c = Command::new("timeout");
-    let launcher = mpirun(2, &step_binary("write_mpi_scatter").unwrap());
-    c.args(["-k", "5", "120"])
-        .arg(launcher.get_program())
-        .args(launcher.get_args());
-    for (k, v) in launcher.get_envs() {
-        c.env(k, v.unwrap());
-    }
+    let mut c = common::timed_mpirun(2, &step_binary("write_mpi_scatter").unwrap());
     c.args(["-n", "320", "-s", "1000", "--dir"])
         .arg(dir.path().join("out"))
         .arg("--flamegraph")

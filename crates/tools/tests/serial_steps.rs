@@ -7,10 +7,9 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
-use common::{assert_fails, files_under, format_of, run, run_ok};
+use common::{assert_fails, files_under, format_of, numpy_check, run, run_ok};
 use tools::{compare_runs, load_run, step_binary, Format};
 
 const SERIAL: [&str; 4] = [
@@ -40,29 +39,12 @@ fn every_serial_step_writes_the_same_numbers() {
 
 #[test]
 fn numpy_and_h5py_read_every_output_back_exactly() {
-    let python = Path::new("/usr/bin/python3");
-    assert!(
-        python.exists(),
-        "Debian's python3 with numpy and h5py is needed: run `make setup`"
-    );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_check.py");
     for (n, s) in [(1, 1), (3, 5), (2, 100), (2, 101)] {
         let root = tempfile::tempdir().unwrap();
         for step in SERIAL {
             run_ok(step, &root.path().join(step), n, s);
         }
-        let out = Command::new(python)
-            .arg(&script)
-            .arg(root.path())
-            .args([n.to_string(), s.to_string()])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "numpy check failed for n={n} s={s}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = numpy_check(root.path(), n, s);
         let expected_arrays = n * 3; // two text steps and one .npy step…
         let expected_arrays = expected_arrays + n; // …and the HDF5 datasets
         assert!(

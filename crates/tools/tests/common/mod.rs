@@ -77,3 +77,42 @@ pub fn assert_fails(step: &str, args: &[&str], dir: &Path, code: i32, cause: &st
         .collect();
     assert!(leftovers.is_empty(), "{step} {args:?} left {leftovers:?}");
 }
+
+/// `timeout -k 5 120 mpirun -np <ranks> … <program>`: an MPI job that cannot hang the tests (a
+/// wrong collective would wait forever).
+pub fn timed_mpirun(ranks: usize, program: &Path) -> Command {
+    let launcher = tools::mpirun(ranks, program);
+    let mut command = Command::new("timeout");
+    command
+        .args(["-k", "5", "120"])
+        .arg(launcher.get_program())
+        .args(launcher.get_args());
+    for (key, value) in launcher.get_envs() {
+        command.env(key, value.expect("mpirun's variables are set, not removed"));
+    }
+    command
+}
+
+/// Runs tests/numpy_check.py over `root` (one folder per step) with Debian's numpy and h5py,
+/// asserts it succeeded, and returns what it printed.
+pub fn numpy_check(root: &Path, n: usize, s: usize) -> String {
+    let python = Path::new("/usr/bin/python3");
+    assert!(
+        python.exists(),
+        "Debian's python3 with numpy and h5py is needed: run `make setup`"
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_check.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(root)
+        .args([n.to_string(), s.to_string()])
+        .output()
+        .expect("cannot start python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "numpy check failed for n={n} s={s}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
