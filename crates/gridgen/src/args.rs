@@ -5,20 +5,26 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, Parser};
 
-/// A step's name and one-line lesson, taken from its Cargo.toml by [`step!`](crate::step).
+use crate::Error;
+
+/// A step's name and one-line lesson, taken from its Cargo.toml by [`step!`](crate::step), and
+/// the kind of file it writes (for the disk-space check).
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
     pub name: &'static str,
     pub about: &'static str,
+    /// The extension of its outputs: `txt`, `npy` or `h5`.
+    pub writes: &'static str,
 }
 
-/// The calling crate's [`Step`]: its package name and description.
+/// The calling crate's [`Step`], writing files with extension `$writes`.
 #[macro_export]
 macro_rules! step {
-    () => {
+    ($writes:literal) => {
         $crate::Step {
             name: env!("CARGO_PKG_NAME"),
             about: env!("CARGO_PKG_DESCRIPTION"),
+            writes: $writes,
         }
     };
 }
@@ -75,10 +81,10 @@ impl StepArgs for Args {
     }
 }
 
-/// Parses the process's arguments for `step`. On a usage error, returns clap's message cut to
-/// its first line (the cause); `--help` and `--version` come back as `Ok(None)` after printing
-/// (only if `print_help`: under MPI only rank 0 prints).
-pub fn parse<A: StepArgs>(step: Step, print_help: bool) -> Result<Option<A>, String> {
+/// Parses the process's arguments for `step`. A usage error is [`Error::Usage`] with clap's
+/// message cut to its first line (the cause); `--help` and `--version` come back as `Ok(None)`
+/// after printing (only if `print_help`: under MPI only rank 0 prints).
+pub fn parse<A: StepArgs>(step: Step, print_help: bool) -> crate::Result<Option<A>> {
     let command = A::command()
         .name(step.name)
         .bin_name(step.name)
@@ -88,7 +94,7 @@ pub fn parse<A: StepArgs>(step: Step, print_help: bool) -> Result<Option<A>, Str
         .and_then(|matches: ArgMatches| A::from_arg_matches(&matches));
     match parsed {
         Ok(mut args) => {
-            args.resolve()?;
+            args.resolve().map_err(Error::Usage)?;
             Ok(Some(args))
         }
         Err(e) if !e.use_stderr() => {
@@ -101,10 +107,10 @@ pub fn parse<A: StepArgs>(step: Step, print_help: bool) -> Result<Option<A>, Str
         Err(e) => {
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("invalid arguments");
-            Err(format!(
+            Err(Error::Usage(format!(
                 "{} (see --help)",
                 first.trim_start_matches("error: ").trim()
-            ))
+            )))
         }
     }
 }
@@ -116,7 +122,7 @@ pub struct WorkerArgs {
     #[command(flatten)]
     pub common: Args,
     /// Worker threads [default: $SLURM_CPUS_PER_TASK inside a Slurm job, else 1]
-    #[arg(short, long, value_parser = at_least_one)]
+    #[arg(short, long, value_parser = worker_count)]
     pub workers: Option<usize>,
     /// Where the worker count came from, for the summary.
     #[arg(skip)]
@@ -141,7 +147,7 @@ impl WorkerArgs {
         }
         match from_slurm {
             Some(text) => {
-                let n = at_least_one(text.trim())
+                let n = worker_count(text.trim())
                     .map_err(|e| format!("{SLURM_CPUS_PER_TASK}: {e}; pass -w to choose"))?;
                 self.workers = Some(n);
                 self.workers_from = Some(SLURM_CPUS_PER_TASK);
@@ -190,9 +196,28 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
+/// The most worker threads a step starts. More threads than cores only wait for each other;
+/// thousands exhaust the system's thread limit and each one's stack, so a typo (`-w 20000`) is
+/// refused here, not met halfway through starting them.
+pub const MAX_WORKERS: usize = 1024;
+
+fn worker_count(text: &str) -> Result<usize, String> {
+    let n = at_least_one(text)?;
+    if n > MAX_WORKERS {
+        return Err(format!(
+            "{n} workers is more than the {MAX_WORKERS} a step starts (a worker per core is what pays)"
+        ));
+    }
+    Ok(n)
+}
+
 fn file_prefix(text: &str) -> Result<String, String> {
     if text.is_empty() {
         Err("the prefix must not be empty".into())
+    } else if text.chars().any(char::is_control) {
+        Err(format!(
+            "the prefix {text:?} has a control character; file names here are plain text"
+        ))
     } else if text.chars().any(std::path::is_separator) || text.contains('\0') {
         Err(format!(
             "the prefix names files, not folders: '{text}' has a path separator (use --dir)"
@@ -220,6 +245,10 @@ mod tests {
         assert_eq!(file_prefix("data").as_deref(), Ok("data"));
         assert!(file_prefix("").is_err());
         assert!(file_prefix("a/b").unwrap_err().contains("path separator"));
+        assert!(file_prefix("a\nb")
+            .unwrap_err()
+            .contains("control character"));
+        assert!(!file_prefix("a\nb").unwrap_err().contains('\n'));
     }
 
     #[test]
@@ -242,6 +271,9 @@ mod tests {
             .unwrap_err()
             .contains(SLURM_CPUS_PER_TASK));
         assert!(WorkerArgs::try_parse_from(["w", "-w", "0"]).is_err());
+        assert!(WorkerArgs::try_parse_from(["w", "-w", "1024"]).is_ok());
+        assert!(WorkerArgs::try_parse_from(["w", "-w", "1025"]).is_err());
+        assert!(parse(&["w"], Some("5000")).is_err());
         assert_eq!(
             parse(&["w", "-w", "4"], None).unwrap().grids_in_memory(),
             15

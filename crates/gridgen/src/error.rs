@@ -10,9 +10,9 @@ pub enum Error {
     /// Arguments that cannot work; the message says which and why.
     #[error("{0}")]
     Usage(String),
-    /// The grid would not fit in memory; refused before allocating anything.
+    /// The run would not fit in memory; refused before allocating anything.
     #[error(
-        "size {size} needs about {} of memory ({grids} grids of {size}×{size} f64) but only {} is available",
+        "size {size} needs about {} of memory ({grids} grids of {size}×{size} f64 and the file lists) but only {} is available",
         mib(*.needed), mib(*.available)
     )]
     TooLarge {
@@ -24,9 +24,22 @@ pub enum Error {
     /// The output folder could not be created.
     #[error("cannot create output folder {}: {source}", .path.display())]
     CreateDir { path: PathBuf, source: io::Error },
-    /// Writing one output file failed; the partial file was removed.
+    /// Writing one output file failed; its temporary file was removed.
     #[error("cannot write {}: {source}", .path.display())]
     Write { path: PathBuf, source: io::Error },
+    /// An I/O error outside any output file.
+    #[error("{0}")]
+    Io(io::Error),
+    /// The output's filesystem has less room than the run will write; refused before starting.
+    #[error(
+        "the run writes about {} but {} has only {} free",
+        mib(*.needed), .path.display(), mib(*.available)
+    )]
+    NoSpace {
+        path: PathBuf,
+        needed: u64,
+        available: u64,
+    },
     /// The HDF5 library refused an operation on this file.
     #[error("HDF5 error in {}: {message}", .path.display())]
     Hdf5 { path: PathBuf, message: String },
@@ -48,8 +61,30 @@ impl Error {
     /// 2 for usage errors (the run never started), 1 for failures during the run.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::TooLarge { .. } => 2,
+            Error::Usage(_) | Error::TooLarge { .. } | Error::NoSpace { .. } => 2,
             _ => 1,
+        }
+    }
+}
+
+/// `?` on an I/O error inside a step: it names the file this thread is writing, if any.
+impl From<io::Error> for Error {
+    fn from(source: io::Error) -> Self {
+        match crate::output::naming::current() {
+            Some(path) => Error::Write { path, source },
+            None => Error::Io(source),
+        }
+    }
+}
+
+/// `?` on an HDF5 error inside a step: one line, naming the file this thread is writing.
+#[cfg(feature = "hdf5")]
+impl From<hdf5::Error> for Error {
+    fn from(e: hdf5::Error) -> Self {
+        let path = crate::output::naming::current().unwrap_or_default();
+        Error::Hdf5 {
+            message: crate::h5::short_message(&e.to_string(), &path),
+            path,
         }
     }
 }

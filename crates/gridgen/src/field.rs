@@ -54,7 +54,6 @@ pub fn generate_data(
     n_files: usize,
     file_id: usize,
 ) -> Array2<f64> {
-    crate::trace::compute_started(file_id);
     Zip::from(xx)
         .and(yy)
         .map_collect(|&x, &y| generate_value(x, y, n_files, file_id))

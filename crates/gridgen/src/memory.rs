@@ -7,9 +7,12 @@ pub fn grid_bytes(size: usize) -> Option<u64> {
     (size as u64).checked_mul(size as u64)?.checked_mul(8)
 }
 
-/// Checks that `grids` grids of `size × size` f64 fit in the memory this process may use.
-pub fn check_fits(size: usize, grids: u64) -> Result<()> {
-    let needed = grid_bytes(size).and_then(|b| b.checked_mul(grids));
+/// Checks that `grids` grids of `size × size` f64, and `extra` bytes beside them (lists that
+/// grow with the number of files), fit in the memory this process may use.
+pub fn check_fits(size: usize, grids: u64, extra: u64) -> Result<()> {
+    let needed = grid_bytes(size)
+        .and_then(|b| b.checked_mul(grids))
+        .and_then(|b| b.checked_add(extra));
     let available = available_bytes();
     match (needed, available) {
         (Some(needed), Some(available)) if needed <= available => Ok(()),
@@ -59,8 +62,8 @@ mod tests {
 
     #[test]
     fn small_grids_fit_and_huge_ones_are_refused() {
-        assert!(check_fits(100, 3).is_ok());
-        let err = check_fits(10_000_000, 3).unwrap_err();
+        assert!(check_fits(100, 3, 0).is_ok());
+        let err = check_fits(10_000_000, 3, 0).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         let message = err.to_string();
         assert!(message.contains("size 10000000 needs about"), "{message}");
@@ -70,6 +73,7 @@ mod tests {
     #[test]
     fn overflowing_sizes_are_refused_not_wrapped() {
         assert_eq!(grid_bytes(usize::MAX), None);
-        assert!(check_fits(usize::MAX, 3).is_err());
+        assert!(check_fits(usize::MAX, 3, 0).is_err());
+        assert!(check_fits(1, 3, u64::MAX / 2).is_err());
     }
 }

@@ -13,6 +13,7 @@
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use mpi::collective::SystemOperation;
@@ -22,90 +23,74 @@ use mpi::traits::*;
 use crate::args::{self, Step, StepArgs};
 use crate::observe::{title, write_profile, write_trace, Observer, Seen};
 use crate::profile::Profile;
-use crate::run::{one_line_panics, prepare, print_summary, report, summarize};
+use crate::report::{self, Summary};
+use crate::run::{prepare, summarize};
 use crate::trace::Slice;
-use crate::{Error, Output, Result, Summary};
+use crate::{progress, signals, Error, Output, Result};
 use mpi::datatype::PartitionMut;
 
 /// The rank that distributes work and reports.
 pub const ROOT: i32 = 0;
 
+/// Set when a parallel HDF5 file was left unclosed after a failure: finalizing MPI (and
+/// HDF5's exit handler) would try to close it collectively, which hangs or crashes then.
+static SKIP_FINALIZE: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn skip_finalize() {
+    SKIP_FINALIZE.store(true, Ordering::Relaxed);
+}
+
 /// Runs one MPI step on every rank: `body` is the lesson, handed the parsed arguments, the
-/// output folder and the world communicator.
+/// output folder and the world communicator. (It is the frame's `mpi::initialize()` and
+/// `universe.world()`; a step that wants them in its own code calls [`run_in`].)
 pub fn run<A: StepArgs>(
     step: Step,
     body: impl FnOnce(&A, &Output, &SimpleCommunicator) -> Result<()>,
 ) -> ExitCode {
-    one_line_panics(step.name);
+    report::one_line_panics(step.name);
     let Some(universe) = mpi::initialize() else {
-        report(&format!("{}: MPI could not be initialised", step.name));
+        report::line(&format!("{}: MPI could not be initialised", step.name));
         return ExitCode::from(1);
     };
-    let code = run_on_rank(step, &universe.world(), body);
-    drop(universe); // MPI_Finalize, before the exit code is returned
-    code
+    run_in(step, &universe.world(), body)
+}
+
+/// Runs one MPI step on every rank of `world`, which the step's own `main` set up with
+/// `mpi::initialize()`. Returns the exit code for `main` to return once MPI is finalized (the
+/// universe dropped). After a failure that left a parallel file unclosed it does not return:
+/// the process exits at once, without finalizing (see [`crate::h5`]).
+pub fn run_in<A: StepArgs>(
+    step: Step,
+    world: &SimpleCommunicator,
+    body: impl FnOnce(&A, &Output, &SimpleCommunicator) -> Result<()>,
+) -> ExitCode {
+    report::one_line_panics(step.name);
+    let code = run_on_rank(step, world, body);
+    if SKIP_FINALIZE.load(Ordering::Relaxed) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        // SAFETY: ends the process at once: no MPI_Finalize, no HDF5 exit handler.
+        unsafe { libc::_exit(code) }
+    }
+    ExitCode::from(code.clamp(0, 255) as u8)
 }
 
 fn run_on_rank<A: StepArgs>(
     step: Step,
     world: &SimpleCommunicator,
     body: impl FnOnce(&A, &Output, &SimpleCommunicator) -> Result<()>,
-) -> ExitCode {
+) -> i32 {
     let rank = world.rank();
-    let args: A = match args::parse(step, rank == ROOT) {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(message) => {
-            if rank == ROOT {
-                report(&format!("{}: {message}", step.name));
-            }
-            return ExitCode::from(2);
-        }
-    };
-
-    // MPI counts are C ints: refuse what a scatter could not describe, on every rank alike.
-    if args.common().n_files > mpi::Count::MAX as usize {
-        if rank == ROOT {
-            report(&format!(
-                "{}: --n-files {} is more than an MPI count can hold ({})",
-                step.name,
-                args.common().n_files,
-                mpi::Count::MAX
-            ));
-        }
-        return ExitCode::from(2);
-    }
-
-    let prepared = prepare(&args);
-    let setup_failure = prepared.as_ref().err().map(|e| e.exit_code());
-    let (code, reporter) = agree_on_failure(world, setup_failure, setup_failure.is_some());
-    let out = match prepared {
-        Ok(out) if code == 0 => out,
-        other => {
-            if let Err(e) = other {
-                if reporter == rank {
-                    report(&format!("{}: rank {rank}: {e}", step.name));
-                }
-            }
-            return ExitCode::from(code);
-        }
-    };
-
-    let observer = match Observer::start(args.common()) {
-        Ok(observer) => observer,
-        Err(e) => {
-            // The same arguments on every rank: every rank fails here alike.
-            if rank == ROOT {
-                report(&format!("{}: {e}", step.name));
-            }
-            return ExitCode::from(e.exit_code());
-        }
+    let (args, out, observer) = match start_together::<A>(step, world) {
+        Ok(Some(started)) => started,
+        Ok(None) => return 0,
+        Err(code) => return code,
     };
     world.barrier();
     let start = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| body(&args, &out, world)));
-    let failure = match outcome {
-        Ok(result) => result.err(),
+    let outcome = match outcome {
+        Ok(result) => result,
         // The panic hook has printed it, and this rank's state is unknown: take the whole job
         // down at once.
         Err(_) => world.abort(1),
@@ -113,52 +98,126 @@ fn run_on_rank<A: StepArgs>(
     // Every rank gets here, failed or not, and learns whether any rank failed: no rank is left
     // waiting, and the one that hit the error reports it. (MPI_Abort would do as well, but
     // Open MPI 4.1's mpirun now and then hangs or crashes tearing down an aborted job.)
-    let real_failure = failure
-        .as_ref()
-        .filter(|e| !matches!(e, Error::OtherRankFailed));
-    let (code, reporter) = agree_on_failure(
-        world,
-        failure.as_ref().map(|e| e.exit_code()),
-        real_failure.is_some(),
-    );
-    if code != 0 {
-        if let Some(e) = real_failure.filter(|_| reporter == rank) {
-            report(&format!("{}: rank {rank}: {e}", step.name));
-        }
-        return ExitCode::from(code);
+    if let Err(code) = together(world, step, outcome) {
+        return code;
     }
-    if out.files_written() == 0 {
-        report(&format!(
+    if progress::files_done() == 0 {
+        report::line(&format!(
             "{}: rank {rank}: no files to write ({} files over {} ranks)",
             step.name,
             args.common().n_files,
             world.size()
         ));
     }
-
-    let root = world.process_at_rank(ROOT);
-    let bytes = out.bytes_written();
-    let mut summary = None;
-    if rank == ROOT {
-        let mut total = 0u64;
-        root.reduce_into_root(&bytes, &mut total, SystemOperation::sum());
-        let mut s: Summary = summarize(step, &args, total, start);
-        s.ranks = Some(world.size() as usize);
-        summary = Some(s);
-    } else {
-        root.reduce_into(&bytes, SystemOperation::sum());
-    }
+    let mut summary = total_summary(world, step, &args, &out, start);
     let observed = observer
         .finish()
         .and_then(|seen| write_observed(world, step, args.common(), seen, summary.as_mut()));
-    if let Err(e) = observed {
-        report(&format!("{}: rank {rank}: {e}", step.name));
-        return ExitCode::from(e.exit_code());
+    if let Err(code) = together(world, step, observed) {
+        return code;
     }
-    if let Some(summary) = summary {
-        print_summary(&summary, args.common().json);
+    match summary {
+        Some(summary)
+            if report::summary(step.name, &summary, args.common().json) != ExitCode::SUCCESS =>
+        {
+            1
+        }
+        _ => 0,
     }
-    ExitCode::SUCCESS
+}
+
+/// Parsing, the set-up checks and the profiler's start, each agreed on by every rank before
+/// any goes on: `Ok(None)` for `--help`, `Err(exit code)` when any rank cannot start.
+fn start_together<A: StepArgs>(
+    step: Step,
+    world: &SimpleCommunicator,
+) -> std::result::Result<Option<(A, Output, Observer)>, i32> {
+    let rank = world.rank();
+    // The same arguments on every rank: they all parse alike, and only rank 0 speaks.
+    let args: A = match args::parse(step, rank == ROOT) {
+        Ok(Some(args)) => args,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            if rank == ROOT {
+                report::failure(step.name, None, &e);
+            }
+            return Err(e.exit_code().into());
+        }
+    };
+    signals::watch(step.name, args.common().n_files, rank == ROOT);
+    // Memory, disk and folders can differ between nodes. The root holds the list of every file
+    // index (8 bytes each) while it hands them out, and each rank its own share.
+    let index_bytes = (args.common().n_files as u64).saturating_mul(16);
+    let prepared = check_count(&args).and_then(|()| prepare(step, &args, index_bytes));
+    let out = together(world, step, prepared)?;
+    let observer = together(world, step, Observer::start(args.common()))?;
+    Ok(Some((args, out, observer)))
+}
+
+/// MPI counts are C ints: refuse what a scatter could not describe, on every rank alike.
+fn check_count<A: StepArgs>(args: &A) -> Result<()> {
+    let n_files = args.common().n_files;
+    if n_files > mpi::Count::MAX as usize {
+        return Err(Error::Usage(format!(
+            "--n-files {n_files} is more than an MPI count can hold ({})",
+            mpi::Count::MAX
+        )));
+    }
+    Ok(())
+}
+
+/// Every rank passes its own outcome and learns whether all succeeded. If any failed, the
+/// lowest rank with an error of its own (not "another rank failed") reports it — with its rank
+/// for failures during the run, without for usage errors that every rank shares — and every
+/// rank gets the worst exit code.
+fn together<T>(
+    world: &SimpleCommunicator,
+    step: Step,
+    mine: Result<T>,
+) -> std::result::Result<T, i32> {
+    let failure = mine.as_ref().err();
+    let reportable = failure.is_some_and(|e| !matches!(e, Error::OtherRankFailed));
+    let (code, reporter) = agree_on_failure(world, failure.map(Error::exit_code), reportable);
+    match mine {
+        Ok(value) if code == 0 => Ok(value),
+        other => {
+            if let Err(e) = other {
+                if reporter == world.rank() {
+                    let rank = (e.exit_code() != 2).then_some(world.rank());
+                    report::failure(step.name, rank, &e);
+                }
+            }
+            Err(code.max(1).into())
+        }
+    }
+}
+
+/// Rank 0's summary, with the bytes of every rank added up; `None` on the other ranks.
+fn total_summary<A: StepArgs>(
+    world: &SimpleCommunicator,
+    step: Step,
+    args: &A,
+    out: &Output,
+    start: Instant,
+) -> Option<Summary> {
+    let root = world.process_at_rank(ROOT);
+    let bytes = out.bytes_written();
+    if world.rank() != ROOT {
+        root.reduce_into(&bytes, SystemOperation::sum());
+        return None;
+    }
+    let mut total = 0u64;
+    root.reduce_into_root(&bytes, &mut total, SystemOperation::sum());
+    let mut summary = summarize(step, args, total, start);
+    summary.ranks = Some(world.size() as usize);
+    Some(summary)
+}
+
+/// True on every rank if `mine` is true on every rank.
+pub(crate) fn all_true(world: &SimpleCommunicator, mine: bool) -> bool {
+    let mut all = 0i32;
+    world.all_reduce_into(&i32::from(mine), &mut all, SystemOperation::min());
+    all == 1
 }
 
 /// Profiles and timelines under MPI: every rank writes its own flamegraph (`PATH.rankNN.svg`),
@@ -182,20 +241,19 @@ fn write_observed(
         .flamegraph
         .as_ref()
         .and_then(|_| gather_bytes(world, folded.as_bytes()));
-    let slices = serde_json::to_vec(seen.slices.as_deref().unwrap_or_default()).unwrap_or_default();
+    let slices = serde_json::to_vec(seen.slices.as_deref().unwrap_or_default())
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?;
     let all_slices = args
         .trace
         .as_ref()
         .and_then(|_| gather_bytes(world, &slices));
 
     if let (Some(profile), Some(svg)) = (&seen.profile, &args.flamegraph) {
-        if profile.samples() >= crate::profile::MIN_SAMPLES {
-            let title = format!(
-                "{} rank {rank}  n={} size={}",
-                step.name, args.n_files, args.size
-            );
-            profile.write(&crate::profile::rank_path(svg, rank), &title)?;
-        }
+        let title = format!(
+            "{} rank {rank}  n={} size={}",
+            step.name, args.n_files, args.size
+        );
+        profile.write(&crate::profile::rank_path(svg, rank), &title)?;
     }
     let Some(summary) = summary else {
         return Ok(());
@@ -208,26 +266,56 @@ fn write_observed(
             );
         }
         summary.samples = Some(merged.samples());
-        if write_profile(&merged, svg, &title(summary), step.name, seen.seconds)? {
-            summary.flamegraph = Some(svg.display().to_string());
-        }
+        write_profile(&merged, svg, &title(summary), step.name, seen.seconds)?;
+        summary.flamegraph = Some(svg.display().to_string());
     }
     if let (Some(parts), Some(path)) = (all_slices, &args.trace) {
-        let processes: Vec<(i32, String, Vec<Slice>)> = parts
-            .iter()
-            .enumerate()
-            .map(|(r, part)| {
-                (
-                    r as i32,
-                    format!("{} rank {r}", step.name),
-                    serde_json::from_slice(part).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let mut processes: Vec<(i32, String, Vec<Slice>)> = Vec::new();
+        for (r, part) in parts.iter().enumerate() {
+            let slices = serde_json::from_slice(part).map_err(|e| Error::Io(e.into()))?;
+            processes.push((r as i32, format!("{} rank {r}", step.name), slices));
+        }
         write_trace(path, &processes)?;
         summary.trace = Some(path.display().to_string());
     }
     Ok(())
+}
+
+/// Creates `<prefix>.h5` for every rank of `world` together, under its temporary name: rank 0
+/// creates the name exclusively and tells the others, then `open` — the step's own collective
+/// `hdf5::File` call with the MPI-IO driver — opens it on every rank.
+#[cfg(feature = "mpio")]
+pub fn create_h5<'a>(
+    out: &'a Output,
+    world: &'a SimpleCommunicator,
+    open: impl FnOnce(&std::path::Path) -> hdf5::Result<hdf5::File>,
+) -> Result<crate::H5Output<'a>> {
+    let root = world.process_at_rank(ROOT);
+    // [created, pid, number]: enough for every rank to spell the same temporary name.
+    let mut name = [0u64; 3];
+    let mut mine = None;
+    if world.rank() == ROOT {
+        let made = out.create_single("h5");
+        if let Ok(partial) = &made {
+            name = crate::output::partial_numbers(partial.path());
+        }
+        mine = Some(made);
+    }
+    root.broadcast_into(&mut name[..]);
+    let mut partial = match mine {
+        Some(made) => made?,
+        None if name[0] == 1 => {
+            let path = out.single_path("h5");
+            let partial = crate::output::partial_path_for(&path, name[1] as u32, name[2]);
+            crate::PartialFile::adopt(out, path, partial, None, None)
+        }
+        None => return Err(Error::OtherRankFailed),
+    };
+    partial.close_handle();
+    let file = open(partial.path())?;
+    let mut h5 = crate::H5Output::new(file, partial);
+    h5.comm = Some(world);
+    Ok(h5)
 }
 
 /// Gathers every rank's bytes on rank 0 (in rank order); `None` on the other ranks.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::profile::{self, Profile, Sampler, MIN_SAMPLES};
-use crate::run::report;
+use crate::report::line as report;
 use crate::trace::{self, Slice};
 use crate::{Args, Error, Result, Summary};
 
@@ -65,24 +65,22 @@ pub(crate) fn title(summary: &Summary) -> String {
     title
 }
 
-/// Writes `profile` as `svg` if it has enough samples, else says why not. Returns whether it
-/// was written.
+/// Writes `profile` as `svg` (and its folded stacks beside it), however few its samples; with
+/// fewer than [`MIN_SAMPLES`] it also says so, and how to get more.
 pub(crate) fn write_profile(
     profile: &Profile,
     svg: &Path,
     title: &str,
     step: &str,
     seconds: f64,
-) -> Result<bool> {
+) -> Result<()> {
     if profile.samples() < MIN_SAMPLES {
         report(&format!(
             "{step}: {}",
             profile::too_few_samples(profile.samples(), seconds)
         ));
-        return Ok(false);
     }
-    profile.write(svg, title)?;
-    Ok(true)
+    profile.write(svg, title)
 }
 
 pub(crate) fn write_trace(path: &Path, processes: &[(i32, String, Vec<Slice>)]) -> Result<()> {
@@ -97,9 +95,8 @@ impl Seen {
     pub fn write_alone(self, args: &Args, summary: &mut Summary) -> Result<()> {
         if let (Some(profile), Some(svg)) = (&self.profile, &args.flamegraph) {
             summary.samples = Some(profile.samples());
-            if write_profile(profile, svg, &title(summary), &summary.step, self.seconds)? {
-                summary.flamegraph = Some(svg.display().to_string());
-            }
+            write_profile(profile, svg, &title(summary), &summary.step, self.seconds)?;
+            summary.flamegraph = Some(svg.display().to_string());
         }
         if let (Some(slices), Some(path)) = (self.slices, &args.trace) {
             write_trace(path, &[(0, summary.step.clone(), slices)])?;

@@ -1,30 +1,39 @@
-//! Where the steps write: file names, the text and .npy writers, and the rule that no file is
-//! ever left half-written under its final name.
+//! Where the steps write: file names, and the rule that no file is ever left half-written
+//! under its final name.
+//!
+//! A step asks for a file with [`Output::create`] and gets a [`PartialFile`]: a new, hidden
+//! temporary file beside the final one, under a name no other run uses (`.data00042.npy.<pid>-<n>.partial`),
+//! created exclusively — an existing file or a symlink at that name is an error, never
+//! followed. The step writes into it with whatever library its lesson is about, then calls
+//! [`PartialFile::commit`], which renames it into place. A file that is dropped without a commit
+//! (an error, a panic) is removed, and so is every open one on Ctrl-C or `scancel` (see
+//! [`crate::signals`]). Two runs into one folder therefore never write into each other's files:
+//! the last one to finish a file wins, with a complete file.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use ndarray::Array2;
 
-use crate::{text, trace, Error, Result};
+use crate::{progress, text, Error, Result};
 
-/// The output folder and file-name prefix of one run, and what has been written to it so far.
-/// Shared by reference between worker threads: the counters are atomic.
+/// The output folder and file-name prefix of one run, and the bytes written to it so far.
+/// Shared by reference between worker threads: the counter is atomic.
 #[derive(Debug)]
 pub struct Output {
     dir: PathBuf,
     prefix: String,
     bytes: AtomicU64,
-    files: AtomicU64,
-    /// A progress bar on stderr, drawn only when stderr is a terminal.
-    progress: Option<indicatif::ProgressBar>,
 }
 
 impl Output {
     /// Creates the folder if it is missing.
-    pub fn create(dir: &Path, prefix: &str) -> Result<Self> {
+    pub fn create_dir(dir: &Path, prefix: &str) -> Result<Self> {
         fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
             path: dir.to_owned(),
             source,
@@ -33,14 +42,17 @@ impl Output {
             dir: dir.to_owned(),
             prefix: prefix.to_owned(),
             bytes: AtomicU64::new(0),
-            files: AtomicU64::new(0),
-            progress: None,
         })
+    }
+
+    /// `<prefix><file_id:05>`: the name of file index `file_id` (and of its HDF5 dataset).
+    pub fn name(&self, file_id: usize) -> String {
+        format!("{}{file_id:05}", self.prefix)
     }
 
     /// `<dir>/<prefix><file_id:05>.<ext>`.
     pub fn path(&self, file_id: usize, ext: &str) -> PathBuf {
-        self.dir.join(format!("{}{file_id:05}.{ext}", self.prefix))
+        self.dir.join(format!("{}.{ext}", self.name(file_id)))
     }
 
     /// `<dir>/<prefix>.<ext>`: the one file of the HDF5 steps.
@@ -53,194 +65,383 @@ impl Output {
         &self.prefix
     }
 
-    /// Bytes written by this run so far.
+    /// Bytes written by this process so far.
     pub fn bytes_written(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Adds bytes written outside [`Output::write_file`] (the HDF5 file).
-    pub fn count_bytes(&self, bytes: u64) {
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    /// Starts `<prefix><file_id:05>.<ext>`: a new hidden temporary file, renamed into place by
+    /// [`PartialFile::commit`].
+    pub fn create(&self, file_id: usize, ext: &str) -> Result<PartialFile<'_>> {
+        PartialFile::create(self, self.path(file_id, ext), Some(file_id))
     }
 
-    /// Arrays written by this process so far (files, or datasets of the HDF5 file).
-    pub fn files_written(&self) -> u64 {
-        self.files.load(Ordering::Relaxed)
+    /// Starts `<prefix>.<ext>`, the one file of a run, the same way.
+    pub fn create_single(&self, ext: &str) -> Result<PartialFile<'_>> {
+        PartialFile::create(self, self.single_path(ext), None)
     }
 
-    /// Counts one array written outside [`Output::write_file`] (an HDF5 dataset).
-    pub fn count_file(&self) {
-        self.files.fetch_add(1, Ordering::Relaxed);
-        if let Some(bar) = &self.progress {
-            bar.inc(1);
-        }
-    }
-
-    /// Shows a progress bar of `n_files` on stderr — only on a terminal: piped, redirected or
-    /// under test, nothing is drawn. (Not under MPI, where every rank shares one terminal.)
-    pub fn show_progress(&mut self, n_files: usize) {
-        let target = indicatif::ProgressDrawTarget::stderr();
-        if target.is_hidden() {
-            return;
-        }
-        let bar = indicatif::ProgressBar::with_draw_target(Some(n_files as u64), target);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files, {eta} left")
-        {
-            bar.set_style(style);
-        }
-        self.progress = Some(bar);
-    }
-
-    /// Removes the progress bar, if one is drawn, before the summary is printed.
-    pub fn finish_progress(&self) {
-        if let Some(bar) = &self.progress {
-            bar.finish_and_clear();
-        }
-    }
-
-    /// `numpy.savetxt` of `data` into `<prefix><file_id:05>.txt`.
+    /// `numpy.savetxt(path, data)` into `<prefix><file_id:05>.txt`, all or nothing.
     pub fn save_txt(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
+        let mut txt = self.create(file_id, "txt")?;
         // Buffered: savetxt hands over one row at a time.
-        trace::writing(file_id, || {
-            self.write_file(&self.path(file_id, "txt"), |file| {
-                text::savetxt(BufWriter::with_capacity(1 << 16, file), data)
-            })
-        })
-    }
-
-    /// `numpy.save` of `data` into `<prefix><file_id:05>.npy`.
-    pub fn save_npy(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
-        trace::writing(file_id, || {
-            self.write_file(&self.path(file_id, "npy"), |file| write_npy(file, data))
-        })
-    }
-
-    /// Writes `path` through `fill`, all or nothing: the bytes go to a hidden `.<name>.partial`
-    /// beside it, which is renamed to `path` only once complete and removed on any failure.
-    pub fn write_file(
-        &self,
-        path: &Path,
-        fill: impl FnOnce(&mut File) -> io::Result<u64>,
-    ) -> Result<()> {
-        let bytes = write_atomically(path, fill).map_err(|source| Error::Write {
-            path: path.to_owned(),
-            source,
-        })?;
-        self.count_bytes(bytes);
-        self.count_file();
-        Ok(())
+        text::savetxt(io::BufWriter::with_capacity(1 << 16, &mut txt), data)?;
+        txt.commit()
     }
 }
 
-/// The hidden name a file is written under until it is complete.
-pub fn partial_path(path: &Path) -> PathBuf {
+/// A file being written under a hidden temporary name; see the [module](self) docs.
+///
+/// It writes like a [`File`] (`Write`), and [`PartialFile::path`] hands its temporary path to a
+/// library that opens files itself (HDF5). While it lives, an error converted with `?` on this
+/// thread names its final path.
+#[derive(Debug)]
+pub struct PartialFile<'a> {
+    out: &'a Output,
+    path: PathBuf,
+    partial: PathBuf,
+    file: Option<File>,
+    file_id: Option<usize>,
+    done: bool,
+}
+
+impl<'a> PartialFile<'a> {
+    fn create(out: &'a Output, path: PathBuf, file_id: Option<usize>) -> Result<Self> {
+        if let Some(id) = file_id {
+            progress::write_started(id);
+        }
+        let partial = unique_partial_path(&path);
+        let file = live::create(&partial).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self::adopt(out, path, partial, Some(file), file_id))
+    }
+
+    /// Closes gridgen's own handle, for a library that opens the file itself.
+    pub(crate) fn close_handle(&mut self) {
+        self.file = None;
+    }
+
+    /// A temporary file another process created (rank 0 of a parallel HDF5 file): this one
+    /// writes into it, and removes it too if interrupted.
+    pub(crate) fn adopt(
+        out: &'a Output,
+        path: PathBuf,
+        partial: PathBuf,
+        file: Option<File>,
+        file_id: Option<usize>,
+    ) -> Self {
+        live::add(&partial);
+        naming::push(&path);
+        PartialFile {
+            out,
+            path,
+            partial,
+            file,
+            file_id,
+            done: false,
+        }
+    }
+
+    /// The hidden temporary path being written (for libraries that open the file themselves).
+    pub fn path(&self) -> &Path {
+        &self.partial
+    }
+
+    /// The name the file gets once complete.
+    pub fn final_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes the file and renames it to its final name: from now on it is a complete output.
+    /// (It replaces any file of that name, as `numpy.save` would.)
+    pub fn commit(mut self) -> Result<()> {
+        let bytes = self.close_and_rename().map_err(|source| Error::Write {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.out.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(id) = self.file_id {
+            progress::file_done(id);
+        }
+        Ok(())
+    }
+
+    fn close_and_rename(&mut self) -> io::Result<u64> {
+        let bytes = match self.file.take() {
+            Some(file) => file.metadata()?.len(),
+            None => fs::symlink_metadata(&self.partial)?.len(),
+        };
+        fs::rename(&self.partial, &self.path)?;
+        self.done = true;
+        Ok(bytes)
+    }
+
+    /// Marks the file as someone else's to rename (the ranks of a parallel HDF5 file other than
+    /// rank 0): dropping it then leaves it alone.
+    pub(crate) fn release(mut self) {
+        self.done = true;
+    }
+}
+
+impl Write for PartialFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file_mut()?.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file_mut()?.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file_mut()?.flush()
+    }
+}
+
+impl PartialFile<'_> {
+    fn file_mut(&mut self) -> io::Result<&mut File> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the file is opened by a library, not by gridgen"))
+    }
+}
+
+impl Drop for PartialFile<'_> {
+    /// Not committed: an error or a panic came first. The file is incomplete; remove it.
+    fn drop(&mut self) {
+        drop(self.file.take());
+        if !self.done {
+            let _ = fs::remove_file(&self.partial);
+        }
+        live::remove(&self.partial);
+        naming::pop(&self.path);
+    }
+}
+
+/// Every temporary name ends so, whatever the run: `.<name>.<pid>-<n>.partial`.
+pub const PARTIAL_SUFFIX: &str = ".partial";
+
+/// `.<name>.<pid>-<n>.partial` beside `path`: the process id and a counter make it unique among
+/// all runs on this machine writing into the folder at the same time.
+pub(crate) fn unique_partial_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    partial_path_for(
+        path,
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+    )
+}
+
+/// The temporary name of `path` for process `pid`, number `n` (ranks agree on one name this way).
+pub(crate) fn partial_path_for(path: &Path, pid: u32, n: u64) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.partial"))
+    path.with_file_name(format!(".{name}.{pid}-{n}{PARTIAL_SUFFIX}"))
 }
 
-fn write_atomically(
-    path: &Path,
-    fill: impl FnOnce(&mut File) -> io::Result<u64>,
-) -> io::Result<u64> {
-    let partial = partial_path(path);
-    let result = File::create(&partial)
-        .and_then(|mut file| fill(&mut file))
-        .and_then(|bytes| fs::rename(&partial, path).map(|()| bytes));
-    if result.is_err() {
-        let _ = fs::remove_file(&partial); // it may never have been created
-    }
-    result
+/// `[1, pid, n]` of a temporary name made by [`unique_partial_path`] in this process.
+pub(crate) fn partial_numbers(partial: &Path) -> [u64; 3] {
+    let name = partial.to_string_lossy();
+    let numbers = name
+        .strip_suffix(PARTIAL_SUFFIX)
+        .and_then(|rest| rest.rsplit_once('.'))
+        .and_then(|(_, pid_n)| pid_n.split_once('-'))
+        .and_then(|(pid, n)| Some([1, pid.parse().ok()?, n.parse().ok()?]));
+    numbers.unwrap_or([0, 0, 0])
 }
 
-/// The .npy format: npyz writes the header (`<f8`, C order, the shape), then the array's bytes
-/// follow in one write.
-pub fn write_npy<W: Write>(mut writer: W, data: &Array2<f64>) -> io::Result<u64> {
-    let (rows, cols) = data.dim();
-    let mut header = Vec::with_capacity(128);
-    use npyz::WriterBuilder;
-    npyz::WriteOptions::<f64>::new()
-        .default_dtype()
-        .shape(&[rows as u64, cols as u64])
-        .writer(&mut header)
-        .write_header_only()?;
-    writer.write_all(&header)?;
-    let data = data.as_standard_layout();
-    let values = data
-        .as_slice()
-        .expect("a standard-layout array is one slice");
-    if cfg!(target_endian = "little") {
-        writer.write_all(bytemuck::cast_slice(values))?;
-    } else {
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        writer.write_all(&bytes)?;
+/// `O_CREAT | O_EXCL`: fails if anything — a file, a folder, a symlink, even a dangling one — is
+/// at `path`, so a run never writes through a name someone else put there.
+pub(crate) fn create_exclusive(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// The temporary files this process has open, for removal when a signal ends the run.
+pub(crate) mod live {
+    use super::*;
+
+    static FILES: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+    fn files() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
+        FILES.lock().unwrap_or_else(|p| p.into_inner())
     }
-    Ok(header.len() as u64 + 8 * values.len() as u64)
+
+    /// Creates `path` exclusively and remembers it. Creation happens under the lock, so once
+    /// [`remove_all`] has run no new temporary file can appear.
+    pub(crate) fn create(path: &Path) -> io::Result<File> {
+        let mut files = files();
+        let file = create_exclusive(path)?;
+        files.insert(path.to_owned());
+        Ok(file)
+    }
+
+    pub(crate) fn add(path: &Path) {
+        files().insert(path.to_owned());
+    }
+
+    pub(crate) fn remove(path: &Path) {
+        files().remove(path);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn files_contain(path: &Path) -> bool {
+        files().contains(path)
+    }
+
+    /// Removes every temporary file still open and returns how many there were. For the end of
+    /// the process: the lock is kept, so no thread creates another file after this.
+    pub(crate) fn remove_all() -> usize {
+        let mut files = files();
+        for path in files.iter() {
+            let _ = fs::remove_file(path);
+        }
+        let removed = std::mem::take(&mut *files).len();
+        std::mem::forget(files);
+        removed
+    }
+}
+
+/// Which file this thread is writing, so that an I/O or HDF5 error that `?` converts into
+/// gridgen's [`Error`] names it (the libraries' errors do not).
+pub(crate) mod naming {
+    use super::*;
+
+    thread_local! {
+        static OPEN: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn push(path: &Path) {
+        OPEN.with(|o| o.borrow_mut().push(path.to_owned()));
+    }
+
+    pub(crate) fn pop(path: &Path) {
+        OPEN.with(|o| {
+            let mut open = o.borrow_mut();
+            if let Some(at) = open.iter().rposition(|p| p == path) {
+                open.remove(at);
+            }
+        });
+    }
+
+    /// The file most recently started on this thread and not yet finished.
+    pub(crate) fn current() -> Option<PathBuf> {
+        OPEN.with(|o| o.borrow().last().cloned())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn leftovers(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn names_follow_the_workshop() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create(dir.path(), "data").unwrap();
+        let out = Output::create_dir(dir.path(), "data").unwrap();
         assert_eq!(out.path(7, "npy"), dir.path().join("data00007.npy"));
         assert_eq!(out.path(123456, "txt"), dir.path().join("data123456.txt"));
         assert_eq!(out.single_path("h5"), dir.path().join("data.h5"));
         assert_eq!(
-            partial_path(&dir.path().join("data00001.txt")),
-            dir.path().join(".data00001.txt.partial")
+            partial_path_for(&dir.path().join("data00001.txt"), 42, 7),
+            dir.path().join(".data00001.txt.42-7.partial")
         );
+        let partial = partial_path_for(&dir.path().join("data.h5"), 42, 7);
+        assert_eq!(partial_numbers(&partial), [1, 42, 7]);
     }
 
     #[test]
-    fn npy_round_trips_through_npyz() {
-        let data = ndarray::array![[0.5, 0.25, 1e-300], [0.0, 0.125, 0.75]];
-        let mut bytes = Vec::new();
-        let written = write_npy(&mut bytes, &data).unwrap();
-        assert_eq!(written, bytes.len() as u64);
-        assert_eq!(
-            bytes.len() % 64,
-            48,
-            "header padded to 64 bytes, then 6 values"
-        );
-        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
-        assert_eq!(npy.shape(), &[2, 3]);
-        let values: Vec<f64> = npy.into_vec().unwrap();
-        assert_eq!(values, data.iter().copied().collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn a_failed_write_leaves_no_file() {
+    fn a_committed_file_appears_under_its_name_only() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create(dir.path(), "data").unwrap();
-        let path = out.path(0, "txt");
-        let err = out
-            .write_file(&path, |file| {
-                file.write_all(b"half of it")?;
-                Err(io::Error::other("disk on fire"))
-            })
-            .unwrap_err();
+        let out = Output::create_dir(dir.path(), "data").unwrap();
+        let mut file = out.create(3, "bin").unwrap();
+        file.write_all(b"12345").unwrap();
+        let partial = file.path().to_owned();
+        assert!(partial.exists());
+        assert!(!out.path(3, "bin").exists());
+        file.commit().unwrap();
+        assert_eq!(leftovers(dir.path()), ["data00003.bin"]);
+        assert_eq!(out.bytes_written(), 5);
+    }
+
+    #[test]
+    fn two_writers_of_one_name_never_share_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Output::create_dir(dir.path(), "data").unwrap();
+        let mut first = out.create(0, "bin").unwrap();
+        let mut second = out.create(0, "bin").unwrap();
+        assert_ne!(first.path(), second.path());
+        first.write_all(b"first").unwrap();
+        second.write_all(b"second").unwrap();
+        second.commit().unwrap();
+        first.commit().unwrap();
+        assert_eq!(fs::read(out.path(0, "bin")).unwrap(), b"first");
+        assert_eq!(leftovers(dir.path()), ["data00000.bin"]);
+    }
+
+    #[test]
+    fn an_uncommitted_file_is_removed_and_errors_name_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Output::create_dir(dir.path(), "data").unwrap();
+        let failed = || -> Result<()> {
+            let mut file = out.create(0, "txt")?;
+            file.write_all(b"half of it")?;
+            Err(io::Error::other("disk on fire"))?
+        };
+        let err = failed().unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("cannot write {}: disk on fire", path.display())
+            format!(
+                "cannot write {}: disk on fire",
+                out.path(0, "txt").display()
+            )
         );
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(leftovers(dir.path()).is_empty());
         assert_eq!(out.bytes_written(), 0);
+        // Outside any file, an I/O error names none.
+        let err: Error = io::Error::other("plain").into();
+        assert_eq!(err.to_string(), "plain");
+    }
+
+    #[test]
+    fn a_symlink_at_the_temporary_name_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        fs::write(&victim, "precious").unwrap();
+        let target = dir.path().join("data00000.npy");
+        let partial = partial_path_for(&target, 1, 1);
+        std::os::unix::fs::symlink(&victim, &partial).unwrap();
+        let err = create_exclusive(&partial).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
     }
 
     #[test]
     fn a_target_that_is_a_folder_fails_cleanly() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create(dir.path(), "data").unwrap();
-        fs::create_dir(out.path(0, "npy")).unwrap();
-        let err = out.save_npy(0, &Array2::zeros((2, 2))).unwrap_err();
-        assert!(err.to_string().contains("data00000.npy"), "{err}");
-        assert!(!partial_path(&out.path(0, "npy")).exists());
+        let out = Output::create_dir(dir.path(), "data").unwrap();
+        fs::create_dir(out.path(0, "txt")).unwrap();
+        let err = out.save_txt(0, &Array2::zeros((2, 2))).unwrap_err();
+        assert!(err.to_string().contains("data00000.txt"), "{err}");
+        assert_eq!(leftovers(dir.path()), ["data00000.txt"]);
+    }
+
+    #[test]
+    fn open_temporary_files_are_known_until_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Output::create_dir(dir.path(), "data").unwrap();
+        let file = out.create(9, "bin").unwrap();
+        assert!(live::files_contain(file.path()));
+        let partial = file.path().to_owned();
+        drop(file);
+        assert!(!live::files_contain(&partial));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! pprof's sampler fires on SIGPROF. Whatever frequency is asked for, the kernel's timer tick
 //! caps it at about 250 samples per busy thread per second, so a short run gives few samples:
-//! below [`MIN_SAMPLES`] no graph is drawn, and the run says how to make the workload larger.
+//! below [`MIN_SAMPLES`] the graph is still drawn, and the run says how to make it worth reading.
 //!
 //! The graph is built from "folded" lines (`thread;outer;…;inner count`), which are also written
 //! beside it (`PATH.folded`): they are what a differential flamegraph or a merge of MPI ranks
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
-/// Below this many samples a flamegraph shows noise, not a profile.
+/// Below this many samples a flamegraph shows noise more than a profile.
 pub const MIN_SAMPLES: u64 = 50;
 
 /// A running profiler; [`Sampler::finish`] stops it.
@@ -118,6 +118,7 @@ impl Profile {
         options.title = title.to_owned();
         options.count_name = "samples".to_owned();
         let mut svg_bytes = Vec::new();
+        // With no samples at all inferno draws a graph that says so.
         inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut svg_bytes).map_err(
             |e| Error::Write {
                 path: svg.to_owned(),
@@ -143,8 +144,8 @@ pub fn rank_path(path: &Path, rank: i32) -> PathBuf {
 /// What to tell a learner whose run was too short to profile.
 pub fn too_few_samples(samples: u64, seconds: f64) -> String {
     format!(
-        "flamegraph not written: only {samples} samples in {seconds:.2} s (the kernel allows about 250 per busy \
-         thread per second); make the run longer, e.g. 10 times more files with -n"
+        "the flamegraph has only {samples} samples from {seconds:.2} s (the kernel allows about 250 per busy \
+         thread per second): too few to trust; make the run longer, e.g. 10 times more files with -n"
     )
 }
 

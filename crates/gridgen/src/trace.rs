@@ -3,12 +3,11 @@
 //! chrome://tracing). MPI steps merge every rank into one file, one process per rank.
 //!
 //! The events are recorded here rather than through `tracing` + `tracing-chrome`: a file's slice
-//! spans the computing and the writing of that file, which happen in two gridgen functions
-//! called from the lesson's own code, so a span around both would have to be opened in every
-//! step's `main.rs`. Recording them here needs nothing from the lessons, and when tracing is
-//! off each hook costs one relaxed atomic load.
+//! spans the computing and the writing of that file, which the lesson does with its own calls,
+//! so a span around both would have to be opened in every step's `main.rs`. gridgen's
+//! [`progress`](crate::progress) sees both phases begin and end (the field, the temporary file,
+//! its commit) and hands each finished file here. When tracing is off, nothing is recorded.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -18,13 +17,6 @@ use serde::{Deserialize, Serialize};
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static ORIGIN: OnceLock<Instant> = OnceLock::new();
 static EVENTS: Mutex<Vec<Slice>> = Mutex::new(Vec::new());
-
-thread_local! {
-    /// When this thread finished its previous file (or began), and when it began computing the
-    /// current one, if gridgen computed it.
-    static LAST_END: Cell<Option<f64>> = const { Cell::new(None) };
-    static COMPUTE_START: Cell<Option<(usize, f64)>> = const { Cell::new(None) };
-}
 
 /// One finished file on one thread: microseconds since the run began.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -42,46 +34,30 @@ pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
-fn now() -> f64 {
+/// Whether `--trace` is recording.
+#[inline]
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Microseconds since recording began.
+pub fn now() -> f64 {
     ORIGIN
         .get()
         .map_or(0.0, |o| o.elapsed().as_secs_f64() * 1e6)
 }
 
-/// Called when gridgen starts computing `file_id`'s array on this thread.
-#[inline]
-pub fn compute_started(file_id: usize) {
-    if ENABLED.load(Ordering::Relaxed) {
-        COMPUTE_START.with(|c| c.set(Some((file_id, now()))));
-    }
-}
-
-/// Runs `write` (the writing of `file_id`) and records the file's slice: computing from when
-/// gridgen began computing it on this thread (or, for the loop step that computes it itself,
-/// from the end of this thread's previous file), writing for the rest.
-#[inline]
-pub fn writing<T>(file_id: usize, write: impl FnOnce() -> T) -> T {
-    if !ENABLED.load(Ordering::Relaxed) {
-        return write();
-    }
-    let write_start = now();
-    let result = write();
-    let end = now();
-    let start = match COMPUTE_START.with(|c| c.take()) {
-        Some((id, t)) if id == file_id => t,
-        _ => LAST_END.with(|l| l.get()).unwrap_or(0.0),
-    };
-    LAST_END.with(|l| l.set(Some(end)));
+/// Records one finished file of the calling thread.
+pub(crate) fn record(file_id: usize, start: f64, compute_end: f64, end: f64) {
     let thread = std::thread::current().name().unwrap_or("main").to_owned();
     let slice = Slice {
         file_id,
         thread,
         start,
-        compute_end: write_start,
+        compute_end,
         end,
     };
     EVENTS.lock().unwrap_or_else(|p| p.into_inner()).push(slice);
-    result
 }
 
 /// Takes every slice recorded so far.

@@ -33,7 +33,7 @@ fn write_data(
 // ANCHOR_END: write_data
 
 fn main() -> ExitCode {
-    gridgen::run(gridgen::step!(), |args: &Args, out| {
+    gridgen::run(gridgen::step!("txt"), |args: &Args, out| {
         // ANCHOR: main_loop
         let (x, y) = gridgen::axes(args.size);
         for file_id in 0..args.n_files {

@@ -1,42 +1,70 @@
 //! Step 9 — `write_final`: every rank writes into one shared HDF5 file.
 //!
 //! The scatter of step 7, and the one file of step 8, together: every rank opens the same
-//! `data.h5` through HDF5's MPI-IO driver (parallel HDF5). Creating datasets changes the file's
-//! structure, which all ranks must agree on, so every rank creates every dataset, in the same
-//! order; then each rank fills only the datasets of its own files.
+//! `data.h5` through HDF5's MPI-IO driver (parallel HDF5). Creating datasets and attributes
+//! changes the file's structure, which all ranks must agree on, so every rank creates every
+//! dataset, in the same order; then each rank fills only the datasets of its own files.
 //!
 //! The Python original's final step crashes (a group name missing its f-string prefix makes
 //! every rank create the same name); this one works at any rank count.
 
 use std::process::ExitCode;
 
-use gridgen::h5::H5File;
+use gridgen::field::{X_ORIGIN, Y_ORIGIN};
 use gridgen::mpi::{array_split, ROOT};
-use gridgen::{generate_data, Args};
+use gridgen::{generate_data, Args, Output};
 use mpi::datatype::Partition;
 use mpi::traits::*;
 use mpi::Count;
 use ndarray::Array2;
+
+// ANCHOR: attributes
+/// The run's parameters on the file's root (h5py: `hf.attrs["n_files"] = n`, …).
+fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen::Result<()> {
+    hf.new_attr::<u64>()
+        .create("n_files")?
+        .write_scalar(&(args.n_files as u64))?;
+    hf.new_attr::<u64>()
+        .create("size")?
+        .write_scalar(&(args.size as u64))?;
+    hf.new_attr::<f64>()
+        .create("x_origin")?
+        .write_scalar(&X_ORIGIN)?;
+    hf.new_attr::<f64>()
+        .create("y_origin")?
+        .write_scalar(&Y_ORIGIN)?;
+    Ok(())
+}
+// ANCHOR_END: attributes
 
 // ANCHOR: write_data
 /// Compute file `file_id`'s array in one expression and store it in its dataset.
 fn write_data(
     xx: &Array2<f64>,
     yy: &Array2<f64>,
-    hf: &H5File,
+    hf: &hdf5::File,
+    out: &Output,
     n_files: usize,
     file_id: usize,
 ) -> gridgen::Result<()> {
     let data = generate_data(xx, yy, n_files, file_id);
-    hf.write_dataset(file_id, &data)
+    // Independent: only this rank writes this dataset, whenever it is ready.
+    hf.dataset(&out.name(file_id))?.write(&data)?;
+    Ok(())
 }
 // ANCHOR_END: write_data
 
 fn main() -> ExitCode {
-    gridgen::mpi::run(gridgen::step!(), |args: &Args, out, world| {
+    // ANCHOR: init
+    // Start MPI. Every rank runs this same program; `world` is all of them together.
+    let universe = mpi::initialize().expect("MPI is initialised once, here");
+    let world = universe.world();
+    // ANCHOR_END: init
+    gridgen::mpi::run_in(gridgen::step!("h5"), &world, |args: &Args, out, world| {
         // ANCHOR: main_loop
         let (x, y) = gridgen::axes(args.size);
         let (xx, yy) = gridgen::meshgrid(&x, &y);
+        // ANCHOR: distribute
         let root = world.process_at_rank(ROOT);
         let mut my_count: Count = 0;
         let mut my_files: Vec<usize>;
@@ -54,16 +82,35 @@ fn main() -> ExitCode {
             my_files = vec![0; my_count as usize];
             root.scatter_varcount_into(&mut my_files[..]);
         }
+        // ANCHOR_END: distribute
         // ANCHOR: parallel_hdf5
-        // Collective: every rank opens the file and creates every dataset, in the same order.
-        let hf = out.create_h5_parallel(world, args.n_files, args.size)?;
-        hf.create_datasets(args.n_files, args.size)?;
+        // Collective: every rank opens the same file, through the MPI-IO driver on `world`.
+        let hf = gridgen::mpi::create_h5(out, world, |path| {
+            hdf5::File::with_options()
+                .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
+                .create(path)
+        })?;
+        // Collective: attributes and datasets change the file's structure, so every rank
+        // creates every one of them, with the same values, in the same order.
+        write_attributes(&hf, args)?;
+        for file_id in 0..args.n_files {
+            let dataset = hf
+                .new_dataset::<f64>()
+                .shape((args.size, args.size))
+                .create(out.name(file_id).as_str())?;
+            dataset
+                .new_attr::<u64>()
+                .create("file_id")?
+                .write_scalar(&(file_id as u64))?;
+        }
         // Independent: each rank fills the datasets of its own files.
         for file_id in my_files {
-            write_data(&xx, &yy, &hf, args.n_files, file_id)?;
+            write_data(&xx, &yy, &hf, out, args.n_files, file_id)?;
         }
+        // Collective: closing writes the metadata of every rank's changes.
         hf.close()
         // ANCHOR_END: parallel_hdf5
         // ANCHOR_END: main_loop
     })
+    // `universe` is dropped on the way out of main: MPI_Finalize.
 }

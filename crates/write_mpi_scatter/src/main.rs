@@ -5,6 +5,7 @@
 //! over ranks, no matching send and receive to get wrong, and the MPI library is free to use
 //! the fastest way its network has.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use gridgen::mpi::{array_split, ROOT};
@@ -13,6 +14,7 @@ use mpi::datatype::Partition;
 use mpi::traits::*;
 use mpi::Count;
 use ndarray::Array2;
+use npyz::WriterBuilder;
 
 // ANCHOR: write_data
 /// Compute file `file_id`'s array in one expression and save it as .npy.
@@ -24,12 +26,33 @@ fn write_data(
     file_id: usize,
 ) -> gridgen::Result<()> {
     let data = generate_data(xx, yy, n_files, file_id);
-    out.save_npy(file_id, &data)
+    // ANCHOR: npy
+    // A new hidden file; it gets its name `data00042.npy` only when complete.
+    let mut npy = out.create(file_id, "npy")?;
+    let (rows, cols) = data.dim();
+    npyz::WriteOptions::<f64>::new()
+        .default_dtype() // '<f8': little-endian f64
+        .order(npyz::Order::C) // rows one after another, as ndarray stores them
+        .shape(&[rows as u64, cols as u64])
+        .writer(&mut npy)
+        .write_header_only()?;
+    // The values follow the header as raw bytes, in one write (not one write per value).
+    let values = data
+        .as_slice()
+        .expect("generate_data returns a standard-layout array");
+    npy.write_all(bytemuck::cast_slice(values))?;
+    npy.commit()
+    // ANCHOR_END: npy
 }
 // ANCHOR_END: write_data
 
 fn main() -> ExitCode {
-    gridgen::mpi::run(gridgen::step!(), |args: &Args, out, world| {
+    // ANCHOR: init
+    // Start MPI. Every rank runs this same program; `world` is all of them together.
+    let universe = mpi::initialize().expect("MPI is initialised once, here");
+    let world = universe.world();
+    // ANCHOR_END: init
+    gridgen::mpi::run_in(gridgen::step!("npy"), &world, |args: &Args, out, world| {
         // ANCHOR: main_loop
         let (x, y) = gridgen::axes(args.size);
         let (xx, yy) = gridgen::meshgrid(&x, &y);
@@ -58,4 +81,5 @@ fn main() -> ExitCode {
         // ANCHOR_END: main_loop
         Ok(())
     })
+    // `universe` is dropped on the way out of main: MPI_Finalize.
 }

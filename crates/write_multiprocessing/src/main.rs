@@ -1,8 +1,9 @@
 //! Step 4 — `write_multiprocessing`: a pool of worker threads, one blocking task per file.
 //!
-//! The Rust shape of Python's `Pool.apply`: the main thread hands each file index to a pool of
-//! `-w` worker threads as a task that carries its own copy of the grids (what pickling does in
-//! Python), and waits for that task's reply before handing out the next.
+//! The Rust shape of Python's `Pool.apply`: `-w` worker threads wait on a channel for tasks; the
+//! main thread hands each file index to the pool as a task that carries its own copy of the
+//! grids (what pickling does in Python), and waits for that task's reply before handing out
+//! the next.
 //!
 //! It is no faster than step 3, for two reasons the profile and the timeline show:
 //! - every task copies the unchanging grids, and
@@ -12,11 +13,18 @@
 //!
 //! Step 5 removes both.
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use gridgen::workers::with_pool;
+use crossbeam_channel::Sender;
 use gridgen::{generate_data, Output, WorkerArgs};
 use ndarray::Array2;
+use npyz::WriterBuilder;
+
+/// A task for the pool: a closure to run on a worker.
+type Task<'a> = Box<dyn FnOnce() -> gridgen::Result<()> + Send + 'a>;
+/// How a task travels to the pool: with the channel its reply goes back on.
+type Pool<'a> = Sender<(Task<'a>, Sender<gridgen::Result<()>>)>;
 
 // ANCHOR: write_data
 /// Compute file `file_id`'s array in one expression and save it as .npy.
@@ -28,23 +36,68 @@ fn write_data(
     file_id: usize,
 ) -> gridgen::Result<()> {
     let data = generate_data(&xx, &yy, n_files, file_id);
-    out.save_npy(file_id, &data)
+    // ANCHOR: npy
+    // A new hidden file; it gets its name `data00042.npy` only when complete.
+    let mut npy = out.create(file_id, "npy")?;
+    let (rows, cols) = data.dim();
+    npyz::WriteOptions::<f64>::new()
+        .default_dtype() // '<f8': little-endian f64
+        .order(npyz::Order::C) // rows one after another, as ndarray stores them
+        .shape(&[rows as u64, cols as u64])
+        .writer(&mut npy)
+        .write_header_only()?;
+    // The values follow the header as raw bytes, in one write (not one write per value).
+    let values = data
+        .as_slice()
+        .expect("generate_data returns a standard-layout array");
+    npy.write_all(bytemuck::cast_slice(values))?;
+    npy.commit()
+    // ANCHOR_END: npy
 }
 // ANCHOR_END: write_data
 
+// ANCHOR: apply
+/// `Pool.apply`: hand one task to the pool, then wait for its reply.
+fn apply<'a>(pool: &Pool<'a>, task: Task<'a>) -> gridgen::Result<()> {
+    let (reply, answer) = crossbeam_channel::bounded(1);
+    pool.send((task, reply))
+        .map_err(|_| gridgen::workers::gone())?;
+    answer.recv().map_err(|_| gridgen::workers::gone())?
+}
+// ANCHOR_END: apply
+
 fn main() -> ExitCode {
-    gridgen::run(gridgen::step!(), |args: &WorkerArgs, out| {
+    gridgen::run(gridgen::step!("npy"), |args: &WorkerArgs, out| {
         // ANCHOR: main_loop
         let (x, y) = gridgen::axes(args.size);
         let (xx, yy) = gridgen::meshgrid(&x, &y);
-        with_pool(args.workers(), |pool| {
+        std::thread::scope(|scope| {
+            // ANCHOR: pool
+            // The pool: named worker threads, each running the tasks it receives.
+            let (pool, tasks) = crossbeam_channel::unbounded();
+            for worker in 0..args.workers() {
+                let tasks: crossbeam_channel::Receiver<(Task, Sender<_>)> = tasks.clone();
+                std::thread::Builder::new()
+                    .name(format!("worker-{worker}"))
+                    .spawn_scoped(scope, move || {
+                        for (task, reply) in tasks {
+                            let _ = reply.send(task()); // the caller may have gone
+                        }
+                    })
+                    .map_err(|e| gridgen::workers::cannot_start(worker, e))?;
+            }
+            // ANCHOR_END: pool
             for file_id in 0..args.n_files {
                 // Each task gets its own copy of the grids, as pickling sends one, …
                 let (xx, yy, n_files) = (xx.clone(), yy.clone(), args.n_files);
                 // … and apply waits for this file to be written before handing out the next.
-                pool.apply(move || write_data(xx, yy, out, n_files, file_id))?;
+                apply(
+                    &pool,
+                    Box::new(move || write_data(xx, yy, out, n_files, file_id)),
+                )?;
             }
             Ok(())
+            // Leaving the scope drops `pool`: the workers' loops end, and the scope joins them.
         })
         // ANCHOR_END: main_loop
     })

@@ -26,7 +26,7 @@ fn write_data(
 // ANCHOR_END: write_data
 
 fn main() -> ExitCode {
-    gridgen::run(gridgen::step!(), |args: &Args, out| {
+    gridgen::run(gridgen::step!("txt"), |args: &Args, out| {
         // ANCHOR: main_loop
         let (x, y) = gridgen::axes(args.size);
         let (xx, yy) = gridgen::meshgrid(&x, &y);
