@@ -143,7 +143,7 @@ book: ## Build the workshop book into workshop/book/ (installs mdbook if missing
 
 diff: ## Show a step against its predecessor       (make diff STEP=write_vectorized)
 	@test -n "$(PRED_$(STEP))" || { echo "diff: '$(STEP)' has no predecessor; try one of: $(filter-out write,$(STEPS))" >&2; exit 2; }
-	@diff -u crates/$(PRED_$(STEP))/src/main.rs crates/$(STEP)/src/main.rs || true
+	@scripts/step-diff.sh $(PRED_$(STEP)) $(STEP)
 
 clean: ## Remove build products and outputs
 	$(CARGO) clean

@@ -105,12 +105,15 @@ pub fn parse<A: StepArgs>(step: Step, print_help: bool) -> crate::Result<Option<
             Ok(None)
         }
         Err(e) => {
+            // clap's message is the cause, a blank line, then advice: keep the cause, on one
+            // line even when it quotes a value with a newline in it.
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            Err(Error::Usage(format!(
-                "{} (see --help)",
-                first.trim_start_matches("error: ").trim()
-            )))
+            let cause = rendered.split("\n\n").next().unwrap_or("invalid arguments");
+            let cause = cause
+                .trim_start_matches("error: ")
+                .trim()
+                .replace('\n', "\\n");
+            Err(Error::Usage(format!("{cause} (see --help)")))
         }
     }
 }

@@ -181,6 +181,7 @@ fn together<T>(
     match mine {
         Ok(value) if code == 0 => Ok(value),
         other => {
+            report::mark_told();
             if let Err(e) = other {
                 if reporter == world.rank() {
                     let rank = (e.exit_code() != 2).then_some(world.rank());

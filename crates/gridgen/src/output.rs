@@ -98,7 +98,7 @@ impl Output {
 #[derive(Debug)]
 pub struct PartialFile<'a> {
     out: &'a Output,
-    path: PathBuf,
+    target: PathBuf,
     partial: PathBuf,
     file: Option<File>,
     file_id: Option<usize>,
@@ -136,7 +136,7 @@ impl<'a> PartialFile<'a> {
         naming::push(&path);
         PartialFile {
             out,
-            path,
+            target: path,
             partial,
             file,
             file_id,
@@ -151,14 +151,14 @@ impl<'a> PartialFile<'a> {
 
     /// The name the file gets once complete.
     pub fn final_path(&self) -> &Path {
-        &self.path
+        &self.target
     }
 
     /// Closes the file and renames it to its final name: from now on it is a complete output.
     /// (It replaces any file of that name, as `numpy.save` would.)
     pub fn commit(mut self) -> Result<()> {
         let bytes = self.close_and_rename().map_err(|source| Error::Write {
-            path: self.path.clone(),
+            path: self.target.clone(),
             source,
         })?;
         self.out.bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -173,7 +173,7 @@ impl<'a> PartialFile<'a> {
             Some(file) => file.metadata()?.len(),
             None => fs::symlink_metadata(&self.partial)?.len(),
         };
-        fs::rename(&self.partial, &self.path)?;
+        fs::rename(&self.partial, &self.target)?;
         self.done = true;
         Ok(bytes)
     }
@@ -213,7 +213,7 @@ impl Drop for PartialFile<'_> {
             let _ = fs::remove_file(&self.partial);
         }
         live::remove(&self.partial);
-        naming::pop(&self.path);
+        naming::pop(&self.target);
     }
 }
 
@@ -241,6 +241,7 @@ pub(crate) fn partial_path_for(path: &Path, pid: u32, n: u64) -> PathBuf {
 }
 
 /// `[1, pid, n]` of a temporary name made by [`unique_partial_path`] in this process.
+#[cfg_attr(not(feature = "mpio"), allow(dead_code))]
 pub(crate) fn partial_numbers(partial: &Path) -> [u64; 3] {
     let name = partial.to_string_lossy();
     let numbers = name

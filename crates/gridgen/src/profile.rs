@@ -118,18 +118,39 @@ impl Profile {
         options.title = title.to_owned();
         options.count_name = "samples".to_owned();
         let mut svg_bytes = Vec::new();
-        // With no samples at all inferno draws a graph that says so.
-        inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut svg_bytes).map_err(
-            |e| Error::Write {
-                path: svg.to_owned(),
-                source: std::io::Error::other(e.to_string()),
-            },
-        )?;
+        if self.stacks.is_empty() {
+            // inferno draws nothing from no samples; the learner still gets a file that says why.
+            svg_bytes = empty_graph(title).into_bytes();
+        } else {
+            inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut svg_bytes).map_err(
+                |e| Error::Write {
+                    path: svg.to_owned(),
+                    source: std::io::Error::other(e.to_string()),
+                },
+            )?;
+        }
         std::fs::write(svg, svg_bytes).map_err(|source| Error::Write {
             path: svg.to_owned(),
             source,
         })
     }
+}
+
+/// A flamegraph of no samples: the title, and what to do.
+fn empty_graph(title: &str) -> String {
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1200\" height=\"90\" font-family=\"Verdana\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"#f8f8f8\"/>\n\
+         <text x=\"600\" y=\"30\" text-anchor=\"middle\" font-size=\"17\">{}</text>\n\
+         <text x=\"600\" y=\"62\" text-anchor=\"middle\" font-size=\"13\">no samples: the run was \
+         too short to profile; make it longer (more files with -n, a larger grid with -s)</text>\n</svg>\n",
+        escape(title)
+    )
 }
 
 /// `PATH.svg` of rank `rank`: `PATH.rankNN.svg`.

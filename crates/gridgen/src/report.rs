@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -106,8 +107,22 @@ pub(crate) fn line(text: &str) {
     let _ = io::stderr().write_all(format!("{text}\n").as_bytes());
 }
 
+/// Set once the run's outcome has been told (a summary or an error): a signal that arrives
+/// after it (`mpirun` ending the other ranks of a failed job) has nothing to add.
+static TOLD: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn outcome_told() -> bool {
+    TOLD.load(Ordering::Relaxed)
+}
+
+/// The outcome was told by another rank.
+pub(crate) fn mark_told() {
+    TOLD.store(true, Ordering::Relaxed);
+}
+
 /// Reports `e` as `<step>: [rank N: ]<cause>` and gives its exit code.
 pub(crate) fn failure(step: &str, rank: Option<i32>, e: &Error) -> ExitCode {
+    TOLD.store(true, Ordering::Relaxed);
     let rank = rank.map(|r| format!("rank {r}: ")).unwrap_or_default();
     line(&format!("{step}: {rank}{e}"));
     ExitCode::from(e.exit_code())
@@ -117,6 +132,7 @@ pub(crate) fn failure(step: &str, rank: Option<i32>, e: &Error) -> ExitCode {
 /// closed pipe, `| head`) is no failure of the run, so that ends it quietly and successfully;
 /// any other failure to print (`> /dev/full`) is one line and exit 1.
 pub(crate) fn summary(step: &str, summary: &Summary, json: bool) -> ExitCode {
+    TOLD.store(true, Ordering::Relaxed);
     let text = if json { summary.json() } else { summary.line() };
     let mut stdout = io::stdout().lock();
     match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {

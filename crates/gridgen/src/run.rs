@@ -69,6 +69,14 @@ pub(crate) fn prepare<A: StepArgs>(step: Step, args: &A, extra: u64) -> Result<O
         &common.dir,
         space::bytes_for(step.writes, common.n_files, common.size),
     )?;
+    if let Some(svg) = &common.flamegraph {
+        if svg.extension().is_some_and(|e| e == "folded") {
+            return Err(Error::Usage(format!(
+                "--flamegraph {} would be overwritten by its own folded stacks: name the .svg",
+                svg.display()
+            )));
+        }
+    }
     for path in [&common.flamegraph, &common.trace].into_iter().flatten() {
         check_writable(path)?;
     }

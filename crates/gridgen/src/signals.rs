@@ -32,7 +32,7 @@ pub(crate) fn watch(step: &'static str, n_files: usize, reports: bool) {
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
                 let removed = crate::output::live::remove_all();
-                if reports {
+                if reports && !crate::report::outcome_told() {
                     crate::progress::clear_bar();
                     crate::report::line(&interrupted_line(
                         step,

@@ -164,15 +164,17 @@ fn the_diffs_the_book_shows_match_the_code() {
         let Some(step) = var.strip_prefix("PRED_") else {
             continue;
         };
-        let (old, new) = (
-            format!("crates/{pred}/src/main.rs"),
-            format!("crates/{step}/src/main.rs"),
-        );
-        let out = std::process::Command::new("diff")
+        let out = std::process::Command::new("scripts/step-diff.sh")
             .current_dir(repo())
-            .args(["-u", "--label", &old, "--label", &new, &old, &new])
+            .args([pred, step])
             .output()
-            .expect("diff is needed");
+            .expect("scripts/step-diff.sh runs");
+        assert!(out.status.success(), "step-diff.sh {pred} {step} failed");
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            shown.contains("@@") && !shown.contains("ANCHOR"),
+            "the learner's diff of {step} must show changes and no ANCHOR marker"
+        );
         let committed =
             std::fs::read_to_string(repo().join(format!("workshop/src/diffs/{step}.diff")))
                 .unwrap_or_else(|_| {
