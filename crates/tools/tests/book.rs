@@ -192,3 +192,79 @@ fn the_diffs_the_book_shows_match_the_code() {
         "every step but the first has a diff"
     );
 }
+
+#[test]
+fn the_cheat_sheet_names_only_calls_the_steps_make() {
+    let mut code = String::new();
+    for step in tools::STEPS {
+        code += &std::fs::read_to_string(repo().join(format!("crates/{}/src/main.rs", step.name)))
+            .unwrap();
+    }
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let code = squeeze(&code);
+    let sheet = std::fs::read_to_string(repo().join("workshop/src/cheat-sheet.md")).unwrap();
+    let mut checked = 0;
+    for row in sheet.lines().filter(|l| l.starts_with("| `")) {
+        // Columns: Python | Rust | step. Split on unescaped pipes.
+        let cells: Vec<String> = row
+            .replace("\\|", "\u{1}")
+            .split('|')
+            .map(|c| c.replace('\u{1}', "|"))
+            .collect();
+        let (rust, step) = (&cells[2], cells[3].trim());
+        if step == "every step" {
+            continue;
+        }
+        for span in rust.split('`').skip(1).step_by(2) {
+            for piece in span.split('…').map(str::trim).filter(|p| !p.is_empty()) {
+                assert!(
+                    code.contains(&squeeze(piece)),
+                    "cheat-sheet: `{piece}` is in no step's main.rs"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 25, "only {checked} calls checked");
+}
+
+#[test]
+fn every_step_chapter_includes_the_api_lines_of_its_step() {
+    for (chapter, anchors) in [
+        ("binary.md", vec!["write_vectorized_binary/src/main.rs:npy"]),
+        (
+            "single-node.md",
+            vec![
+                "write_multiprocessing/src/main.rs:apply",
+                "write_multiprocessing_queue/src/main.rs:main_loop",
+            ],
+        ),
+        (
+            "mpi.md",
+            vec![
+                "write_mpi/src/main.rs:init",
+                "write_mpi_scatter/src/main.rs:distribute",
+            ],
+        ),
+        (
+            "hdf5.md",
+            vec![
+                "write_hdf5/src/main.rs:create",
+                "write_hdf5/src/main.rs:dataset",
+                "write_hdf5/src/main.rs:attributes",
+            ],
+        ),
+        (
+            "parallel-hdf5.md",
+            vec!["write_final/src/main.rs:parallel_hdf5"],
+        ),
+    ] {
+        let text = std::fs::read_to_string(repo().join("workshop/src").join(chapter)).unwrap();
+        for anchor in anchors {
+            assert!(
+                text.contains(&format!("{{{{#include ../../crates/{anchor}}}}}")),
+                "{chapter} does not include {anchor}"
+            );
+        }
+    }
+}
