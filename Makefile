@@ -8,10 +8,13 @@ STEP ?= write_vectorized
 CARGO ?= cargo
 BIN := target/release
 
+# The step list (tools::STEPS holds the same; a test checks they agree).
 SERIAL_STEPS := write write_vectorized write_vectorized_binary write_hdf5
-THREAD_STEPS := write_multiprocessing write_multiprocessing_queue
-MPI_STEPS := write_mpi write_mpi_scatter write_final
+THREAD_STEPS := write_multiprocessing write_multiprocessing_queue write_rayon
+MPI_STEPS := write_mpi write_mpi_scatter write_final write_final_collective
 STEPS := $(SERIAL_STEPS) $(THREAD_STEPS) $(MPI_STEPS)
+# Steps that need nothing but Rust (no MPI, no HDF5): a learner without root runs them at once.
+RUST_ONLY_STEPS := write write_vectorized write_vectorized_binary $(THREAD_STEPS)
 
 # Each step's predecessor: `make diff` shows the one optimization between them.
 PRED_write_vectorized := write
@@ -22,6 +25,8 @@ PRED_write_mpi := write_vectorized_binary
 PRED_write_mpi_scatter := write_mpi
 PRED_write_hdf5 := write_vectorized_binary
 PRED_write_final := write_mpi_scatter
+PRED_write_rayon := write_multiprocessing_queue
+PRED_write_final_collective := write_final
 
 # Debian's parallel HDF5 lives beside its serial one; point hdf5-metno at the parallel build
 # unless the learner chose an HDF5 already (a cluster module sets HDF5_DIR).
@@ -55,7 +60,7 @@ profile_args = $(or $(PROFILE_ARGS_$(1)),$(PROFILE_ARGS_DEFAULT))
 # How a step is started: MPI steps under mpirun, thread steps with -w.
 launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
 
-.PHONY: help setup setup-slurm build test slurm-test workshop bench bench-quick diff clean $(STEPS) \
+.PHONY: help setup setup-slurm build check test slurm-test workshop bench bench-quick diff clean $(STEPS) \
         flamegraph flamegraphs diff-flamegraph timeline book
 
 help: ## List the targets
@@ -84,6 +89,9 @@ bench-quick: build ## The benchmark machinery on small sizes (a minute), into ou
 slurm-test: build setup-slurm ## Bring up a private one-node Slurm and run every job in slurm/ on it
 	scripts/slurm-test.sh
 
+check: ## The fast check: fmt, clippy, the tests of what is installed (no root, no Slurm)
+	@scripts/check.sh
+
 test: setup setup-slurm ## Formatting, lints, unit and end-to-end tests, the Slurm jobs (what CI runs)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -100,19 +108,18 @@ write_mpi: ## Step 6: NP MPI ranks, chunks sent point to point  (make write_mpi 
 write_mpi_scatter: ## Step 7: the same split with one collective scatter
 write_hdf5: ## Step 8: one HDF5 file instead of many
 write_final: ## Step 9: NP ranks writing one file with parallel HDF5
-$(SERIAL_STEPS): setup
+write_rayon: ## Step 10: the parallel loop with rayon (W workers)
+write_final_collective: ## Step 11: one dataset, every rank's planes in collective writes
+# Each step target builds its own crate only, and checks only for what that step needs.
+$(SERIAL_STEPS) $(THREAD_STEPS) $(MPI_STEPS): %: setup-for-%
 	$(CARGO) build --release -p $@
-	$(BIN)/$@ -n $(N) -s $(S) --dir output/$@
+	$(call launch,$@) -n $(N) -s $(S) --dir output/$@
 
-$(THREAD_STEPS): setup
-	$(CARGO) build --release -p $@
-	$(BIN)/$@ -n $(N) -s $(S) -w $(W) --dir output/$@
+setup-for-%:
+	@scripts/setup.sh $(if $(filter $*,$(RUST_ONLY_STEPS)),--rust-only)
 
-$(MPI_STEPS): setup
-	$(CARGO) build --release -p $@
-	$(MPIRUN) $(BIN)/$@ -n $(N) -s $(S) --dir output/$@
-
-flamegraph: build ## Profile one step into profiles/STEP.svg (+ .folded)  (make flamegraph STEP=write)
+flamegraph: setup-for-$(STEP) ## Profile one step into profiles/STEP.svg (+ .folded)  (make flamegraph STEP=write)
+	$(CARGO) build --release -p $(STEP)
 	@mkdir -p profiles
 	$(call launch,$(STEP)) $(call profile_args,$(STEP)) --dir output/profile/$(STEP) --flamegraph profiles/$(STEP).svg
 	@rm -rf output/profile/$(STEP)

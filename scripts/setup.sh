@@ -16,6 +16,12 @@ PACKAGES=(pkg-config libclang-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
 if [ "${1:-}" = "--slurm" ]; then
   PACKAGES=(slurmctld slurmd slurm-client munge)
 fi
+# With --rust-only (the text, .npy and thread steps): nothing but cargo is needed.
+if [ "${1:-}" = "--rust-only" ]; then
+  command -v cargo >/dev/null 2>&1 && exit 0
+  echo "setup: cargo is missing. Install Rust with rustup (https://rustup.rs); no root needed." >&2
+  exit 1
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

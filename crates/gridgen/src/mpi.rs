@@ -319,6 +319,101 @@ pub fn create_h5<'a>(
     Ok(h5)
 }
 
+/// Writes `plane = (t, data)` into `dataset[t, :, :]` of an `(n, size, size)` dataset as one
+/// **collective** transfer (MPI-IO collective mode, `H5FD_MPIO_COLLECTIVE`): every rank of
+/// `world` calls it the same number of times, and a rank with no plane this round passes `None`
+/// and writes an empty selection. Afterwards the ranks agree: if any failed, all return an
+/// error, so none goes on to a collective the others will not join.
+///
+/// hdf5-metno 0.15 writes only with the default (independent) transfer, so this is the C API:
+/// a transfer property list with `H5Pset_dxpl_mpio`, hyperslab selections, `H5Dwrite`.
+#[cfg(feature = "mpio")]
+pub fn write_plane_collective(
+    world: &SimpleCommunicator,
+    dataset: &hdf5::Dataset,
+    plane: Option<(usize, &ndarray::Array2<f64>)>,
+) -> Result<()> {
+    let written = collective_h5dwrite(dataset, plane).map_err(Error::from);
+    let everyone = all_true(world, written.is_ok());
+    written?;
+    if everyone {
+        Ok(())
+    } else {
+        Err(Error::OtherRankFailed)
+    }
+}
+
+#[cfg(feature = "mpio")]
+fn collective_h5dwrite(
+    dataset: &hdf5::Dataset,
+    plane: Option<(usize, &ndarray::Array2<f64>)>,
+) -> hdf5::Result<()> {
+    use hdf5::Datatype;
+    use hdf5_sys::h5d::H5Dwrite;
+    use hdf5_sys::h5p::{
+        H5FD_mpio_xfer_t, H5Pclose, H5Pcreate, H5Pset_dxpl_mpio, H5P_CLS_DATASET_XFER,
+    };
+    use hdf5_sys::h5s::{H5S_seloper_t, H5Sselect_hyperslab, H5Sselect_none};
+
+    let file_space = dataset.space()?;
+    let shape = file_space.shape();
+    let (rows, cols) = (
+        shape.get(1).copied().unwrap_or(0),
+        shape.get(2).copied().unwrap_or(0),
+    );
+    let memory_space = hdf5::Dataspace::try_new([rows, cols])?;
+    let double = Datatype::from_type::<f64>()?;
+    let empty = [0f64; 1];
+    // hdf5-metno's own check: a negative status becomes an error carrying HDF5's error stack.
+    let check = |status: i32| hdf5::h5check(status).map(drop);
+    hdf5::sync::sync(|| {
+        // SAFETY: every id comes from a live hdf5-metno object; the buffer holds rows × cols
+        // values in C order when a plane is written, and is not read when none is selected.
+        unsafe {
+            let buffer = match plane {
+                Some((t, data)) => {
+                    let start = [t as u64, 0, 0];
+                    let count = [1, rows as u64, cols as u64];
+                    let status = H5Sselect_hyperslab(
+                        file_space.id(),
+                        H5S_seloper_t::H5S_SELECT_SET,
+                        start.as_ptr(),
+                        std::ptr::null(),
+                        count.as_ptr(),
+                        std::ptr::null(),
+                    );
+                    check(status)?;
+                    let values = data
+                        .as_slice()
+                        .ok_or("a plane must be in standard layout")?;
+                    values.as_ptr()
+                }
+                None => {
+                    check(H5Sselect_none(file_space.id()))?;
+                    check(H5Sselect_none(memory_space.id()))?;
+                    empty.as_ptr()
+                }
+            };
+            let transfer = hdf5::h5check(H5Pcreate(*H5P_CLS_DATASET_XFER))?;
+            let mode = H5Pset_dxpl_mpio(transfer, H5FD_mpio_xfer_t::H5FD_MPIO_COLLECTIVE);
+            let status = if mode < 0 {
+                mode
+            } else {
+                H5Dwrite(
+                    dataset.id(),
+                    double.id(),
+                    memory_space.id(),
+                    file_space.id(),
+                    transfer,
+                    buffer.cast(),
+                )
+            };
+            H5Pclose(transfer);
+            check(status)
+        }
+    })
+}
+
 /// Gathers every rank's bytes on rank 0 (in rank order); `None` on the other ranks.
 fn gather_bytes(world: &SimpleCommunicator, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     let root = world.process_at_rank(ROOT);

@@ -66,7 +66,8 @@ mod hdf5_read {
     use super::*;
     use std::collections::BTreeMap;
 
-    /// Everything an HDF5 output holds: root attributes, and each dataset with its `file_id`.
+    /// Everything an HDF5 output holds: root attributes, and each array with its `file_id` — a
+    /// dataset per file, or (`write_final_collective`) the planes of one 3-D dataset.
     #[derive(Debug, PartialEq)]
     pub struct H5Contents {
         pub root_attributes: BTreeMap<String, f64>,
@@ -89,6 +90,18 @@ mod hdf5_read {
         let mut datasets = BTreeMap::new();
         for name in file.member_names().map_err(e)? {
             let ds = file.dataset(&name).map_err(e)?;
+            if ds.ndim() == 3 {
+                // The collective step's layout: one dataset `/<prefix>`, file t is plane t.
+                // Listed as the datasets the other layout would have, so both compare alike.
+                let stack = ds.read_dyn::<f64>().map_err(e)?;
+                for (t, plane) in stack.outer_iter().enumerate() {
+                    let plane = plane
+                        .into_dimensionality::<ndarray::Ix2>()
+                        .map_err(|err| fail(path, err))?;
+                    datasets.insert(format!("{name}{t:05}"), (t as u64, plane.to_owned()));
+                }
+                continue;
+            }
             let file_id = ds
                 .attr("file_id")
                 .and_then(|a| a.read_scalar::<u64>())

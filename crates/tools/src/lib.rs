@@ -52,6 +52,8 @@ pub const STEPS: &[StepInfo] = &[
     step("write_mpi_scatter", Some("write_mpi"), Format::Npy, Launch::Mpi, "one collective scatter"),
     step("write_hdf5", Some("write_vectorized_binary"), Format::H5, Launch::Serial, "one HDF5 file"),
     step("write_final", Some("write_mpi_scatter"), Format::H5, Launch::Mpi, "MPI ranks, one parallel HDF5 file"),
+    step("write_rayon", Some("write_multiprocessing_queue"), Format::Npy, Launch::Threads, "rayon: a parallel iterator"),
+    step("write_final_collective", Some("write_final"), Format::H5, Launch::Mpi, "one dataset, collective writes"),
 ];
 
 const fn step(

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{files_under, numpy_check, timed_mpirun};
+use common::{files_under, numpy_check, steps_launched, timed_mpirun};
 use gridgen::read::load_h5;
-use tools::{compare_runs, load_run, reference, step_binary, Format};
+use tools::{compare_runs, load_run, reference, step_binary, Format, Launch};
 
 const RANKS: [usize; 4] = [1, 2, 3, 4];
 const N_FILES: [usize; 4] = [1, 3, 7, 12];
@@ -51,7 +51,8 @@ fn every_case_matches_the_serial_output(step: &str) {
             let expected = reference(n, s);
             // write_final's file must hold what write_hdf5's does: datasets, values, attributes.
             let serial_h5 = tempfile::tempdir().unwrap();
-            if step == "write_final" {
+            let one_file = step.starts_with("write_final");
+            if one_file {
                 let out = Command::new(step_binary("write_hdf5").unwrap())
                     .args(["-n", &n.to_string(), "-s", &s.to_string(), "--dir"])
                     .arg(serial_h5.path())
@@ -63,19 +64,20 @@ fn every_case_matches_the_serial_output(step: &str) {
                 let dir = tempfile::tempdir().unwrap();
                 let stderr = run_ok(step, ranks, dir.path(), n, s);
                 let case = format!("{step} -np {ranks} -n {n} -s {s}");
-                if step == "write_final" {
+                if one_file {
                     let ours = load_h5(&dir.path().join("data.h5")).unwrap();
                     let theirs = load_h5(&serial_h5.path().join("data.h5")).unwrap();
                     assert_eq!(ours.root_attributes, theirs.root_attributes, "{case}");
                     let arrays = load_run(dir.path(), "data", Format::H5, n).unwrap();
                     compare_runs(&expected, &arrays).unwrap_or_else(|e| panic!("{case}: {e}"));
+                    // The collective step's one 3-D dataset reads back as the same arrays.
                     assert!(ours == theirs, "{case}: differs from write_hdf5's file");
                 } else {
                     let arrays = load_run(dir.path(), "data", Format::Npy, n).unwrap();
                     compare_runs(&expected, &arrays).unwrap_or_else(|e| panic!("{case}: {e}"));
                 }
                 let files = files_under(dir.path());
-                let want = if step == "write_final" { 1 } else { n };
+                let want = if one_file { 1 } else { n };
                 assert_eq!(files.len(), want, "{case}: {files:?}");
                 // Ranks beyond the number of files say they had nothing to do.
                 let idle = stderr.matches("no files to write").count();
@@ -101,20 +103,32 @@ fn write_final_matches_write_hdf5() {
 }
 
 #[test]
-fn h5py_reads_the_parallel_file_back() {
+fn write_final_collective_matches_write_hdf5() {
+    every_case_matches_the_serial_output("write_final_collective");
+}
+
+#[test]
+fn h5py_reads_the_parallel_files_back() {
     let root = tempfile::tempdir().unwrap();
     let (n, s) = (7, 100);
     run_ok("write_final", 3, &root.path().join("write_final"), n, s);
+    run_ok(
+        "write_final_collective",
+        4,
+        &root.path().join("write_final_collective"),
+        n,
+        s,
+    );
     let stdout = numpy_check(root.path(), n, s);
     assert!(
-        stdout.contains(&format!("read {n} arrays back exactly")),
+        stdout.contains(&format!("read {} arrays back exactly", 2 * n)),
         "{stdout}"
     );
 }
 
 #[test]
 fn a_plain_run_without_mpirun_is_one_rank() {
-    for step in ["write_mpi", "write_mpi_scatter", "write_final"] {
+    for step in steps_launched(Launch::Mpi) {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new(step_binary(step).unwrap())
             .args([
@@ -167,7 +181,7 @@ fn an_unwritable_output_folder_fails_the_job_with_the_rank_message() {
     let blocker = root.path().join("a_file");
     std::fs::write(&blocker, "x").unwrap();
     let dir = blocker.join("out");
-    for step in ["write_mpi", "write_mpi_scatter", "write_final"] {
+    for step in steps_launched(Launch::Mpi) {
         for ranks in [2, 3] {
             let message = format!(
                 "{step}: rank 0: cannot create output folder {}",
@@ -190,13 +204,13 @@ fn an_unwritable_output_folder_fails_the_job_with_the_rank_message() {
 
 #[test]
 fn a_failed_write_on_one_rank_fails_the_job_and_leaves_no_partial_file() {
-    for step in ["write_mpi", "write_mpi_scatter", "write_final"] {
+    for step in steps_launched(Launch::Mpi) {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("out");
         std::fs::create_dir(&dir).unwrap();
         // With 7 files over 3 ranks, file 5 belongs to rank 2 (chunks 0-2, 3-4, 5-6). For
-        // write_final a folder named data.h5 makes rank 0 fail at the end, renaming the file.
-        let (target, rank) = if step == "write_final" {
+        // the one-file steps a folder named data.h5 makes rank 0 fail at the end, renaming it.
+        let (target, rank) = if step.starts_with("write_final") {
             ("data.h5", 0)
         } else {
             ("data00005.npy", 2)
@@ -222,7 +236,7 @@ fn a_failed_write_on_one_rank_fails_the_job_and_leaves_no_partial_file() {
 
 #[test]
 fn bad_arguments_are_reported_once_by_rank_0() {
-    for step in ["write_mpi", "write_mpi_scatter", "write_final"] {
+    for step in steps_launched(Launch::Mpi) {
         let stderr = assert_job_fails(step, 3, &["-n", "0"], "must be at least 1, got 0");
         assert_eq!(stderr.matches("must be at least 1").count(), 1, "{stderr}");
     }

@@ -7,16 +7,14 @@ use std::fs;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{assert_fails, files_under, run};
-use tools::{compare_runs, load_run, reference, Format};
-
-const THREAD_STEPS: [&str; 2] = ["write_multiprocessing", "write_multiprocessing_queue"];
+use common::{assert_fails, files_under, run, steps_launched};
+use tools::{compare_runs, load_run, reference, Format, Launch};
 
 #[test]
 fn any_number_of_workers_writes_the_same_files() {
     for n in [1, 7, 100] {
         let expected = reference(n, 12);
-        for step in THREAD_STEPS {
+        for step in steps_launched(Launch::Threads) {
             for w in [1, 2, 3, 8, 64] {
                 let dir = tempfile::tempdir().unwrap();
                 let d = dir.path().to_str().unwrap();
@@ -55,7 +53,7 @@ fn any_number_of_workers_writes_the_same_files() {
 fn zero_workers_is_a_usage_error() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("out");
-    for step in THREAD_STEPS {
+    for step in steps_launched(Launch::Threads) {
         let args = ["-w", "0", "--dir", dir.to_str().unwrap()];
         assert_fails(step, &args, &dir, 2, "must be at least 1, got 0");
     }
@@ -63,7 +61,7 @@ fn zero_workers_is_a_usage_error() {
 
 #[test]
 fn the_worker_count_comes_from_slurm_when_not_given() {
-    for step in THREAD_STEPS {
+    for step in steps_launched(Launch::Threads) {
         let dir = tempfile::tempdir().unwrap();
         let binary = tools::step_binary(step).unwrap();
         let out = Command::new(&binary)
@@ -105,7 +103,7 @@ fn the_worker_count_comes_from_slurm_when_not_given() {
 
 #[test]
 fn a_failed_write_stops_the_run_promptly_and_names_the_file() {
-    for step in THREAD_STEPS {
+    for step in steps_launched(Launch::Threads) {
         for w in [1, 2, 8] {
             let root = tempfile::tempdir().unwrap();
             let dir = root.path().join("out");

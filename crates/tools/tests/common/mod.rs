@@ -116,3 +116,12 @@ pub fn numpy_check(root: &Path, n: usize, s: usize) -> String {
     );
     stdout
 }
+
+/// The steps started the way `launch` says, from the one step list (tools::STEPS).
+pub fn steps_launched(launch: tools::Launch) -> Vec<&'static str> {
+    tools::STEPS
+        .iter()
+        .filter(|s| s.launch == launch)
+        .map(|s| s.name)
+        .collect()
+}
