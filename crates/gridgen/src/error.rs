@@ -40,6 +40,12 @@ pub enum Error {
         needed: u64,
         available: u64,
     },
+    /// A file of the run would exceed the file-size limit (`ulimit -f`); refused up front.
+    #[error(
+        "a file of this run takes about {} but the file-size limit (ulimit -f) is {}",
+        mib(*.needed), mib(*.limit)
+    )]
+    FileSizeLimit { limit: u64, needed: u64 },
     /// The HDF5 library refused an operation on this file.
     #[error("HDF5 error in {}: {message}", .path.display())]
     Hdf5 { path: PathBuf, message: String },
@@ -61,7 +67,10 @@ impl Error {
     /// 2 for usage errors (the run never started), 1 for failures during the run.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::TooLarge { .. } | Error::NoSpace { .. } => 2,
+            Error::Usage(_)
+            | Error::TooLarge { .. }
+            | Error::NoSpace { .. }
+            | Error::FileSizeLimit { .. } => 2,
             _ => 1,
         }
     }
@@ -82,8 +91,9 @@ impl From<io::Error> for Error {
 impl From<hdf5::Error> for Error {
     fn from(e: hdf5::Error) -> Self {
         let path = crate::output::naming::current().unwrap_or_default();
+        let partial = crate::output::naming::current_partial().unwrap_or_default();
         Error::Hdf5 {
-            message: crate::h5::short_message(&e.to_string(), &path),
+            message: crate::h5::short_message(&e.to_string(), &partial),
             path,
         }
     }
@@ -93,9 +103,5 @@ impl From<hdf5::Error> for Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn mib(bytes: u64) -> String {
-    if bytes >= 1 << 30 {
-        format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
-    } else {
-        format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
-    }
+    crate::space::human(bytes)
 }

@@ -138,8 +138,9 @@ impl Drop for H5Output<'_> {
 /// HDF5's low-level messages run to a line of diagnostics (time, descriptor, buffer address);
 /// keep what a learner can act on: the failed call and the system's reason. HDF5 1.10 says only
 /// "unknown library error" when its error stack is empty, as after a failed flush on a full
-/// disk: then the free space of the file's folder is the first thing to check, so say it.
-pub(crate) fn short_message(message: &str, path: &Path) -> String {
+/// disk or at a file-size limit: then say which of the two the file `partial` (where its bytes
+/// are) has run into.
+pub(crate) fn short_message(message: &str, partial: &Path) -> String {
     let message = message.replace('\n', " ");
     let short = match message.split_once(": time = ") {
         None => message,
@@ -155,7 +156,15 @@ pub(crate) fn short_message(message: &str, path: &Path) -> String {
         }
     };
     if short.contains("unknown library error") {
-        if let Some(free) = path.parent().and_then(crate::space::free_bytes) {
+        let size = std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
+        if let Some(limit) = crate::space::file_size_limit().filter(|&l| size + (1 << 16) > l) {
+            return format!(
+                "{short}: File too large (the file is {}, the file-size limit (ulimit -f) {})",
+                crate::space::human(size),
+                crate::space::human(limit)
+            );
+        }
+        if let Some(free) = partial.parent().and_then(crate::space::free_bytes) {
             return format!(
                 "{short} (its folder has {} free)",
                 crate::space::human(free)

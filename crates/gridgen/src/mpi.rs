@@ -68,6 +68,9 @@ pub fn run_in<A: StepArgs>(
     let code = run_on_rank(step, world, body);
     if SKIP_FINALIZE.load(Ordering::Relaxed) {
         use std::io::Write;
+        // No rank leaves before every one has said what it had to: mpirun ends the whole job
+        // as soon as one rank exits with an error.
+        world.barrier();
         let _ = std::io::stdout().flush();
         // SAFETY: ends the process at once: no MPI_Finalize, no HDF5 exit handler.
         unsafe { libc::_exit(code) }

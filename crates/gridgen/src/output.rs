@@ -133,7 +133,7 @@ impl<'a> PartialFile<'a> {
         file_id: Option<usize>,
     ) -> Self {
         live::add(&partial);
-        naming::push(&path);
+        naming::push(&path, &partial);
         PartialFile {
             out,
             target: path,
@@ -309,17 +309,18 @@ pub(crate) mod naming {
     use super::*;
 
     thread_local! {
-        static OPEN: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+        /// (final name, temporary name) of each file this thread has open.
+        static OPEN: RefCell<Vec<(PathBuf, PathBuf)>> = const { RefCell::new(Vec::new()) };
     }
 
-    pub(crate) fn push(path: &Path) {
-        OPEN.with(|o| o.borrow_mut().push(path.to_owned()));
+    pub(crate) fn push(path: &Path, partial: &Path) {
+        OPEN.with(|o| o.borrow_mut().push((path.to_owned(), partial.to_owned())));
     }
 
     pub(crate) fn pop(path: &Path) {
         OPEN.with(|o| {
             let mut open = o.borrow_mut();
-            if let Some(at) = open.iter().rposition(|p| p == path) {
+            if let Some(at) = open.iter().rposition(|(p, _)| p == path) {
                 open.remove(at);
             }
         });
@@ -327,7 +328,12 @@ pub(crate) mod naming {
 
     /// The file most recently started on this thread and not yet finished.
     pub(crate) fn current() -> Option<PathBuf> {
-        OPEN.with(|o| o.borrow().last().cloned())
+        OPEN.with(|o| o.borrow().last().map(|(p, _)| p.clone()))
+    }
+
+    /// Its temporary name, where its bytes are now.
+    pub(crate) fn current_partial() -> Option<PathBuf> {
+        OPEN.with(|o| o.borrow().last().map(|(_, p)| p.clone()))
     }
 }
 

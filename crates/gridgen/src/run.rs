@@ -69,6 +69,11 @@ pub(crate) fn prepare<A: StepArgs>(step: Step, args: &A, extra: u64) -> Result<O
         &common.dir,
         space::bytes_for(step.writes, common.n_files, common.size),
     )?;
+    space::check_file_size_limit(space::largest_file(
+        step.writes,
+        common.n_files,
+        common.size,
+    ))?;
     if let Some(svg) = &common.flamegraph {
         if svg.extension().is_some_and(|e| e == "folded") {
             return Err(Error::Usage(format!(

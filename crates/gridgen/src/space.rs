@@ -32,6 +32,40 @@ pub fn check_room(dir: &Path, needed: u64) -> Result<()> {
     }
 }
 
+/// Checks that a file of `largest` bytes is allowed by this process's file-size limit
+/// (`ulimit -f`, `RLIMIT_FSIZE`). Refused up front because a write that crosses the limit fails
+/// halfway — and inside a collective MPI-IO write, one rank's failure leaves the others waiting.
+pub fn check_file_size_limit(largest: u64) -> Result<()> {
+    match file_size_limit() {
+        Some(limit) if largest > limit => Err(Error::FileSizeLimit {
+            limit,
+            needed: largest,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// This process's file-size limit in bytes, if it has one.
+pub fn file_size_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } != 0 {
+        return None;
+    }
+    (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
+}
+
+/// The largest single file a run writes: one array's file, or the one HDF5 file.
+pub fn largest_file(ext: &str, n_files: usize, size: usize) -> u64 {
+    match ext {
+        "h5" => bytes_for(ext, n_files, size),
+        _ => bytes_for(ext, 1, size),
+    }
+}
+
 /// What a run of `n_files` arrays of `size × size` writes in each format, in bytes: exact for
 /// text (25 bytes a value: `d.{18 digits}e-XX` and a separator; tiny values take a digit more,
 /// which the check may miss) and .npy (a 128-byte header), and for HDF5 the data plus about
@@ -69,6 +103,13 @@ mod tests {
         assert_eq!(bytes_for("npy", 3, 10), 3 * (800 + 128));
         assert_eq!(bytes_for("npy", usize::MAX, usize::MAX), u64::MAX);
         assert_eq!(human(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn the_largest_file_is_one_array_or_the_whole_hdf5_file() {
+        assert_eq!(largest_file("npy", 1000, 10), 928);
+        assert_eq!(largest_file("h5", 10, 10), 10 * (800 + 600));
+        assert!(check_file_size_limit(1).is_ok());
     }
 
     #[test]
