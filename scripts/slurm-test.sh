@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
-# make slurm-test: a real one-node Slurm on this machine, every job script submitted to it.
+# make slurm-test: a real two-node Slurm on this machine, every job script submitted to it.
 #
-# munge, slurmctld and slurmd run from a temporary folder (no systemd, nothing system-wide
-# touched); each job in slurm/ is submitted with `sbatch --wait`, its exit status and its output
-# checked bit for bit; the daemons are always stopped again, also when something fails.
+# munge, slurmctld and two slurmd (nodes n1 and n2) run from a temporary folder (no systemd,
+# nothing system-wide touched). Each slurmd runs in a mount namespace of its own with a private
+# /tmp, as real nodes have: PMIx keeps per-job folders in /tmp, and two nodes sharing one /tmp
+# collide. Everything both nodes need (config, munge socket, outputs) is outside /tmp.
+# Each job in slurm/ is submitted with `sbatch --wait`, its exit status and its output checked
+# bit for bit; the MPI jobs run again spread over both nodes (one rank each), and the placement
+# is checked. The daemons are always stopped again, also when something fails.
+#
+# What this cannot test: a real network between nodes (both are this machine: Open MPI uses
+# shared memory or loopback TCP) and a parallel filesystem (both see this machine's disk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$PWD
 
 fail() { echo "slurm-test: $*" >&2; exit 1; }
 
-for tool in munged slurmctld slurmd sbatch sinfo; do
+for tool in munged slurmctld slurmd sbatch sinfo unshare; do
   command -v "$tool" >/dev/null || fail "$tool is missing: run 'make setup-slurm' (Debian: slurmctld slurmd slurm-client munge)"
 done
 [ "$(id -u)" -eq 0 ] || fail "bringing up a private Slurm needs root (the daemons run as root here)"
-for step in write_vectorized_binary write_multiprocessing_queue write_mpi_scatter write_final compare; do
+for step in write_vectorized_binary write_multiprocessing_queue write_mpi_scatter write_final write_final_collective compare; do
   [ -x "target/release/$step" ] || fail "target/release/$step is missing: run 'make build' first"
 done
 
-T=$(mktemp -d /tmp/slurm-test.XXXXXX)
+# Not under /tmp: each node gets a private /tmp of its own.
+T=$(mktemp -d /var/tmp/slurm-test.XXXXXX)
 chmod 755 "$T"
 stop_daemons() {
-  for name in slurmd slurmctld munged; do
+  for name in slurmd.n1 slurmd.n2 slurmctld munged; do
     pidfile="$T/$name.pid"
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
@@ -33,7 +41,8 @@ stop_daemons() {
 trap 'stop_daemons; rm -rf "$T"' EXIT
 
 # munge: a private key (mode 600) and socket folder (mode 755).
-mkdir -p "$T/munge" "$T/state" "$T/spool" "$T/jobs"
+mkdir -p "$T/munge" "$T/state" "$T/spool/n1" "$T/spool/n2" "$T/jobs" "$T/tmp_n1" "$T/tmp_n2"
+chmod 1777 "$T/tmp_n1" "$T/tmp_n2"
 chmod 755 "$T/munge"
 dd if=/dev/urandom of="$T/munge.key" bs=1024 count=1 status=none
 chmod 600 "$T/munge.key"
@@ -42,7 +51,10 @@ munged --force --key-file="$T/munge.key" --socket="$T/munge/munge.socket" \
   || fail "munged did not start: $(tail -n 3 "$T/munged.log" 2>/dev/null)"
 
 host=$(hostname -s)
-node=$(slurmd -C | head -n 1)
+# Two nodes on this machine, each with (at most) the machine's cores and some of its memory.
+cpus=$(slurmd -C | head -n 1 | sed -n 's/.*CPUs=\([0-9]*\).*/\1/p')
+cpus=${cpus:-1}
+memory=$(( $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) / 4 ))
 cat > "$T/slurm.conf" <<CONF
 ClusterName=workshop
 SlurmctldHost=$host(127.0.0.1)
@@ -52,11 +64,11 @@ AuthType=auth/munge
 AuthInfo=socket=$T/munge/munge.socket
 CredType=cred/munge
 StateSaveLocation=$T/state
-SlurmdSpoolDir=$T/spool
+SlurmdSpoolDir=$T/spool/%n
 SlurmctldPidFile=$T/slurmctld.pid
-SlurmdPidFile=$T/slurmd.pid
+SlurmdPidFile=$T/slurmd.%n.pid
 SlurmctldLogFile=$T/slurmctld.log
-SlurmdLogFile=$T/slurmd.log
+SlurmdLogFile=$T/slurmd.%n.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -66,26 +78,32 @@ MailProg=/bin/true
 ReturnToService=2
 EnforcePartLimits=ALL
 MinJobAge=5
-$node NodeAddr=127.0.0.1 State=UNKNOWN
+NodeName=n1 NodeHostname=$host NodeAddr=127.0.0.1 Port=17001 CPUs=$cpus RealMemory=$memory State=UNKNOWN
+NodeName=n2 NodeHostname=$host NodeAddr=127.0.0.1 Port=17002 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=workshop Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$T/slurm.conf
 slurmctld -i || fail "slurmctld did not start: $(tail -n 5 "$T/slurmctld.log" 2>/dev/null)"
-slurmd || fail "slurmd did not start: $(tail -n 5 "$T/slurmd.log" 2>/dev/null)"
+for n in n1 n2; do
+  unshare -m --propagation private sh -c "mount --bind '$T/tmp_$n' /tmp && exec slurmd -N $n" \
+    || fail "slurmd $n did not start: $(tail -n 5 "$T/slurmd.$n.log" 2>/dev/null)"
+done
 
 for _ in $(seq 1 100); do
-  state=$(sinfo -h -o %T 2>/dev/null | head -n 1 || true)
-  [ "$state" = idle ] && break
+  states=$(sinfo -h -N -o %T 2>/dev/null | sort -u | tr '\n' ' ' || true)
+  [ "$states" = "idle " ] && [ "$(sinfo -h -N -o %N | wc -l)" -eq 2 ] && break
   sleep 0.2
 done
-[ "${state:-}" = idle ] || fail "the node never became idle (state '${state:-none}'): $(tail -n 5 "$T/slurmd.log")"
-echo "slurm-test: a one-node Slurm is up ($node)"
+[ "${states:-}" = "idle " ] || fail "the nodes never became idle (states '${states:-none}'): $(tail -n 5 "$T/slurmd.n1.log")"
+echo "slurm-test: a two-node Slurm is up (n1, n2: $cpus cores and $memory MB each)"
 
 N=7 S=20
 failures=0
-check_job() {  # job-script  what-the-summary-must-say
-  local job=$1 expect=$2 out="$T/jobs/$1.out" dir="$T/out/$1" status=0
-  N=$N S=$S DIR=$dir timeout -k 5 120 sbatch --wait --quiet --export=ALL --output="$out" "slurm/$job.job" || status=$?
+check_job() {  # job-script  what-the-summary-must-say  [name  sbatch-options…]
+  local job=$1 expect=$2 name=${3:-$1} status=0
+  shift 2; [ $# -gt 0 ] && shift
+  local out="$T/jobs/$name.out" dir="$T/out/$name"
+  N=$N S=$S DIR=$dir timeout -k 5 120 sbatch --wait --quiet --export=ALL --output="$out" "$@" "slurm/$job.job" || status=$?
   local summary
   summary=$(grep -E '^write_[a-z_]+: ' "$out" 2>/dev/null | tail -n 1 || true)
   if [ "$status" -ne 0 ]; then
@@ -98,14 +116,36 @@ check_job() {  # job-script  what-the-summary-must-say
     failures=$((failures + 1)); return
   fi
   if ! target/release/compare "$dir" -n "$N" -s "$S"; then
-    echo "slurm-test: $job wrote different numbers"; failures=$((failures + 1)); return
+    echo "slurm-test: $name wrote different numbers"; failures=$((failures + 1)); return
   fi
-  echo "slurm-test: $job ok — $summary"
+  echo "slurm-test: $name ok — $summary"
+  checked=$((checked + 1))
 }
+# Both ranks of a job spread over the two nodes: the job's first line names both, and the
+# placement line of mpi_2nodes.job shows one rank on each.
+check_spread() {  # name
+  local out="$T/jobs/$1.out"
+  if ! grep -q "^job .* on n\[1-2\]: 2 task" "$out"; then
+    echo "slurm-test: $1 did not run on both nodes:"; sed 's/^/    /' "$out"; failures=$((failures + 1))
+  fi
+}
+checked=0
 check_job serial "files of ${S}×${S}"
 check_job multicore "by 2 workers (from SLURM_CPUS_PER_TASK)"
 check_job mpi "by 2 ranks"
 check_job mpi_hdf5 "by 2 ranks"
+check_job mpi_hdf5_collective "by 2 ranks"
+# The MPI jobs again, one rank per node.
+spread=(--nodes=2 --ntasks=2 --ntasks-per-node=1)
+check_job mpi "by 2 ranks" mpi-2nodes "${spread[@]}"; check_spread mpi-2nodes
+check_job mpi_hdf5 "by 2 ranks" mpi_hdf5-2nodes "${spread[@]}"; check_spread mpi_hdf5-2nodes
+check_job mpi_hdf5_collective "by 2 ranks" mpi_hdf5_collective-2nodes "${spread[@]}"
+check_spread mpi_hdf5_collective-2nodes
+check_job mpi_2nodes "by 2 ranks"; check_spread mpi_2nodes
+if ! grep -q "rank 0 on node n1" "$T/jobs/mpi_2nodes.out" || ! grep -q "rank 1 on node n2" "$T/jobs/mpi_2nodes.out"; then
+  echo "slurm-test: mpi_2nodes.job's ranks were not one per node:"; sed 's/^/    /' "$T/jobs/mpi_2nodes.out"
+  failures=$((failures + 1))
+fi
 
 # A job whose step fails must fail too: an output folder that cannot be created.
 touch "$T/not-a-folder"
@@ -116,8 +156,8 @@ if [ "$status" -eq 0 ] || ! grep -q "cannot create output folder" "$T/jobs/faili
   failures=$((failures + 1))
 else
   echo "slurm-test: a failing job is reported as failed (status $status) ok"
+  checked=$((checked + 1))
 fi
 
-passed=$((5 - failures))
-echo "slurm-test: $passed passed, $failures failed"
+echo "slurm-test: $checked passed, $failures failed"
 [ "$failures" -eq 0 ]

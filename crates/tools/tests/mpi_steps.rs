@@ -241,3 +241,28 @@ fn bad_arguments_are_reported_once_by_rank_0() {
         assert_eq!(stderr.matches("must be at least 1").count(), 1, "{stderr}");
     }
 }
+
+#[test]
+fn the_mpi_steps_run_over_tcp_as_between_nodes() {
+    // Open MPI forced onto its TCP transport (as between nodes without a fast network), not
+    // shared memory: the messages and the MPI-IO traffic take the network path, over loopback.
+    let tcp = ["--mca", "pml", "ob1", "--mca", "btl", "tcp,self"];
+    for step in steps_launched(Launch::Mpi) {
+        let dir = tempfile::tempdir().unwrap();
+        let launcher = tools::mpirun_with(2, &tcp, &step_binary(step).unwrap());
+        let out = Command::new("timeout")
+            .args(["-k", "5", "120"])
+            .arg(launcher.get_program())
+            .args(launcher.get_args())
+            .envs(launcher.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .args(["-n", "9", "-s", "30", "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{step} over TCP: {stderr}");
+        let format = tools::step_info(step).unwrap().format;
+        let arrays = load_run(dir.path(), "data", format, 9).unwrap();
+        compare_runs(&reference(9, 30), &arrays).unwrap_or_else(|e| panic!("{step} over TCP: {e}"));
+    }
+}
