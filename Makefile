@@ -98,6 +98,7 @@ test: setup setup-slurm ## Formatting, lints, unit and end-to-end tests, the Slu
 	$(CARGO) build --release --workspace
 	$(CARGO) test --release --workspace
 	scripts/slurm-test.sh
+	scripts/learner-test.sh
 
 write: ## Step 1: nested loops, text files            (make write N=100 S=100)
 write_vectorized: ## Step 2: one array expression over a meshgrid

@@ -9,7 +9,9 @@ rust_only=(-p gridgen -p write -p write_vectorized -p write_vectorized_binary
            -p write_multiprocessing -p write_multiprocessing_queue -p write_rayon)
 
 $CARGO fmt --all --check
-if pkg-config --exists hdf5 2>/dev/null && command -v mpicc >/dev/null 2>&1 && [ -x /usr/bin/python3 ]; then
+# HPC_CHECK=rust-only checks as on a machine without MPI and HDF5, whatever this one has.
+if [ "${HPC_CHECK:-}" != rust-only ] && pkg-config --exists hdf5 2>/dev/null \
+   && command -v mpicc >/dev/null 2>&1 && [ -x /usr/bin/python3 ]; then
   echo "check: MPI and HDF5 found: every crate"
   $CARGO clippy --workspace --all-targets -- -D warnings
   $CARGO build --release --workspace

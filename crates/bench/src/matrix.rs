@@ -16,6 +16,8 @@ pub struct Plan {
     pub workers: usize,
     /// Rank counts: 1 … cores, then one oversubscribed point.
     pub cores: usize,
+    /// File counts at which the two parallel-HDF5 layouts are compared (small grid size).
+    pub collective_n: &'static [usize],
     /// Files for the Python loop step, whose minute-long runs at the small case's n would
     /// dominate the benchmark.
     pub python_loop_files: usize,
@@ -29,6 +31,7 @@ impl Plan {
             n_sweep: &[10, 100, 1000],
             workers: 2 * cores,
             cores,
+            collective_n: &[1000, 10_000],
             python_loop_files: 100,
         }
     }
@@ -41,6 +44,7 @@ impl Plan {
             n_sweep: &[5, 20],
             workers: 2,
             cores,
+            collective_n: &[20],
             python_loop_files: 5,
         }
     }
@@ -79,14 +83,32 @@ impl Plan {
             cases.push(Case::new(step, ln, ls));
         }
         for (n, s) in [self.small, self.large] {
-            for step in ["write_multiprocessing", "write_multiprocessing_queue"] {
+            for step in [
+                "write_multiprocessing",
+                "write_multiprocessing_queue",
+                "write_rayon",
+            ] {
                 for w in 1..=self.workers {
                     cases.push(Case::new(step, n, s).workers(w));
                 }
             }
-            for step in ["write_mpi", "write_mpi_scatter", "write_final"] {
+            for step in [
+                "write_mpi",
+                "write_mpi_scatter",
+                "write_final",
+                "write_final_collective",
+            ] {
                 for r in self.rank_counts() {
                     cases.push(Case::new(step, n, s).ranks(r));
+                }
+            }
+        }
+        // One dataset against one per file: the gap that opens as n grows is the per-dataset
+        // metadata write_final_collective does not have.
+        for &n in self.collective_n {
+            for step in ["write_final", "write_final_collective"] {
+                for r in [1, 2, 4] {
+                    cases.push(Case::new(step, n, ss).ranks(r));
                 }
             }
         }

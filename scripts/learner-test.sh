@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# A learner without root: a plain user account clones the repository, runs a Rust-only step
+# with `make write N=3 S=5`, and the fast check with `make check` — as on a lab machine or a
+# cluster login node where nothing can be installed. Part of `make test` (which runs as root,
+# to create the account); the learner itself never has root.
+#
+# The learner gets the machine's Rust toolchain read-only (a bind mount of root's toolchain
+# folder, no rustup proxy) and a copy of the crates already downloaded (no network), and checks
+# as a machine without MPI and HDF5 would (HPC_CHECK=rust-only): what needs those libraries is
+# what CI's own `make test` covers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail() { echo "learner-test: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || fail "needs root to create the learner's account (make test runs as root)"
+
+user=hpclearner
+id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+home=$(getent passwd "$user" | cut -d: -f6)
+work=$(mktemp -d "$home/learner-test.XXXXXX")
+toolchain="$work/toolchain"
+cleanup() { umount "$toolchain" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+sysroot=$(rustc --print sysroot)
+mkdir -p "$toolchain" "$work/cargo"
+mount --bind "$sysroot" "$toolchain"
+mount -o remount,bind,ro "$toolchain"
+cp -a "${CARGO_HOME:-$HOME/.cargo}/registry" "$work/cargo/" 2>/dev/null || true
+git clone --quiet "$PWD" "$work/repo"
+chown -R "$user:" "$work/repo" "$work/cargo"
+chown "$user:" "$work"
+
+as_learner() {
+  runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH="$toolchain/bin:/usr/bin:/bin" \
+    CARGO_HOME="$work/cargo" CARGO_NET_OFFLINE=true HPC_CHECK=rust-only \
+    bash -c "cd '$work/repo' && $1"
+}
+[ "$(as_learner 'id -u')" -ne 0 ] || fail "the learner must not be root"
+as_learner 'make write N=3 S=5' > "$work/write.log" 2>&1 \
+  || { sed 's/^/    /' "$work/write.log"; fail "make write N=3 S=5 failed for a user without root"; }
+grep -q "^write: 3 files of 5×5" "$work/write.log" || fail "make write printed no summary"
+[ -f "$work/repo/output/write/data00002.txt" ] || fail "make write wrote no files"
+echo "learner-test: make write N=3 S=5 ok without root"
+as_learner 'make check' > "$work/check.log" 2>&1 \
+  || { tail -n 30 "$work/check.log" | sed 's/^/    /'; fail "make check failed for a user without root"; }
+grep -E "^test result: ok" -c "$work/check.log" | grep -qv '^0$' || fail "make check ran no tests"
+echo "learner-test: make check ok without root ($(grep -E '^test result: ok' "$work/check.log" | awk '{s+=$4} END {print s}') tests passed)"
