@@ -60,7 +60,7 @@ profile_args = $(or $(PROFILE_ARGS_$(1)),$(PROFILE_ARGS_DEFAULT))
 # How a step is started: MPI steps under mpirun, thread steps with -w.
 launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
 
-.PHONY: help setup setup-slurm build check test slurm-test workshop bench bench-quick diff clean $(STEPS) \
+.PHONY: help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) \
         flamegraph flamegraphs diff-flamegraph timeline book
 
 help: ## List the targets
@@ -88,6 +88,9 @@ bench-quick: build ## The benchmark machinery on small sizes (a minute), into ou
 
 slurm-test: build setup-slurm ## Bring up a private one-node Slurm and run every job in slurm/ on it
 	scripts/slurm-test.sh
+
+preflight: ## Is this machine or cluster account ready? One verdict per item, under a minute
+	@scripts/preflight.sh
 
 check: ## The fast check: fmt, clippy, the tests of what is installed (no root, no Slurm)
 	@scripts/check.sh

@@ -119,6 +119,7 @@ impl<'a> PartialFile<'a> {
     }
 
     /// Closes gridgen's own handle, for a library that opens the file itself.
+    #[cfg_attr(not(feature = "hdf5"), allow(dead_code))]
     pub(crate) fn close_handle(&mut self) {
         self.file = None;
     }
@@ -180,6 +181,7 @@ impl<'a> PartialFile<'a> {
 
     /// Marks the file as someone else's to rename (the ranks of a parallel HDF5 file other than
     /// rank 0): dropping it then leaves it alone.
+    #[cfg_attr(not(feature = "hdf5"), allow(dead_code))]
     pub(crate) fn release(mut self) {
         self.done = true;
     }
@@ -332,6 +334,7 @@ pub(crate) mod naming {
     }
 
     /// Its temporary name, where its bytes are now.
+    #[cfg_attr(not(feature = "hdf5"), allow(dead_code))]
     pub(crate) fn current_partial() -> Option<PathBuf> {
         OPEN.with(|o| o.borrow().last().map(|(_, p)| p.clone()))
     }

@@ -116,6 +116,7 @@ pub(crate) fn outcome_told() -> bool {
 }
 
 /// The outcome was told by another rank.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 pub(crate) fn mark_told() {
     TOLD.store(true, Ordering::Relaxed);
 }

@@ -268,3 +268,48 @@ fn every_step_chapter_includes_the_api_lines_of_its_step() {
         }
     }
 }
+
+#[test]
+fn the_cluster_chapter_includes_every_job_script() {
+    let chapter = std::fs::read_to_string(repo().join("workshop/src/cluster.md")).unwrap();
+    let mut jobs = 0;
+    for entry in std::fs::read_dir(repo().join("slurm")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".job") {
+            assert!(
+                chapter.contains(&format!("{{{{#include ../../slurm/{name}}}}}")),
+                "cluster.md does not include slurm/{name}"
+            );
+            jobs += 1;
+        }
+    }
+    assert!(jobs >= 6, "only {jobs} job scripts");
+    for needed in [
+        "salloc",
+        "srun --mpi=pmix",
+        "sacct",
+        "--cpus-per-task",
+        "scratch",
+        "HDF5_USE_FILE_LOCKING",
+    ] {
+        assert!(
+            chapter.contains(needed),
+            "cluster.md never mentions {needed}"
+        );
+    }
+}
+
+#[test]
+fn no_exercise_sends_learners_to_make_test() {
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        // An exercise runs from its heading to the next heading of the same or a higher level.
+        for exercise in text.split("\n## ").filter(|s| s.starts_with("Exercise")) {
+            assert!(
+                !exercise.contains("make test"),
+                "{}: an exercise tells learners to run `make test`; give the cheap command",
+                chapter.display()
+            );
+        }
+    }
+}
