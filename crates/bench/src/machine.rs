@@ -12,6 +12,9 @@ pub struct Machine {
     pub cores: usize,
     pub memory_gib: f64,
     pub filesystem: String,
+    /// The filesystem of the RAM-backed folder (`tmpfs` when it is one).
+    #[serde(default)]
+    pub ram_filesystem: String,
     pub kernel: String,
     pub date: String,
 }
@@ -24,8 +27,9 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
 }
 
 impl Machine {
-    /// Reads the machine's description; `dir` is where the benchmarks write.
-    pub fn describe(dir: &Path) -> Machine {
+    /// Reads the machine's description; `dir` is where the benchmarks write, `ram_dir` the
+    /// RAM-backed folder.
+    pub fn describe(dir: &Path, ram_dir: &Path) -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo
             .lines()
@@ -38,14 +42,17 @@ impl Machine {
             .find_map(|l| l.strip_prefix("MemTotal:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0.0);
-        let dir = dir.to_string_lossy();
+        let filesystem = |dir: &Path| {
+            command_output("stat", &["-f", "-c", "%T", &dir.to_string_lossy()])
+                .unwrap_or_else(|| "unknown".into())
+        };
         Machine {
             host: command_output("hostname", &["-s"]).unwrap_or_else(|| "unknown".into()),
             cpu,
             cores: tools::cores(),
             memory_gib: mem_kib / (1024.0 * 1024.0),
-            filesystem: command_output("stat", &["-f", "-c", "%T", &dir])
-                .unwrap_or_else(|| "unknown".into()),
+            filesystem: filesystem(dir),
+            ram_filesystem: filesystem(ram_dir),
             kernel: command_output("uname", &["-r"]).unwrap_or_else(|| "unknown".into()),
             date: command_output("date", &["-u", "+%Y-%m-%d"]).unwrap_or_else(|| "unknown".into()),
         }

@@ -36,6 +36,13 @@ struct Cli {
     /// Scratch folder the steps write into
     #[arg(long, default_value = "output/bench")]
     scratch: PathBuf,
+    /// A RAM-backed folder (tmpfs) for the cases that measure the code without the disk
+    #[arg(long, default_value = "/dev/shm/hpc-bench")]
+    ram_scratch: PathBuf,
+    /// Minutes of extra rounds, at most, for targets whose ratio is still noisy (default: 15,
+    /// or 0 with --quick)
+    #[arg(long)]
+    budget_minutes: Option<f64>,
     /// Measure nothing: redraw the report and plots from an earlier run's raw results
     #[arg(long, value_name = "RESULTS.json")]
     from_results: Option<PathBuf>,
@@ -63,19 +70,36 @@ fn main() -> Result<()> {
     let warmup = cli.warmup.unwrap_or(if cli.quick { 0 } else { 1 });
     let cases = plan.cases();
 
-    std::fs::create_dir_all(&cli.scratch)
-        .with_context(|| format!("cannot create {}", cli.scratch.display()))?;
-    let machine = Machine::describe(&cli.scratch);
-    // The bar shows on a terminal only: hidden when piped, in CI and in tests.
+    for dir in [&cli.scratch, &cli.ram_scratch] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let machine = Machine::describe(&cli.scratch, &cli.ram_scratch);
+    let watched: Vec<(usize, usize)> = bench::goals::goals(&plan)
+        .iter()
+        .flat_map(|g| g.watched(&cases))
+        .collect();
+    let budget = cli
+        .budget_minutes
+        .unwrap_or(if cli.quick { 0.0 } else { 15.0 });
+    let rounds = runner::Rounds {
+        warmup,
+        repeat,
+        watched: &watched,
+        budget: std::time::Duration::from_secs_f64(budget * 60.0),
+        max_rounds: warmup + repeat.max(1) + 20,
+    };
+    // The bar shows on a terminal only: hidden when piped, in CI and in tests. Extra rounds
+    // come on top of its count.
     let runs = (cases.len() * (warmup + repeat.max(1))) as u64;
     let bar = ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {eta} left  {msg}");
     bar.set_style(style.expect("a valid template"));
-    let measured = runner::measure_all(&cases, warmup, repeat, &cli.scratch, |case| {
+    let measured = runner::measure_all(&cases, &rounds, &cli.scratch, &cli.ram_scratch, |case| {
         bar.set_message(case.command_line());
         bar.inc(1);
     })?;
     bar.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&cli.ram_scratch);
 
     let results = Results {
         machine,

@@ -115,6 +115,14 @@ impl Plan {
         for r in self.rank_counts() {
             cases.push(Case::new("launch", 0, 0).ranks(r));
         }
+        // The machine's own parallel capacity, in the same rounds as everything else.
+        for w in 1..=self.workers {
+            cases.push(Case::new("capacity", 0, 0).workers(w));
+        }
+        // Every case a target compares (some on the RAM-backed folder as well).
+        for goal in crate::goals::goals(self) {
+            cases.extend(goal.cases);
+        }
         // The same on one machine with mpirun told to use shared memory only.
         cases.push(Case::new("launch", 0, 0).ranks(2).shared_memory());
         for step in ["write_mpi_scatter", "write_final"] {
@@ -148,7 +156,7 @@ mod tests {
                 step.name
             );
         }
-        for floor in ["floor-npy", "floor-txt", "launch"] {
+        for floor in ["floor-npy", "floor-txt", "floor-one", "launch", "capacity"] {
             assert!(cases.iter().any(|c| c.program == floor), "{floor} missing");
         }
         let queue: Vec<_> = cases
@@ -158,5 +166,26 @@ mod tests {
             .collect();
         assert_eq!(queue, [1, 2, 3, 4]);
         assert!(cases.iter().any(|c| c.oversubscribed && c.ranks == Some(4)));
+        assert!(
+            cases.iter().any(|c| c.ram),
+            "nothing on the RAM-backed folder"
+        );
+    }
+
+    #[test]
+    fn every_goal_compares_cases_the_plan_runs() {
+        for plan in [Plan::full(2), Plan::quick(2)] {
+            let cases = plan.cases();
+            for goal in crate::goals::goals(&plan) {
+                for c in &goal.cases {
+                    assert!(
+                        cases.contains(c),
+                        "{}: {} is not run",
+                        goal.text,
+                        c.command_line()
+                    );
+                }
+            }
+        }
     }
 }

@@ -165,6 +165,25 @@ fn speedups(results: &Results, program: &str, at: (usize, usize)) -> Vec<(f64, f
         .collect()
 }
 
+/// The capacity probe: W × t(1 thread) ÷ t(W threads), medians.
+fn capacity(results: &Results) -> Series {
+    let probe = |w: usize| {
+        results
+            .find_case(&crate::runner::Case::new("capacity", 0, 0).workers(w))
+            .map(|m| m.wall.median)
+    };
+    let points = probe(1).map_or(Vec::new(), |one| {
+        (1..=2 * results.machine.cores.max(1))
+            .filter_map(|w| probe(w).map(|t| (w as f64, w as f64 * one / t)))
+            .collect()
+    });
+    Series {
+        name: "the machine's capacity (CPU probe)".into(),
+        points,
+        dashed: true,
+    }
+}
+
 fn ideal(max: usize) -> Series {
     Series {
         name: "ideal (linear)".into(),
@@ -211,13 +230,17 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     for (file, steps, title, unit) in [
         (
             "speedup_workers.svg",
-            ["write_multiprocessing_queue", "write_multiprocessing"],
+            [
+                "write_multiprocessing_queue",
+                "write_multiprocessing",
+                "write_rayon",
+            ],
             "Speedup against worker threads",
             "worker",
         ),
         (
             "speedup_ranks.svg",
-            ["write_mpi_scatter", "write_final"],
+            ["write_mpi_scatter", "write_final", "write_final_collective"],
             "Speedup against MPI ranks (last point oversubscribed)",
             "rank",
         ),
@@ -234,6 +257,9 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
         }
         let max = results.sweep(steps[0], small).last().map_or(1, |p| p.0);
         series.push(ideal(max));
+        // What the machine gave that many threads of pure CPU work in the same run: a step's
+        // speedup above this line is the disk or the host, not the code.
+        series.push(capacity(results));
         let y_label = format!("speedup over 1 {unit}");
         lines(
             &dir.join(file),
@@ -327,5 +353,34 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
         &series,
     )?;
     drawn.push("mpi_vs_hdf5.svg".to_owned());
+
+    // 6. Disk or RAM: each serial step at the small case on both, the same run.
+    let mut bars_of: Vec<(String, f64)> = Vec::new();
+    for program in [
+        "write_vectorized",
+        "write_vectorized_binary",
+        "write_hdf5",
+        "floor-npy",
+    ] {
+        let disk = crate::runner::Case::new(program, small.0, small.1);
+        for (case, fs) in [(disk.clone(), "disk"), (disk.on_ram(), "tmpfs")] {
+            if let Some(m) = results.find_case(&case) {
+                bars_of.push((format!("{program} ({fs})"), m.wall.median));
+            }
+        }
+    }
+    if !bars_of.is_empty() {
+        bars(
+            &dir.join("disk_vs_ram.svg"),
+            &format!(
+                "The same steps on the disk and on tmpfs ({})",
+                size_name(small)
+            ),
+            "seconds (median)",
+            &bars_of,
+            None,
+        )?;
+        drawn.push("disk_vs_ram.svg".to_owned());
+    }
     Ok(drawn)
 }

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::results::Results;
 use crate::runner::Measured;
+use crate::stats::Ratio;
 
 /// The Python originals, timed once on this project's Debian 12 machine (2 cores) in 2026-11
 /// with 100×100 grids; medians. `make bench` does not run Python: these are fixed references.
@@ -24,13 +25,6 @@ pub const PYTHON: &[(&str, usize, &str, f64)] = &[
     ("write_final.py (corrected)", 1000, "np=2", 0.875),
 ];
 
-fn python(script: &str, n: usize, variant: &str) -> Option<f64> {
-    PYTHON
-        .iter()
-        .find(|p| p.0 == script && p.1 == n && p.2 == variant)
-        .map(|p| p.3)
-}
-
 fn cell(m: &Measured) -> String {
     format!("{:.3} ({:.3}–{:.3})", m.wall.median, m.wall.min, m.wall.max)
 }
@@ -42,151 +36,109 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
-pub fn targets(r: &Results) -> Vec<Target> {
-    let mut out = Vec::new();
-    let small = r.small;
-    let full = !r.quick && small == (1000, 100);
-    let mut add = |text: String, measured: Option<(f64, String)>, ok: fn(f64) -> bool| {
-        let (met, measured) = match measured {
-            Some((v, shown)) => (Some(ok(v)), shown),
-            None => (None, "not measured".into()),
-        };
-        out.push(Target {
-            text,
-            measured,
-            met,
-        });
-    };
-    // Against Python, timed in the same run (a fixed reference would mix two states of a disk
-    // whose speed varies several-fold over minutes).
-    let py_loop = r
-        .measured
-        .iter()
-        .find(|m| m.case.program == "py-write")
-        .map(|m| (m.case.n_files, m.case.size));
-    let pairs = [
-        ("write", "py-write", py_loop.unwrap_or(small)),
-        ("write_vectorized", "py-write_vectorized", small),
-    ];
-    for (step, py, size) in pairs {
-        let m = r
-            .median(step, size, None, None)
-            .zip(r.median(py, size, None, None));
-        add(
-            format!(
-                "`{step}` at least 10× faster than Python's {} ({}; same run)",
-                &py[3..],
-                at(size)
-            ),
-            m.map(|(t, p)| (p / t, format!("{:.1}× ({p:.3} s / {t:.3} s)", p / t))),
-            |x| x >= 10.0,
-        );
-    }
-    let floor = r.median("floor-npy", small, None, None);
-    for (step, w) in [
-        ("write_vectorized_binary", None),
-        ("write_multiprocessing_queue", Some(2)),
-    ] {
-        let m = r.median(step, small, w, None).zip(floor);
-        let label = w.map_or(String::new(), |w| format!(" with -w {w}"));
-        add(
-            format!(
-                "`{step}`{label} within 1.5× of the file-writing floor ({})",
-                at(small)
-            ),
-            m.map(|(t, f)| (t / f, format!("{:.2}× ({t:.3} s / {f:.3} s)", t / f))),
-            |x| x <= 1.5,
-        );
-    }
-    let q1 = r.median("write_multiprocessing_queue", r.large, Some(1), None);
-    let q2 = r.median("write_multiprocessing_queue", r.large, Some(2), None);
-    add(
-        format!(
-            "`write_multiprocessing_queue` -w 2 at least 1.7× faster than -w 1 ({})",
-            at(r.large)
-        ),
-        q1.zip(q2)
-            .map(|(a, b)| (a / b, format!("{:.2}× ({a:.3} s / {b:.3} s)", a / b))),
-        |x| x >= 1.7,
-    );
-    let h5 =
-        r.median("write_hdf5", small, None, None)
-            .zip(r.median("py-write_hdf5", small, None, None));
-    add(
-        format!(
-            "`write_hdf5` at least 5× faster than Python with h5py ({}; same run)",
-            at(small)
-        ),
-        h5.map(|(t, py)| (py / t, format!("{:.1}× ({py:.3} s / {t:.3} s)", py / t))),
-        |x| x >= 5.0,
-    );
-    let fin = r
-        .median("write_final", small, None, Some(2))
-        .zip(python("write_final.py (corrected)", 1000, "np=2").filter(|_| full));
-    add(
-        "`write_final` -np 2 at least 3× faster than the corrected Python (n=1000, size 100; fixed reference)"
-            .into(),
-        fin.map(|(t, py)| (py / t, format!("{:.1}× ({py} s / {t:.3} s)", py / t))),
-        |x| x >= 3.0,
-    );
-    let fin_shm = r
-        .median_shared_memory("write_final", small, 2)
-        .zip(python("write_final.py (corrected)", 1000, "np=2").filter(|_| full));
-    add(
-        "… the same with `mpirun --mca pml ob1 --mca btl self,vader` (shared memory only, one machine)".into(),
-        fin_shm.map(|(t, py)| (py / t, format!("{:.1}× ({py} s / {t:.3} s)", py / t))),
-        |x| x >= 3.0,
-    );
-    let launch = r.median("launch", small, None, Some(2));
-    let scatter = r.median("write_mpi_scatter", small, None, Some(2));
-    add(
-        format!(
-            "`write_mpi_scatter` -np 2 within 1.5× of launch floor + file-writing floor ({})",
-            at(small)
-        ),
-        scatter.zip(launch).zip(floor).map(|((t, l), f)| {
-            (
-                t / (l + f),
-                format!("{:.2}× ({t:.3} s / ({l:.3} + {f:.3}) s)", t / (l + f)),
-            )
-        }),
-        |x| x <= 1.5,
-    );
-    // Memory: every case at the large grid stays within 3 × (W + 1) grids + 20 MiB per process.
+/// Memory: every case at the large grid stays within 3 × (W + 1) grids + 20 MiB per process.
+fn memory_target(r: &Results) -> Option<Target> {
     let (_, ls) = r.large;
     let grid_mib = (ls * ls * 8) as f64 / (1024.0 * 1024.0);
-    let mut worst: Option<(f64, String)> = None;
-    for m in r
-        .measured
-        .iter()
-        .filter(|m| m.case.size == ls && !m.case.program.starts_with("floor"))
-    {
+    let mut worst: Option<(f64, &Measured, f64)> = None;
+    for m in r.measured.iter().filter(|m| {
+        m.case.size == ls && !m.case.program.starts_with("floor") && m.case.program != "capacity"
+    }) {
         let w = m.case.workers.unwrap_or(1) as f64;
         let budget = 3.0 * (w + 1.0) * grid_mib + 20.0;
         let share = m.peak_mib / budget;
-        if worst.as_ref().is_none_or(|(s, _)| share > *s) {
-            worst = Some((
-                share,
-                format!(
-                    "{:.0}% of budget at worst ({}: {:.1} MiB of {:.1} MiB)",
-                    share * 100.0,
-                    m.command,
-                    m.peak_mib,
-                    budget
-                ),
-            ));
+        if worst.as_ref().is_none_or(|(s, _, _)| share > *s) {
+            worst = Some((share, m, budget));
         }
     }
-    add(
-        format!("peak memory per process ≤ 3 × (W + 1) grids + 20 MiB at size {ls}"),
-        worst,
-        |x| x <= 1.0,
-    );
-    out
+    worst.map(|(share, m, budget)| Target {
+        text: format!("peak memory per process ≤ 3 × (W + 1) grids + 20 MiB at size {ls}"),
+        measured: format!(
+            "{:.0}% of budget at worst ({}: {:.1} MiB of {:.1} MiB)",
+            share * 100.0,
+            m.command,
+            m.peak_mib,
+            budget
+        ),
+        met: Some(share <= 1.0),
+    })
 }
 
-fn at((n, s): (usize, usize)) -> String {
-    format!("n={n}, size {s}")
+/// The plan a run used, rebuilt from its sizes (for the goals' cases).
+fn plan_of(r: &Results) -> crate::matrix::Plan {
+    let mut plan = if r.quick {
+        crate::matrix::Plan::quick(r.machine.cores)
+    } else {
+        crate::matrix::Plan::full(r.machine.cores)
+    };
+    plan.small = r.small;
+    plan.large = r.large;
+    plan
+}
+
+/// "The machine gave k× for W threads": the capacity probe, round by round.
+fn capacity_table(md: &mut String, r: &Results) {
+    let one = r.find_case(&crate::runner::Case::new("capacity", 0, 0).workers(1));
+    let Some(one) = one else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "\n## The machine's parallel capacity\n\nThe same fixed CPU work on W threads at once \
+         (`capacity -w W`), in the same rounds as every case: on free cores W threads take as long as one, and \
+         the capacity is W. Every parallel target above is judged against it, not against W.\n\n\
+         <!-- ANCHOR: capacity -->\n| threads | the machine gave | |\n|---|---|---|"
+    );
+    for w in 1..=r.machine.cores.max(1) * 2 {
+        let Some(m) = r.find_case(&crate::runner::Case::new("capacity", 0, 0).workers(w)) else {
+            continue;
+        };
+        let ratio = Ratio::paired(&one.samples, &m.samples, |a, b| w as f64 * a / b);
+        if let Some(q) = ratio {
+            let note = if q.narrow() {
+                ""
+            } else {
+                "noisy: the host's load changed during the run"
+            };
+            let _ = writeln!(md, "| {w} | {} | {note} |", q.shown());
+        }
+    }
+    let _ = writeln!(md, "<!-- ANCHOR_END: capacity -->");
+}
+
+/// Each file-writing case on the disk and on the RAM-backed folder: what the disk costs.
+fn filesystem_table(md: &mut String, r: &Results) {
+    let pairs: Vec<(&Measured, &Measured)> = r
+        .measured
+        .iter()
+        .filter(|m| m.case.ram)
+        .filter_map(|ram| {
+            let mut disk = ram.case.clone();
+            disk.ram = false;
+            r.find_case(&disk).map(|d| (d, ram))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n## Disk and RAM\n\nThe same cases written to the disk and to a RAM-backed folder (tmpfs), in the \
+         same rounds. The RAM time is what the code and the kernel cost; the rest of the disk time is the disk.\n\n\
+         <!-- ANCHOR: filesystems -->\n| command | disk s | tmpfs s | disk ÷ tmpfs |\n|---|---|---|---|"
+    );
+    for (disk, ram) in pairs {
+        let ratio = Ratio::paired(&disk.samples, &ram.samples, |a, b| a / b);
+        let _ = writeln!(
+            md,
+            "| `{}` | {:.3} | {:.3} | {} |",
+            disk.command,
+            disk.wall.median,
+            ram.wall.median,
+            ratio.map_or("—".into(), |q| q.shown())
+        );
+    }
+    let _ = writeln!(md, "<!-- ANCHOR_END: filesystems -->");
 }
 
 /// One row: the command, its median (min–max), and its ratio to `base` if given.
@@ -337,8 +289,8 @@ pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str
     );
     let _ = writeln!(
         md,
-        "| filesystem of the output | {} |\n| kernel | {} |\n| date | {} |\n<!-- ANCHOR_END: machine -->\n",
-        m.filesystem, m.kernel, m.date
+        "| filesystem of the output | {} |\n| RAM-backed folder | {} |\n| kernel | {} |\n| date | {} |\n<!-- ANCHOR_END: machine -->\n",
+        m.filesystem, m.ram_filesystem, m.kernel, m.date
     );
     let _ = writeln!(
         md,
@@ -348,22 +300,47 @@ pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str
          run the output folder is emptied and the page cache written back (`sync`), untimed. Wall time is taken from \
          outside the process, so it includes start-up (and `mpirun`'s launch for the MPI steps). This machine's disk \
          speed varies a lot over minutes: compare cases within one report, as ratios, rather than across reports. \
-         Raw numbers: `bench/results/{raw_name}`.\n",
+         Cases marked `[tmpfs]` wrote to a RAM-backed folder instead of the disk: the difference is what the disk \
+         costs. Raw numbers: `bench/results/{raw_name}`.\n",
         r.warmup, r.repeat
     );
     let _ = writeln!(
         md,
-        "## Targets\n\n<!-- ANCHOR: targets -->\n| target | measured | |\n|---|---|---|"
+        "## Targets\n\nEach target is a ratio of cases that ran in the same rounds, computed round by round: \
+         the median, the interquartile range (IQR) of the rounds' values, and how many rounds. Rounds were added \
+         (up to a time budget) while a ratio's IQR was wider than ±10% of its median; a target whose ratio stayed \
+         that wide is *not measurable here* — the machine, not the code, decided it.\n\n\
+         <!-- ANCHOR: targets -->\n| target | measured | |\n|---|---|---|"
     );
-    for t in targets(r) {
-        let verdict = match t.met {
-            Some(true) => "met",
-            Some(false) => "**missed**",
-            None => "—",
+    let plan = plan_of(r);
+    for goal in crate::goals::goals(&plan) {
+        let outcome = goal.outcome(r);
+        let shown = outcome.ratio.map_or("not measured".to_owned(), |q| {
+            if goal.share {
+                format!(
+                    "{:.0}% (IQR {:.0}–{:.0}%, {} rounds)",
+                    100.0 * q.median,
+                    100.0 * q.q1,
+                    100.0 * q.q3,
+                    q.rounds
+                )
+            } else {
+                q.shown()
+            }
+        });
+        let _ = writeln!(md, "| {} | {shown} | {} |", goal.text, outcome.verdict);
+    }
+    if let Some(t) = memory_target(r) {
+        let verdict = if t.met == Some(true) {
+            "met"
+        } else {
+            "**missed**"
         };
         let _ = writeln!(md, "| {} | {} | {verdict} |", t.text, t.measured);
     }
     let _ = writeln!(md, "<!-- ANCHOR_END: targets -->");
+    capacity_table(&mut md, r);
+    filesystem_table(&mut md, r);
     let _ = writeln!(md, "\nPython is timed in the same run (`crates/bench/python/reference.py`: numpy, savetxt, save, h5py), except for `write_final`, whose Python version needs mpi4py and parallel h5py: it is compared with the fixed reference below, and only at n=1000, size 100.\n");
 
     let _ = writeln!(md, "## Every case\n\n| command | wall s: median (min–max) | peak MiB | MB written |\n|---|---|---|---|");

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
-use crate::runner::Measured;
+use crate::runner::{Case, Measured};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -17,6 +17,11 @@ pub struct Results {
 }
 
 impl Results {
+    /// The measurement of exactly this case.
+    pub fn find_case(&self, case: &Case) -> Option<&Measured> {
+        self.measured.iter().find(|m| &m.case == case)
+    }
+
     /// The measurement of `program` at `(n, s)`, with `workers` / `ranks` if given.
     pub fn find(
         &self,
@@ -29,6 +34,7 @@ impl Results {
             let c = &m.case;
             c.program == program
                 && !c.shared_memory
+                && !c.ram
                 && (program == "launch" || (c.n_files == n && c.size == s))
                 && c.workers == workers
                 && c.ranks == ranks
@@ -59,6 +65,7 @@ impl Results {
             .find(|m| {
                 let c = &m.case;
                 c.shared_memory
+                    && !c.ram
                     && c.program == program
                     && c.ranks == Some(ranks)
                     && (program == "launch" || (c.n_files, c.size) == at)
@@ -74,6 +81,7 @@ impl Results {
             .filter(|m| {
                 m.case.program == program
                     && !m.case.shared_memory
+                    && !m.case.ram
                     && (m.case.n_files, m.case.size) == at
             })
             .filter_map(|m| m.case.workers.or(m.case.ranks).map(|k| (k, m)))

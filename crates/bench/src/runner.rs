@@ -5,13 +5,13 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use tools::{step_binary, step_command, step_info, Launch};
 
-use crate::stats::Stats;
+use crate::stats::{Ratio, Stats};
 
 /// What to run: a step, or one of the floors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,10 @@ pub struct Case {
     /// `mpirun` told to use shared memory only (`tools::SHARED_MEMORY_ONLY`).
     #[serde(default)]
     pub shared_memory: bool,
+    /// Written to a RAM-backed folder (tmpfs) instead of the disk: what the code costs, without
+    /// what the disk costs.
+    #[serde(default)]
+    pub ram: bool,
 }
 
 impl Case {
@@ -44,7 +48,13 @@ impl Case {
             ranks: None,
             oversubscribed: false,
             shared_memory: false,
+            ram: false,
         }
+    }
+    /// The same case, written to the RAM-backed folder.
+    pub fn on_ram(mut self) -> Case {
+        self.ram = true;
+        self
     }
     pub fn shared_memory(mut self) -> Case {
         self.shared_memory = true;
@@ -83,6 +93,7 @@ impl Case {
         }
         match self.program.as_str() {
             "launch" => words.push("mpi_noop".into()),
+            "capacity" => words.push(format!("capacity -w {}", self.workers.unwrap_or(1))),
             py if py.starts_with("py-") => {
                 words.push(format!(
                     "python3 reference.py {} -n {} -s {}",
@@ -91,7 +102,7 @@ impl Case {
                     self.size
                 ));
             }
-            "floor-npy" | "floor-txt" => {
+            "floor-npy" | "floor-txt" | "floor-one" => {
                 let format = &self.program[6..];
                 words.push(format!(
                     "floor --format {format} -n {} -s {}",
@@ -105,6 +116,9 @@ impl Case {
                 }
             }
         }
+        if self.ram {
+            words.push("[tmpfs]".into());
+        }
         words.join(" ")
     }
 
@@ -112,6 +126,11 @@ impl Case {
         let ranks = self.ranks.unwrap_or(1);
         let mut command = match self.program.as_str() {
             "launch" => tools::mpirun_with(ranks, self.mpirun_options(), &step_binary("mpi_noop")?),
+            "capacity" => {
+                let mut c = Command::new(step_binary("capacity")?);
+                c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
+                return Ok(c);
+            }
             py if py.starts_with("py-") => {
                 let mut c = Command::new(PYTHON);
                 c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
@@ -126,7 +145,7 @@ impl Case {
                 .arg(dir);
                 return Ok(c);
             }
-            "floor-npy" | "floor-txt" => {
+            "floor-npy" | "floor-txt" | "floor-one" => {
                 let mut c = Command::new(step_binary("floor")?);
                 c.args(["--format", &self.program[6..]]);
                 c
@@ -174,6 +193,9 @@ pub struct Measured {
     pub peak_mib: f64,
     /// Bytes the run reported writing.
     pub bytes: u64,
+    /// Every measured run: (round, wall seconds). Ratios pair two cases round by round.
+    #[serde(default)]
+    pub samples: Vec<(usize, f64)>,
 }
 
 /// One run: wall seconds, peak resident MiB, bytes written (from the `--json` summary).
@@ -194,18 +216,20 @@ fn run_once(case: &Case, dir: &Path) -> Result<(f64, f64, u64)> {
     let mut child = command
         .spawn()
         .with_context(|| format!("cannot start {}", case.command_line()))?;
-    let (mut stdout, mut stderr) = (String::new(), String::new());
-    // The outputs are a line or two: reading them to the end waits for the exit.
+    // Both pipes at once: a child that fills one while we wait on the other would never exit.
+    let mut err_pipe = child.stderr.take().context("no stderr")?;
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = err_pipe.read_to_string(&mut text);
+        text
+    });
+    let mut stdout = String::new();
     child
         .stdout
         .take()
         .context("no stdout")?
         .read_to_string(&mut stdout)?;
-    child
-        .stderr
-        .take()
-        .context("no stderr")?
-        .read_to_string(&mut stderr)?;
+    let stderr = stderr_reader.join().unwrap_or_default();
     let (status, peak_kib) = wait_with_peak_memory(child.id())?;
     let wall = start.elapsed().as_secs_f64();
     ensure!(
@@ -214,7 +238,8 @@ fn run_once(case: &Case, dir: &Path) -> Result<(f64, f64, u64)> {
         case.command_line(),
         stderr.trim()
     );
-    let summarised = case.program != "launch" && !case.program.starts_with("py-");
+    let summarised =
+        !matches!(case.program.as_str(), "launch" | "capacity") && !case.program.starts_with("py-");
     let bytes = match stdout.lines().last() {
         Some(line) if summarised => tools::parse_summary(line)?.bytes,
         _ => 0,
@@ -241,23 +266,44 @@ fn wait_with_peak_memory(pid: u32) -> Result<(i32, i64)> {
     Ok((code, usage.ru_maxrss))
 }
 
-/// Runs every case `warmup` rounds unmeasured, then `repeat` measured rounds, writing under
-/// `scratch`. Each round runs every case once, in a shuffled order (not all runs of one case,
-/// then the next), so a slow spell of the machine — a busy disk, another job — spreads over
-/// every case instead of skewing one, and ratios between cases stay fair. `progress` is told
-/// after every run.
+/// How many rounds to run and which ratios must come out trustworthy.
+pub struct Rounds<'a> {
+    pub warmup: usize,
+    /// Measured rounds every case gets.
+    pub repeat: usize,
+    /// Pairs of case indices whose round-by-round ratio is reported: while one is not narrow
+    /// (see [`Ratio::narrow`]), more rounds of just those cases are run…
+    pub watched: &'a [(usize, usize)],
+    /// … until this much time has gone into extra rounds, or `max_rounds` in all.
+    pub budget: Duration,
+    pub max_rounds: usize,
+}
+
+/// Runs every case `warmup` rounds unmeasured, then `repeat` measured rounds, then extra rounds
+/// of the cases in watched pairs whose ratio is still wide. Each round runs its cases once, in a
+/// shuffled order (not all runs of one case, then the next), so a slow spell of the machine — a
+/// busy disk, another job — spreads over every case instead of skewing one, and ratios between
+/// cases stay fair. Cases with `ram` write under `ram_scratch`. `progress` is told after every
+/// run.
 pub fn measure_all(
     cases: &[Case],
-    warmup: usize,
-    repeat: usize,
+    rounds: &Rounds,
     scratch: &Path,
+    ram_scratch: &Path,
     mut progress: impl FnMut(&Case),
 ) -> Result<Vec<Measured>> {
-    let dir: PathBuf = scratch.join("out");
-    let mut samples: Vec<(Vec<f64>, f64, u64)> = vec![(Vec::new(), 0.0, 0); cases.len()];
-    let mut order: Vec<usize> = (0..cases.len()).collect();
+    let (disk_dir, ram_dir): (PathBuf, PathBuf) = (scratch.join("out"), ram_scratch.join("out"));
+    let mut samples: Vec<Vec<(usize, f64)>> = vec![Vec::new(); cases.len()];
+    let mut peaks = vec![(0.0f64, 0u64); cases.len()];
     let mut seed = 0x853c_49e6_748f_ea9b_u64;
-    for round in 0..warmup + repeat.max(1) {
+    type Samples = Vec<Vec<(usize, f64)>>;
+    let mut run_round = |samples: &mut Samples,
+                         peaks: &mut Vec<(f64, u64)>,
+                         round: usize,
+                         which: &[usize],
+                         measured: bool|
+     -> Result<()> {
+        let mut order = which.to_vec();
         // A new order every round: a disk that slows down as a round's gigabytes pile up would
         // otherwise always penalise the same cases (those late in the list).
         for i in (1..order.len()).rev() {
@@ -266,27 +312,64 @@ pub fn measure_all(
                 .wrapping_add(1442695040888963407);
             order.swap(i, (seed >> 33) as usize % (i + 1));
         }
-        for &k in &order {
-            let (case, (walls, peak, bytes)) = (&cases[k], &mut samples[k]);
-            let (wall, mib, b) = run_once(case, &dir)?;
-            if round >= warmup {
-                walls.push(wall);
-                *peak = peak.max(mib);
-                *bytes = b;
+        for k in order {
+            let case = &cases[k];
+            let dir = if case.ram { &ram_dir } else { &disk_dir };
+            let (wall, mib, b) = run_once(case, dir)?;
+            if measured {
+                samples[k].push((round, wall));
+                peaks[k] = (peaks[k].0.max(mib), b);
             }
             progress(case);
         }
+        Ok(())
+    };
+    let all: Vec<usize> = (0..cases.len()).collect();
+    let base = rounds.warmup + rounds.repeat.max(1);
+    for round in 0..base {
+        run_round(
+            &mut samples,
+            &mut peaks,
+            round,
+            &all,
+            round >= rounds.warmup,
+        )?;
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let started = Instant::now();
+    for round in base..rounds.max_rounds {
+        if started.elapsed() >= rounds.budget {
+            break;
+        }
+        let mut wide: Vec<usize> = Vec::new();
+        for &(a, b) in rounds.watched {
+            let ratio = Ratio::paired(&samples[a], &samples[b], |x, y| x / y);
+            if !ratio.is_some_and(|r| r.narrow()) {
+                wide.extend([a, b]);
+            }
+        }
+        wide.sort_unstable();
+        wide.dedup();
+        if wide.is_empty() {
+            break;
+        }
+        run_round(&mut samples, &mut peaks, round, &wide, true)?;
+    }
+    let _ = std::fs::remove_dir_all(&disk_dir);
+    let _ = std::fs::remove_dir_all(&ram_dir);
     Ok(cases
         .iter()
         .zip(samples)
-        .map(|(case, (walls, peak_mib, bytes))| Measured {
-            command: case.command_line(),
-            case: case.clone(),
-            wall: Stats::of(&walls).expect("at least one measured round"),
-            peak_mib,
-            bytes,
+        .zip(peaks)
+        .map(|((case, samples), (peak_mib, bytes))| {
+            let walls: Vec<f64> = samples.iter().map(|(_, w)| *w).collect();
+            Measured {
+                command: case.command_line(),
+                case: case.clone(),
+                wall: Stats::of(&walls).expect("at least one measured round"),
+                peak_mib,
+                bytes,
+                samples,
+            }
         })
         .collect())
 }

@@ -34,9 +34,90 @@ impl Stats {
     }
 }
 
+/// A ratio measured round by round (each round's two runs taken minutes apart at most): its
+/// median and interquartile range, which says whether the machine let it be measured at all.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Ratio {
+    pub median: f64,
+    /// First and third quartile of the per-round ratios.
+    pub q1: f64,
+    pub q3: f64,
+    pub rounds: usize,
+}
+
+/// A ratio is trusted when half its rounds lie within ±10% of its median.
+pub const NARROW: f64 = 0.10;
+
+impl Ratio {
+    /// `None` for no values. Quartiles by linear interpolation between order statistics.
+    pub fn of(values: &[f64]) -> Option<Ratio> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let pos = q * (v.len() - 1) as f64;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+        };
+        Some(Ratio {
+            median: at(0.5),
+            q1: at(0.25),
+            q3: at(0.75),
+            rounds: v.len(),
+        })
+    }
+
+    /// The interquartile range within ±10% of the median (and at least three rounds).
+    pub fn narrow(&self) -> bool {
+        self.rounds >= 3
+            && self.q1 >= self.median * (1.0 - NARROW)
+            && self.q3 <= self.median * (1.0 + NARROW)
+    }
+
+    /// `1.23× (IQR 1.18–1.30, 7 rounds)`.
+    pub fn shown(&self) -> String {
+        format!(
+            "{:.2}× (IQR {:.2}–{:.2}, {} rounds)",
+            self.median, self.q1, self.q3, self.rounds
+        )
+    }
+
+    /// Per-round `f(a, b)` over the rounds both series have (`(round, seconds)` pairs).
+    pub fn paired(
+        a: &[(usize, f64)],
+        b: &[(usize, f64)],
+        f: impl Fn(f64, f64) -> f64,
+    ) -> Option<Ratio> {
+        let values: Vec<f64> = a
+            .iter()
+            .filter_map(|(round, x)| b.iter().find(|(r, _)| r == round).map(|(_, y)| f(*x, *y)))
+            .collect();
+        Ratio::of(&values)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Stats;
+    use super::{Ratio, Stats};
+
+    #[test]
+    fn ratios_pair_rounds_and_know_when_they_are_noise() {
+        let a = [(0, 2.0), (1, 2.2), (2, 2.0), (3, 1.9)];
+        let b = [(0, 1.0), (1, 1.0), (3, 1.0), (4, 9.0)];
+        let r = Ratio::paired(&a, &b, |x, y| x / y).unwrap();
+        assert_eq!(r.rounds, 3);
+        assert_eq!(r.median, 2.0);
+        assert!(r.narrow());
+        let wide = Ratio::of(&[0.5, 1.0, 2.0, 3.0]).unwrap();
+        assert!(!wide.narrow());
+        assert_eq!(Ratio::of(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap().q1, 2.0);
+        assert!(
+            !Ratio::of(&[1.0, 1.0]).unwrap().narrow(),
+            "two rounds prove nothing"
+        );
+    }
 
     #[test]
     fn odd_counts_take_the_middle_value() {

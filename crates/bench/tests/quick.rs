@@ -31,6 +31,11 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "| cores |",
         "## Targets",
         "## Every case",
+        "## The machine's parallel capacity",
+        "## Disk and RAM",
+        "[tmpfs]",
+        "IQR",
+        "efficiency ≥ 0.8",
         "## Plots",
         "## The Python originals",
     ] {
@@ -55,6 +60,7 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "speedup_ranks.svg",
         "npy_vs_hdf5.svg",
         "mpi_vs_hdf5.svg",
+        "disk_vs_ram.svg",
     ] {
         let svg = std::fs::read_to_string(dir.path().join("plots").join(plot)).unwrap();
         let doc = roxmltree::Document::parse(&svg)
@@ -83,5 +89,12 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         .path();
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(raw).unwrap()).unwrap();
-    assert!(results["measured"].as_array().unwrap().len() > 20);
+    let measured = results["measured"].as_array().unwrap();
+    assert!(measured.len() > 20);
+    // Every case keeps its rounds, so that ratios can be paired round by round.
+    assert!(measured
+        .iter()
+        .all(|m| !m["samples"].as_array().unwrap().is_empty()));
+    // With one round, no ratio can be trusted: the report must say so, not claim a target.
+    assert!(report.contains("not measurable here"));
 }

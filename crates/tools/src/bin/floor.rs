@@ -18,7 +18,8 @@ struct Cli {
     n_files: usize,
     #[arg(short, long, default_value_t = 100)]
     size: usize,
-    /// Which step's files to imitate: npy (steps 3-7) or txt (steps 1-2)
+    /// Which step's files to imitate: npy (steps 3-7), txt (steps 1-2), or one (all the
+    /// arrays' bytes in one file, as the HDF5 steps write them)
     #[arg(long, default_value = "npy")]
     format: String,
     #[arg(long, default_value = "output/floor")]
@@ -35,12 +36,23 @@ fn main() -> Result<()> {
         "npy" => 128 + 8 * s * s,
         // `%.18e` is 24 characters for every value the field takes, plus a space or newline.
         "txt" => 25 * s * s,
-        other => anyhow::bail!("--format must be npy or txt, not {other}"),
+        // One file: every array's 8 bytes a value, one array at a time.
+        "one" => 8 * s * s,
+        other => anyhow::bail!("--format must be npy, txt or one, not {other}"),
     };
     let content = vec![b'7'; bytes_per_file];
     let start = Instant::now();
     fs::create_dir_all(&cli.dir).with_context(|| format!("cannot create {}", cli.dir.display()))?;
-    for file_id in 0..cli.n_files {
+    if cli.format == "one" {
+        let path = cli.dir.join("data.bin");
+        let mut file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        for _ in 0..cli.n_files {
+            file.write_all(&content)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    for file_id in (0..cli.n_files).filter(|_| cli.format != "one") {
         let path = cli.dir.join(format!("data{file_id:05}.{}", cli.format));
         File::create(&path)
             .and_then(|mut f| f.write_all(&content))

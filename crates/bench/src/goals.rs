@@ -1,0 +1,227 @@
+//! The performance targets, each a ratio of cases measured in the same rounds, and the cases
+//! whose ratios decide whether `make bench` runs more rounds.
+//!
+//! On a shared machine a single ratio of medians can be the machine's mood. Every goal here is
+//! computed round by round (its cases ran minutes apart at most) and reported as the median and
+//! interquartile range of those per-round values; a goal whose range is wider than ±10% of its
+//! median is "not measurable here", never met.
+
+use crate::matrix::Plan;
+use crate::results::Results;
+use crate::runner::Case;
+use crate::stats::Ratio;
+
+/// How a goal's value is judged.
+#[derive(Debug, Clone, Copy)]
+pub enum Bound {
+    AtLeast(f64),
+    AtMost(f64),
+    /// Reported, not judged.
+    Info,
+}
+
+/// One target: its cases, how one round's wall times combine into its value, and its bound.
+pub struct Goal {
+    pub text: String,
+    pub cases: Vec<Case>,
+    pub value: fn(&[f64]) -> f64,
+    pub bound: Bound,
+    /// The value is a share (shown as a percentage), not a ratio.
+    pub share: bool,
+}
+
+fn ratio(t: &[f64]) -> f64 {
+    t[0] / t[1]
+}
+/// Speedup of cases 0 → 1 (one worker or rank → two) over what the machine gave two threads of
+/// pure CPU work in the same round (cases 2 and 3: the capacity probe at 1 and 2 threads).
+fn efficiency(t: &[f64]) -> f64 {
+    let speedup = t[0] / t[1];
+    let capacity = 2.0 * t[2] / t[3];
+    speedup / capacity
+}
+fn over_sum(t: &[f64]) -> f64 {
+    t[0] / (t[1] + t[2])
+}
+fn code_share(t: &[f64]) -> f64 {
+    (t[0] - t[1]) / t[0]
+}
+
+/// Every goal of a plan. Their cases are all in [`Plan::cases`] (a test checks it).
+pub fn goals(plan: &Plan) -> Vec<Goal> {
+    let (s, l) = (plan.small, plan.large);
+    let py_n = (plan.python_loop_files, s.1);
+    let n_big = (*plan.collective_n.last().unwrap_or(&s.0), s.1);
+    let case = |program: &str, (n, size): (usize, usize)| Case::new(program, n, size);
+    let cap = |w: usize| Case::new("capacity", 0, 0).workers(w);
+    let mut out = Vec::new();
+    for ram in [false, true] {
+        let fs = if ram { "tmpfs" } else { "disk" };
+        let on = |c: Case| if ram { c.on_ram() } else { c };
+        for (step, at, min) in [
+            ("write", py_n, 10.0),
+            ("write_vectorized", s, 10.0),
+            ("write_hdf5", s, 5.0),
+        ] {
+            out.push(Goal {
+                text: format!(
+                    "`{step}` at least {min}× faster than Python's {step} (n={}, size {}; {fs})",
+                    at.0, at.1
+                ),
+                cases: vec![on(case(&format!("py-{step}"), at)), on(case(step, at))],
+                value: ratio,
+                bound: Bound::AtLeast(min),
+                share: false,
+            });
+        }
+    }
+    out.push(Goal {
+        text: format!(
+            "`write_vectorized` within 2.0× of the text floor (n={}, size {}; tmpfs)",
+            s.0, s.1
+        ),
+        cases: vec![
+            case("write_vectorized", s).on_ram(),
+            case("floor-txt", s).on_ram(),
+        ],
+        value: ratio,
+        bound: Bound::AtMost(2.0),
+        share: false,
+    });
+    out.push(Goal {
+        text: format!(
+            "`write_vectorized_binary` within 1.2× of the file-writing floor (n={}, size {}; disk)",
+            s.0, s.1
+        ),
+        cases: vec![case("write_vectorized_binary", s), case("floor-npy", s)],
+        value: ratio,
+        bound: Bound::AtMost(1.2),
+        share: false,
+    });
+    out.push(Goal {
+        text: format!(
+            "`write_vectorized_binary`: share of its time that is computing, not writing (n={}, size {}; tmpfs; 1 − floor ÷ step)",
+            s.0, s.1
+        ),
+        cases: vec![case("write_vectorized_binary", s).on_ram(), case("floor-npy", s).on_ram()],
+        value: code_share,
+        bound: Bound::Info,
+        share: true,
+    });
+    for (step, unit) in [
+        ("write_multiprocessing_queue", "w"),
+        ("write_rayon", "w"),
+        ("write_mpi_scatter", "np"),
+    ] {
+        let (one, two) = if unit == "w" {
+            (case(step, l).workers(1), case(step, l).workers(2))
+        } else {
+            (case(step, l).ranks(1), case(step, l).ranks(2))
+        };
+        out.push(Goal {
+            text: format!(
+                "`{step}` -{unit} 2 efficiency ≥ 0.8: speedup over -{unit} 1 ÷ the machine's capacity for 2 threads (n={}, size {}; tmpfs)",
+                l.0, l.1
+            ),
+            cases: vec![one.on_ram(), two.on_ram(), cap(1), cap(2)],
+            value: efficiency,
+            bound: Bound::AtLeast(0.8),
+            share: false,
+        });
+    }
+    for (ram, bound) in [(true, Bound::AtLeast(3.0)), (false, Bound::Info)] {
+        let on = |c: Case| if ram { c.on_ram() } else { c };
+        out.push(Goal {
+            text: format!(
+                "`write_final_collective` -np 2 at least 3× faster than `write_final` -np 2 (n={}, size {}; {})",
+                n_big.0,
+                n_big.1,
+                if ram { "tmpfs" } else { "disk, for reference" }
+            ),
+            cases: vec![on(case("write_final", n_big).ranks(2)), on(case("write_final_collective", n_big).ranks(2))],
+            value: ratio,
+            bound,
+            share: false,
+        });
+    }
+    out.push(Goal {
+        text: format!(
+            "`write_final_collective` -np 2 within 1.5× of one plain file of the same bytes + the launch floor (n={}, size {}; tmpfs)",
+            n_big.0, n_big.1
+        ),
+        cases: vec![
+            case("write_final_collective", n_big).ranks(2).on_ram(),
+            case("floor-one", n_big).on_ram(),
+            Case::new("launch", 0, 0).ranks(2),
+        ],
+        value: over_sum,
+        bound: Bound::AtMost(1.5),
+        share: false,
+    });
+    out.push(Goal {
+        text: format!(
+            "`write_mpi_scatter` -np 2 within 1.5× of launch floor + file-writing floor (n={}, size {}; disk)",
+            s.0, s.1
+        ),
+        cases: vec![
+            case("write_mpi_scatter", s).ranks(2),
+            Case::new("launch", 0, 0).ranks(2),
+            case("floor-npy", s),
+        ],
+        value: |t| t[0] / (t[1] + t[2]),
+        bound: Bound::AtMost(1.5),
+        share: false,
+    });
+    out
+}
+
+/// What a goal measured: its per-round value, and the verdict.
+pub struct Outcome {
+    pub ratio: Option<Ratio>,
+    pub verdict: &'static str,
+}
+
+impl Goal {
+    pub fn outcome(&self, r: &Results) -> Outcome {
+        let series: Option<Vec<&[(usize, f64)]>> = self
+            .cases
+            .iter()
+            .map(|c| r.find_case(c).map(|m| m.samples.as_slice()))
+            .collect();
+        let ratio = series.and_then(|series| {
+            let rounds: Vec<usize> = series[0].iter().map(|(round, _)| *round).collect();
+            let values: Vec<f64> = rounds
+                .iter()
+                .filter_map(|round| {
+                    let t: Option<Vec<f64>> = series
+                        .iter()
+                        .map(|s| s.iter().find(|(r, _)| r == round).map(|(_, w)| *w))
+                        .collect();
+                    t.map(|t| (self.value)(&t))
+                })
+                .collect();
+            Ratio::of(&values)
+        });
+        let verdict = match (&ratio, self.bound) {
+            (None, _) => "not measured",
+            (Some(_), Bound::Info) => "—",
+            (Some(q), _) if !q.narrow() => "not measurable here",
+            (Some(q), Bound::AtLeast(min)) if q.median >= min => "met",
+            (Some(q), Bound::AtMost(max)) if q.median <= max => "met",
+            _ => "**missed**",
+        };
+        Outcome { ratio, verdict }
+    }
+
+    /// Pairs of the goal's cases (as indices into `cases`) that more rounds should settle.
+    pub fn watched(&self, cases: &[Case]) -> Vec<(usize, usize)> {
+        let index = |c: &Case| cases.iter().position(|x| x == c);
+        self.cases
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [a, b] => index(a).zip(index(b)),
+                _ => None,
+            })
+            .collect()
+    }
+}
