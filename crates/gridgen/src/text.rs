@@ -182,6 +182,33 @@ mod tests {
     }
 
     #[test]
+    fn zeros_inside_the_digits_are_kept() {
+        // Values whose 18 fractional digits hold long runs of zeros, at the start, the middle
+        // or the end, keep every one of them.
+        let mut checked = 0;
+        for exponent in 1..=4 {
+            for k in 0..2000u32 {
+                let base = [
+                    1.0,
+                    1.000000001,
+                    1.000000000000000001,
+                    9.999999999,
+                    5.0000000005,
+                ][(k % 5) as usize];
+                let v = (base + f64::from(k / 5) * 1e-9) / 10f64.powi(exponent);
+                if (1e-4..1.0).contains(&v) {
+                    assert_eq!(e18(v), reference(v), "{v:e}");
+                    for step in [v.next_up(), v.next_down()] {
+                        assert_eq!(e18(step), reference(step), "{step:e}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 7000);
+    }
+
+    #[test]
     fn fast_path_rounds_ties_to_even() {
         // With v = odd / 2^(k+1) in the decade [10^(18-k), 10^(19-k)), v·10^k = odd·5^k / 2 lies
         // exactly halfway between two integers: the 19th digit is a tie.
