@@ -8,7 +8,7 @@
 
 use crate::matrix::Plan;
 use crate::results::Results;
-use crate::runner::Case;
+use crate::runner::{Case, Watched};
 use crate::stats::Ratio;
 
 /// How a goal's value is judged.
@@ -188,20 +188,7 @@ impl Goal {
             .iter()
             .map(|c| r.find_case(c).map(|m| m.samples.as_slice()))
             .collect();
-        let ratio = series.and_then(|series| {
-            let rounds: Vec<usize> = series[0].iter().map(|(round, _)| *round).collect();
-            let values: Vec<f64> = rounds
-                .iter()
-                .filter_map(|round| {
-                    let t: Option<Vec<f64>> = series
-                        .iter()
-                        .map(|s| s.iter().find(|(r, _)| r == round).map(|(_, w)| *w))
-                        .collect();
-                    t.map(|t| (self.value)(&t))
-                })
-                .collect();
-            Ratio::of(&values)
-        });
+        let ratio = series.and_then(|series| Ratio::per_round(&series, self.value));
         let verdict = match (&ratio, self.bound) {
             (None, _) => "not measured",
             (Some(_), Bound::Info) => "—",
@@ -213,15 +200,16 @@ impl Goal {
         Outcome { ratio, verdict }
     }
 
-    /// Pairs of the goal's cases (as indices into `cases`) that more rounds should settle.
-    pub fn watched(&self, cases: &[Case]) -> Vec<(usize, usize)> {
-        let index = |c: &Case| cases.iter().position(|x| x == c);
-        self.cases
-            .chunks(2)
-            .filter_map(|pair| match pair {
-                [a, b] => index(a).zip(index(b)),
-                _ => None,
-            })
-            .collect()
+    /// The goal as the runner watches it: its cases as indices into `cases`.
+    pub fn watched(&self, cases: &[Case]) -> Option<Watched> {
+        let indices: Option<Vec<usize>> = self
+            .cases
+            .iter()
+            .map(|c| cases.iter().position(|x| x == c))
+            .collect();
+        Some(Watched {
+            cases: indices?,
+            value: self.value,
+        })
     }
 }

@@ -74,9 +74,10 @@ fn main() -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let machine = Machine::describe(&cli.scratch, &cli.ram_scratch);
-    let watched: Vec<(usize, usize)> = bench::goals::goals(&plan)
+    let watched: Vec<runner::Watched> = bench::goals::goals(&plan)
         .iter()
-        .flat_map(|g| g.watched(&cases))
+        .filter(|g| !matches!(g.bound, bench::goals::Bound::Info))
+        .filter_map(|g| g.watched(&cases))
         .collect();
     let budget = cli
         .budget_minutes

@@ -195,11 +195,22 @@ fn ideal(max: usize) -> Series {
 /// Draws every plot of the report into `dir`; returns their file names.
 pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
-    let (small, large) = (results.small, results.large);
-    let size_name = |(n, s): (usize, usize)| format!("n={n}, size {s}");
     let mut drawn = Vec::new();
+    steps_plot(results, dir, &mut drawn)?;
+    speedup_plots(results, dir, &mut drawn)?;
+    npy_vs_hdf5_plot(results, dir, &mut drawn)?;
+    mpi_vs_hdf5_plot(results, dir, &mut drawn)?;
+    disk_vs_ram_plot(results, dir, &mut drawn)?;
+    Ok(drawn)
+}
 
-    // 1. Time per step at the small-grid case, with the file-writing floor.
+fn size_name((n, s): (usize, usize)) -> String {
+    format!("n={n}, size {s}")
+}
+
+/// Time per step at the small-grid case, with the file-writing floor.
+fn steps_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
+    let small = results.small;
     let steps: Vec<(String, f64)> = tools::STEPS
         .iter()
         .filter_map(|step| {
@@ -226,7 +237,12 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     )?;
     drawn.push("steps.svg".to_owned());
 
-    // 2. and 3. Speedup against workers, then ranks, at both sizes, with the ideal line.
+    Ok(())
+}
+
+/// Speedup against workers, then ranks, at both sizes, with the ideal and the capacity lines.
+fn speedup_plots(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
+    let (small, large) = (results.small, results.large);
     for (file, steps, title, unit) in [
         (
             "speedup_workers.svg",
@@ -271,7 +287,12 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
         drawn.push(file.to_owned());
     }
 
-    // 4. Many .npy files against one HDF5 file, over n.
+    Ok(())
+}
+
+/// Many .npy files against one HDF5 file, over n.
+fn npy_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
+    let small = results.small;
     let size = small.1;
     let over_n = |program: &str| -> Vec<(f64, f64)> {
         let mut points: Vec<(f64, f64)> = results
@@ -314,7 +335,12 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     )?;
     drawn.push("npy_vs_hdf5.svg".to_owned());
 
-    // 5. MPI with .npy files against MPI with one parallel HDF5 file, over ranks.
+    Ok(())
+}
+
+/// MPI with .npy files against MPI with one parallel HDF5 file, over ranks.
+fn mpi_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
+    let small = results.small;
     let times = |program: &str, at| -> Vec<(f64, f64)> {
         results
             .sweep(program, at)
@@ -354,7 +380,12 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     )?;
     drawn.push("mpi_vs_hdf5.svg".to_owned());
 
-    // 6. Disk or RAM: each serial step at the small case on both, the same run.
+    Ok(())
+}
+
+/// Disk or RAM: each serial step at the small case on both, in the same run.
+fn disk_vs_ram_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
+    let small = results.small;
     let mut bars_of: Vec<(String, f64)> = Vec::new();
     for program in [
         "write_vectorized",
@@ -382,5 +413,5 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
         )?;
         drawn.push("disk_vs_ram.svg".to_owned());
     }
-    Ok(drawn)
+    Ok(())
 }

@@ -266,14 +266,20 @@ fn wait_with_peak_memory(pid: u32) -> Result<(i32, i64)> {
     Ok((code, usage.ru_maxrss))
 }
 
+/// A target as the runner sees it: case indices, and how one round's times make its value.
+pub struct Watched {
+    pub cases: Vec<usize>,
+    pub value: fn(&[f64]) -> f64,
+}
+
 /// How many rounds to run and which ratios must come out trustworthy.
 pub struct Rounds<'a> {
     pub warmup: usize,
     /// Measured rounds every case gets.
     pub repeat: usize,
-    /// Pairs of case indices whose round-by-round ratio is reported: while one is not narrow
-    /// (see [`Ratio::narrow`]), more rounds of just those cases are run…
-    pub watched: &'a [(usize, usize)],
+    /// The targets, as groups of cases whose round-by-round value is reported: while one is
+    /// not narrow (see [`Ratio::narrow`]), more rounds of just its cases are run…
+    pub watched: &'a [Watched],
     /// … until this much time has gone into extra rounds, or `max_rounds` in all.
     pub budget: Duration,
     pub max_rounds: usize,
@@ -341,10 +347,15 @@ pub fn measure_all(
             break;
         }
         let mut wide: Vec<usize> = Vec::new();
-        for &(a, b) in rounds.watched {
-            let ratio = Ratio::paired(&samples[a], &samples[b], |x, y| x / y);
+        for watched in rounds.watched {
+            let series: Vec<&[(usize, f64)]> = watched
+                .cases
+                .iter()
+                .map(|&k| samples[k].as_slice())
+                .collect();
+            let ratio = Ratio::per_round(&series, watched.value);
             if !ratio.is_some_and(|r| r.narrow()) {
-                wide.extend([a, b]);
+                wide.extend(&watched.cases);
             }
         }
         wide.sort_unstable();

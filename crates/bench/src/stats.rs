@@ -84,17 +84,30 @@ impl Ratio {
         )
     }
 
+    /// Per-round `value(times)` over the rounds every series has (each `(round, seconds)`
+    /// pairs, `times` in the order of `series`).
+    pub fn per_round(series: &[&[(usize, f64)]], value: impl Fn(&[f64]) -> f64) -> Option<Ratio> {
+        let first = series.first()?;
+        let values: Vec<f64> = first
+            .iter()
+            .filter_map(|(round, _)| {
+                let times: Option<Vec<f64>> = series
+                    .iter()
+                    .map(|s| s.iter().find(|(r, _)| r == round).map(|(_, t)| *t))
+                    .collect();
+                times.map(|t| value(&t))
+            })
+            .collect();
+        Ratio::of(&values)
+    }
+
     /// Per-round `f(a, b)` over the rounds both series have (`(round, seconds)` pairs).
     pub fn paired(
         a: &[(usize, f64)],
         b: &[(usize, f64)],
         f: impl Fn(f64, f64) -> f64,
     ) -> Option<Ratio> {
-        let values: Vec<f64> = a
-            .iter()
-            .filter_map(|(round, x)| b.iter().find(|(r, _)| r == round).map(|(_, y)| f(*x, *y)))
-            .collect();
-        Ratio::of(&values)
+        Ratio::per_round(&[a, b], |t| f(t[0], t[1]))
     }
 }
 

@@ -34,3 +34,31 @@ fn every_step_has_a_target_and_the_same_predecessor() {
         );
     }
 }
+
+/// The Makefile's step lists (how `make` starts each step) hold exactly tools::STEPS, each
+/// under the launch it has there.
+#[test]
+fn the_makefile_lists_every_step_under_its_launch() {
+    let makefile = makefile();
+    let list = |name: &str| -> Vec<String> {
+        makefile
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} := ")))
+            .unwrap_or_else(|| panic!("the Makefile has no {name}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    for (name, launch) in [
+        ("SERIAL_STEPS", tools::Launch::Serial),
+        ("THREAD_STEPS", tools::Launch::Threads),
+        ("MPI_STEPS", tools::Launch::Mpi),
+    ] {
+        let want: Vec<String> = STEPS
+            .iter()
+            .filter(|s| s.launch == launch)
+            .map(|s| s.name.to_owned())
+            .collect();
+        assert_eq!(list(name), want, "{name} differs from tools::STEPS");
+    }
+}
