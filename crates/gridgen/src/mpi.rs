@@ -294,23 +294,27 @@ pub fn create_h5<'a>(
     world: &'a SimpleCommunicator,
     open: impl FnOnce(&std::path::Path) -> hdf5::Result<hdf5::File>,
 ) -> Result<crate::H5Output<'a>> {
+    use crate::output::TempName;
     let root = world.process_at_rank(ROOT);
-    // [created, pid, number]: enough for every rank to spell the same temporary name.
-    let mut name = [0u64; 3];
+    // Rank 0 creates the temporary name exclusively and tells the others [created, pid, n].
+    let mut told = [0u64; 3];
     let mut mine = None;
     if world.rank() == ROOT {
-        let made = out.create_single("h5");
-        if let Ok(partial) = &made {
-            name = crate::output::partial_numbers(partial.path());
-        }
+        let name = TempName::next();
+        let made = out.create_single_named("h5", name);
+        told = [u64::from(made.is_ok()), u64::from(name.pid), name.n];
         mine = Some(made);
     }
-    root.broadcast_into(&mut name[..]);
+    root.broadcast_into(&mut told[..]);
     let mut partial = match mine {
         Some(made) => made?,
-        None if name[0] == 1 => {
+        None if told[0] == 1 => {
             let path = out.single_path("h5");
-            let partial = crate::output::partial_path_for(&path, name[1] as u32, name[2]);
+            let name = TempName {
+                pid: told[1] as u32,
+                n: told[2],
+            };
+            let partial = name.path_for(&path);
             crate::PartialFile::adopt(out, path, partial, None, None)
         }
         None => return Err(Error::OtherRankFailed),

@@ -81,6 +81,19 @@ impl Output {
         PartialFile::create(self, self.single_path(ext), None)
     }
 
+    /// Starts `<prefix>.<ext>` under the temporary name `name` — rank 0's, which the other
+    /// ranks of a parallel file were told.
+    #[cfg_attr(not(feature = "mpio"), allow(dead_code))]
+    pub(crate) fn create_single_named(&self, ext: &str, name: TempName) -> Result<PartialFile<'_>> {
+        let path = self.single_path(ext);
+        let partial = name.path_for(&path);
+        let file = live::create(&partial).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(PartialFile::adopt(self, path, partial, Some(file), None))
+    }
+
     /// `numpy.savetxt(path, data)` into `<prefix><file_id:05>.txt`, all or nothing.
     pub fn save_txt(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
         let mut txt = self.create(file_id, "txt")?;
@@ -110,7 +123,7 @@ impl<'a> PartialFile<'a> {
         if let Some(id) = file_id {
             progress::write_started(id);
         }
-        let partial = unique_partial_path(&path);
+        let partial = TempName::next().path_for(&path);
         let file = live::create(&partial).map_err(|source| Error::Write {
             path: path.clone(),
             source,
@@ -222,36 +235,32 @@ impl Drop for PartialFile<'_> {
 /// Every temporary name ends so, whatever the run: `.<name>.<pid>-<n>.partial`.
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
-/// `.<name>.<pid>-<n>.partial` beside `path`: the process id and a counter make it unique among
-/// all runs on this machine writing into the folder at the same time.
-pub(crate) fn unique_partial_path(path: &Path) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    partial_path_for(
-        path,
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed),
-    )
+/// What makes a temporary name unique among all runs on this machine writing into one folder
+/// at the same time: the process id and a counter. (Ranks of one parallel file agree on rank 0's.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TempName {
+    pub pid: u32,
+    pub n: u64,
 }
 
-/// The temporary name of `path` for process `pid`, number `n` (ranks agree on one name this way).
-pub(crate) fn partial_path_for(path: &Path, pid: u32, n: u64) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{pid}-{n}{PARTIAL_SUFFIX}"))
-}
+impl TempName {
+    /// A name no other file of this process has had.
+    pub(crate) fn next() -> TempName {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        TempName {
+            pid: std::process::id(),
+            n: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 
-/// `[1, pid, n]` of a temporary name made by [`unique_partial_path`] in this process.
-#[cfg_attr(not(feature = "mpio"), allow(dead_code))]
-pub(crate) fn partial_numbers(partial: &Path) -> [u64; 3] {
-    let name = partial.to_string_lossy();
-    let numbers = name
-        .strip_suffix(PARTIAL_SUFFIX)
-        .and_then(|rest| rest.rsplit_once('.'))
-        .and_then(|(_, pid_n)| pid_n.split_once('-'))
-        .and_then(|(pid, n)| Some([1, pid.parse().ok()?, n.parse().ok()?]));
-    numbers.unwrap_or([0, 0, 0])
+    /// `.<name>.<pid>-<n>.partial` beside `path`.
+    pub(crate) fn path_for(self, path: &Path) -> PathBuf {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        path.with_file_name(format!(".{name}.{}-{}{PARTIAL_SUFFIX}", self.pid, self.n))
+    }
 }
 
 /// `O_CREAT | O_EXCL`: fails if anything — a file, a folder, a symlink, even a dangling one — is
@@ -360,12 +369,12 @@ mod tests {
         assert_eq!(out.path(7, "npy"), dir.path().join("data00007.npy"));
         assert_eq!(out.path(123456, "txt"), dir.path().join("data123456.txt"));
         assert_eq!(out.single_path("h5"), dir.path().join("data.h5"));
+        let name = TempName { pid: 42, n: 7 };
         assert_eq!(
-            partial_path_for(&dir.path().join("data00001.txt"), 42, 7),
+            name.path_for(&dir.path().join("data00001.txt")),
             dir.path().join(".data00001.txt.42-7.partial")
         );
-        let partial = partial_path_for(&dir.path().join("data.h5"), 42, 7);
-        assert_eq!(partial_numbers(&partial), [1, 42, 7]);
+        assert_ne!(TempName::next(), TempName::next());
     }
 
     #[test]
@@ -427,7 +436,7 @@ mod tests {
         let victim = dir.path().join("victim.txt");
         fs::write(&victim, "precious").unwrap();
         let target = dir.path().join("data00000.npy");
-        let partial = partial_path_for(&target, 1, 1);
+        let partial = TempName { pid: 1, n: 1 }.path_for(&target);
         std::os::unix::fs::symlink(&victim, &partial).unwrap();
         let err = create_exclusive(&partial).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);

@@ -94,7 +94,7 @@ fn check_writable(path: &Path) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let probe = crate::output::unique_partial_path(path);
+    let probe = crate::output::TempName::next().path_for(path);
     std::fs::create_dir_all(folder)
         .and_then(|()| crate::output::create_exclusive(&probe))
         .map(|_| {
