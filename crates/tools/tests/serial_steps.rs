@@ -131,45 +131,8 @@ fn a_target_that_cannot_be_written_is_named_and_leaves_no_partial_file() {
     }
 }
 
-#[test]
-fn a_write_that_fails_midway_removes_its_file() {
-    // The kernel stops any file at 64 KiB (ulimit -f counts KiB blocks here); SIGXFSZ is ignored
-    // so the write returns an error (EFBIG) instead of killing the step.
-    for step in SERIAL {
-        let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join("out");
-        let command = format!(
-            "trap '' XFSZ; ulimit -f 64; exec '{}' -n 3 -s 200 --dir '{}'",
-            step_binary(step).unwrap().display(),
-            dir.display()
-        );
-        let out = Command::new("bash")
-            .arg("-c")
-            .arg(&command)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{step}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        let first = match format_of(step) {
-            Format::Txt => "data00000.txt",
-            Format::Npy => "data00000.npy",
-            Format::H5 => "data.h5",
-        };
-        assert!(stderr.contains(first), "{step}: {stderr}");
-        assert!(
-            stderr.contains("too large")
-                || stderr.contains("File too large")
-                || stderr.contains("HDF5"),
-            "{step}: {stderr}"
-        );
-        assert_eq!(
-            files_under(&dir),
-            Vec::<String>::new(),
-            "{step} left files behind"
-        );
-    }
-}
+// File-size limits (`ulimit -f` up front, and lowered mid-run with prlimit), full disks,
+// signals and concurrent runs are in tests/failures.rs, for every step.
 
 #[test]
 fn output_of_an_earlier_run_is_overwritten() {
