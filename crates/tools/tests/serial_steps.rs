@@ -7,10 +7,9 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
 
 use common::{assert_fails, files_under, format_of, numpy_check, run, run_ok};
-use tools::{compare_runs, load_run, step_binary, Format};
+use tools::{compare_runs, load_run, Format};
 
 const SERIAL: [&str; 4] = [
     "write",
