@@ -138,6 +138,41 @@ fn a_file_size_limit_too_small_for_the_run_is_refused_up_front_in_every_step() {
     }
 }
 
+/// Starts `step` on a run long enough to interrupt (`-n 100000 -s 60` into `out_dir`), under
+/// `timeout --foreground` — so a signal sent to it reaches the step (or mpirun, which passes it to
+/// its ranks) as Ctrl-C or `scancel` would, not every process of the group at once — and returns
+/// once the run is well underway (some files done; for an HDF5 step its one file started).
+fn start_long_run(step: &str, ranks: usize, out_dir: &Path) -> std::process::Child {
+    let mut command = Command::new("timeout");
+    command.args(["--foreground", "-k", "5", "120"]);
+    if step_launch(step) == Launch::Mpi {
+        let mpirun = tools::mpirun(ranks, &step_binary(step).unwrap());
+        command.arg(mpirun.get_program()).args(mpirun.get_args());
+        command.env("OMPI_ALLOW_RUN_AS_ROOT", "1");
+        command.env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    } else {
+        command.arg(step_binary(step).unwrap());
+    }
+    let child = command
+        .args(["-n", "100000", "-s", "60", "--dir"])
+        .arg(out_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let enough = if tools::step_info(step).unwrap().format == Format::H5 {
+        1
+    } else {
+        3
+    };
+    let start = Instant::now();
+    while files_under(out_dir).len() < enough && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child
+}
+
 /// The processes of a running step started under `timeout` (pid `launcher`): the step itself,
 /// or, under `timeout mpirun`, mpirun's ranks.
 fn step_processes(step: &str, launcher: u32) -> Vec<u32> {
@@ -173,37 +208,7 @@ fn a_file_size_limit_met_mid_run_is_one_line_naming_the_file() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out_dir = dir.path().join("o");
-        let args = [
-            "-n",
-            "100000",
-            "-s",
-            "60",
-            "--dir",
-            out_dir.to_str().unwrap(),
-        ];
-        let mut command = if step_launch(step) == Launch::Mpi {
-            timed_mpirun(ranks, &step_binary(step).unwrap())
-        } else {
-            let mut c = Command::new("timeout");
-            c.args(["-k", "5", "120"]).arg(step_binary(step).unwrap());
-            c
-        };
-        let child = command
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let enough = if tools::step_info(step).unwrap().format == Format::H5 {
-            1
-        } else {
-            2
-        };
-        let start = Instant::now();
-        while files_under(&out_dir).len() < enough && start.elapsed() < Duration::from_secs(30) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(200));
+        let child = start_long_run(step, ranks, &out_dir);
         let pids = step_processes(step, child.id());
         assert_eq!(pids.len(), ranks, "{step}: processes {pids:?}");
         for pid in pids {
@@ -320,43 +325,7 @@ fn interrupt(
 ) -> (Option<i32>, String, PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("o");
-    let args = [
-        "-n",
-        "100000",
-        "-s",
-        "60",
-        "--dir",
-        out_dir.to_str().unwrap(),
-    ];
-    // `--foreground`: the signal goes to the step (or to mpirun, which passes it on to its
-    // ranks), as Ctrl-C or `scancel` would send it, not to every process of the group at once.
-    let mut command = Command::new("timeout");
-    command.args(["--foreground", "-k", "5", "120"]);
-    if step_launch(step) == Launch::Mpi {
-        let mpirun = tools::mpirun(ranks, &step_binary(step).unwrap());
-        command.arg(mpirun.get_program()).args(mpirun.get_args());
-        command.env("OMPI_ALLOW_RUN_AS_ROOT", "1");
-        command.env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    } else {
-        command.arg(step_binary(step).unwrap());
-    }
-    let child = command
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Some files done (for an HDF5 step: its one file started, and a moment to fill it).
-    let enough = if tools::step_info(step).unwrap().format == Format::H5 {
-        1
-    } else {
-        3
-    };
-    let start = Instant::now();
-    while files_under(&out_dir).len() < enough && start.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    let child = start_long_run(step, ranks, &out_dir);
     // `timeout` passes the signal on to the step (or to mpirun, which passes it to the ranks).
     let status = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
