@@ -70,10 +70,12 @@ fn main() -> Result<()> {
     let warmup = cli.warmup.unwrap_or(if cli.quick { 0 } else { 1 });
     let cases = plan.cases();
 
-    for dir in [&cli.scratch, &cli.ram_scratch] {
+    // A folder of this run's own in the RAM-backed one, which other users and runs share.
+    let ram_scratch = cli.ram_scratch.join(format!("run-{}", std::process::id()));
+    for dir in [&cli.scratch, &ram_scratch] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let machine = Machine::describe(&cli.scratch, &cli.ram_scratch);
+    let machine = Machine::describe(&cli.scratch, &ram_scratch);
     let watched: Vec<runner::Watched> = bench::goals::goals(&plan)
         .iter()
         .filter(|g| !matches!(g.bound, bench::goals::Bound::Info))
@@ -100,7 +102,7 @@ fn main() -> Result<()> {
         bar.inc(1);
     })?;
     bar.finish_and_clear();
-    let _ = std::fs::remove_dir_all(&cli.ram_scratch);
+    let _ = std::fs::remove_dir_all(&ram_scratch);
 
     let results = Results {
         machine,
