@@ -103,6 +103,7 @@ fn main() -> Result<()> {
     })?;
     bar.finish_and_clear();
     let _ = std::fs::remove_dir_all(&ram_scratch);
+    let _ = std::fs::remove_dir(&cli.ram_scratch); // only if no other run is using it
 
     let results = Results {
         machine,
