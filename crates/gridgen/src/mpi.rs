@@ -315,7 +315,7 @@ pub fn create_h5<'a>(
                 n: told[2],
             };
             let partial = name.path_for(&path);
-            crate::PartialFile::adopt(out, path, partial, None, None)
+            crate::PartialFile::adopt(out, path, partial)
         }
         None => return Err(Error::OtherRankFailed),
     };

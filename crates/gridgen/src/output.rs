@@ -73,25 +73,24 @@ impl Output {
     /// Starts `<prefix><file_id:05>.<ext>`: a new hidden temporary file, renamed into place by
     /// [`PartialFile::commit`].
     pub fn create(&self, file_id: usize, ext: &str) -> Result<PartialFile<'_>> {
-        PartialFile::create(self, self.path(file_id, ext), Some(file_id))
+        PartialFile::create(
+            self,
+            self.path(file_id, ext),
+            Some(file_id),
+            TempName::next(),
+        )
     }
 
     /// Starts `<prefix>.<ext>`, the one file of a run, the same way.
     pub fn create_single(&self, ext: &str) -> Result<PartialFile<'_>> {
-        PartialFile::create(self, self.single_path(ext), None)
+        self.create_single_named(ext, TempName::next())
     }
 
     /// Starts `<prefix>.<ext>` under the temporary name `name` — rank 0's, which the other
     /// ranks of a parallel file were told.
     #[cfg_attr(not(feature = "mpio"), allow(dead_code))]
     pub(crate) fn create_single_named(&self, ext: &str, name: TempName) -> Result<PartialFile<'_>> {
-        let path = self.single_path(ext);
-        let partial = name.path_for(&path);
-        let file = live::create(&partial).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(PartialFile::adopt(self, path, partial, Some(file), None))
+        PartialFile::create(self, self.single_path(ext), None, name)
     }
 
     /// `numpy.savetxt(path, data)` into `<prefix><file_id:05>.txt`, all or nothing.
@@ -119,16 +118,22 @@ pub struct PartialFile<'a> {
 }
 
 impl<'a> PartialFile<'a> {
-    fn create(out: &'a Output, path: PathBuf, file_id: Option<usize>) -> Result<Self> {
+    fn create(
+        out: &'a Output,
+        path: PathBuf,
+        file_id: Option<usize>,
+        name: TempName,
+    ) -> Result<Self> {
         if let Some(id) = file_id {
             progress::write_started(id);
         }
-        let partial = TempName::next().path_for(&path);
+        let partial = name.path_for(&path);
+        // live::create registers the file as it creates it.
         let file = live::create(&partial).map_err(|source| Error::Write {
             path: path.clone(),
             source,
         })?;
-        Ok(Self::adopt(out, path, partial, Some(file), file_id))
+        Ok(Self::registered(out, path, partial, Some(file), file_id))
     }
 
     /// Closes gridgen's own handle, for a library that opens the file itself.
@@ -139,14 +144,20 @@ impl<'a> PartialFile<'a> {
 
     /// A temporary file another process created (rank 0 of a parallel HDF5 file): this one
     /// writes into it, and removes it too if interrupted.
-    pub(crate) fn adopt(
+    #[cfg_attr(not(feature = "mpio"), allow(dead_code))]
+    pub(crate) fn adopt(out: &'a Output, path: PathBuf, partial: PathBuf) -> Self {
+        live::add(&partial);
+        Self::registered(out, path, partial, None, None)
+    }
+
+    /// Wraps a temporary file already in the registry of live ones.
+    fn registered(
         out: &'a Output,
         path: PathBuf,
         partial: PathBuf,
         file: Option<File>,
         file_id: Option<usize>,
     ) -> Self {
-        live::add(&partial);
         naming::push(&path, &partial);
         PartialFile {
             out,
@@ -161,11 +172,6 @@ impl<'a> PartialFile<'a> {
     /// The hidden temporary path being written (for libraries that open the file themselves).
     pub fn path(&self) -> &Path {
         &self.partial
-    }
-
-    /// The name the file gets once complete.
-    pub fn final_path(&self) -> &Path {
-        &self.target
     }
 
     /// Closes the file and renames it to its final name: from now on it is a complete output.
