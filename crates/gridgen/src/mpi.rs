@@ -147,7 +147,18 @@ fn start_together<A: StepArgs>(
             return Err(e.exit_code().into());
         }
     };
-    signals::watch(step.name, args.common().n_files, rank == ROOT);
+    signals::watch(
+        step.name,
+        args.common().n_files,
+        signals::Process::Rank {
+            reports: rank == ROOT,
+            // A run started without mpirun or srun has a shell for a parent, not a launcher.
+            launched: world.size() > 1
+                || ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"]
+                    .iter()
+                    .any(|v| std::env::var_os(v).is_some()),
+        },
+    );
     // Memory, disk and folders can differ between nodes. The root holds the list of every file
     // index (8 bytes each) while it hands them out, and each rank its own share.
     let index_bytes = (args.common().n_files as u64).saturating_mul(16);

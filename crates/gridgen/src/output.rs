@@ -193,7 +193,7 @@ impl<'a> PartialFile<'a> {
             Some(file) => file.metadata()?.len(),
             None => fs::symlink_metadata(&self.partial)?.len(),
         };
-        fs::rename(&self.partial, &self.target)?;
+        live::rename(&self.partial, &self.target)?;
         self.done = true;
         Ok(bytes)
     }
@@ -230,10 +230,7 @@ impl Drop for PartialFile<'_> {
     /// Not committed: an error or a panic came first. The file is incomplete; remove it.
     fn drop(&mut self) {
         drop(self.file.take());
-        if !self.done {
-            let _ = fs::remove_file(&self.partial);
-        }
-        live::remove(&self.partial);
+        live::forget(&self.partial, !self.done);
         naming::pop(&self.target);
     }
 }
@@ -298,8 +295,22 @@ pub(crate) mod live {
         files().insert(path.to_owned());
     }
 
-    pub(crate) fn remove(path: &Path) {
-        files().remove(path);
+    /// Renames a temporary file into place. Under the lock: once [`remove_all`] has run, this
+    /// waits for the end of the process instead of renaming a file that was just removed.
+    pub(crate) fn rename(partial: &Path, target: &Path) -> io::Result<()> {
+        let mut files = files();
+        fs::rename(partial, target)?;
+        files.remove(partial);
+        Ok(())
+    }
+
+    /// Stops tracking `path`, removing the file first when `remove` (it was never completed).
+    pub(crate) fn forget(path: &Path, remove: bool) {
+        let mut files = files();
+        if remove {
+            let _ = fs::remove_file(path);
+        }
+        files.remove(path);
     }
 
     #[cfg(test)]
@@ -308,7 +319,8 @@ pub(crate) mod live {
     }
 
     /// Removes every temporary file still open and returns how many there were. For the end of
-    /// the process: the lock is kept, so no thread creates another file after this.
+    /// the process: the lock is kept, so no thread creates, renames or reports a failed rename
+    /// of a temporary file after this; such a thread waits for the process to end.
     pub(crate) fn remove_all() -> usize {
         let mut files = files();
         for path in files.iter() {

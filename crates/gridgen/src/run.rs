@@ -20,7 +20,7 @@ pub fn run<A: StepArgs>(step: Step, body: impl FnOnce(&A, &Output) -> Result<()>
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => return report::failure(step.name, None, &e),
     };
-    signals::watch(step.name, args.common().n_files, true);
+    signals::watch(step.name, args.common().n_files, signals::Process::Alone);
     match run_parsed(step, &args, body) {
         Ok(summary) => report::summary(step.name, &summary, args.common().json),
         Err(e) => report::failure(step.name, None, &e),

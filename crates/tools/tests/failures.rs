@@ -173,22 +173,23 @@ fn start_long_run(step: &str, ranks: usize, out_dir: &Path) -> std::process::Chi
     child
 }
 
+fn children_of(pid: u32) -> Vec<u32> {
+    let out = Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// The processes of a running step started under `timeout` (pid `launcher`): the step itself,
 /// or, under `timeout mpirun`, mpirun's ranks.
 fn step_processes(step: &str, launcher: u32) -> Vec<u32> {
-    let children = |pid: u32| -> Vec<u32> {
-        let out = Command::new("pgrep")
-            .args(["-P", &pid.to_string()])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    };
-    let below_timeout = children(launcher);
+    let below_timeout = children_of(launcher);
     if step_launch(step) == Launch::Mpi {
-        below_timeout.into_iter().flat_map(children).collect()
+        below_timeout.into_iter().flat_map(children_of).collect()
     } else {
         below_timeout
     }
@@ -327,11 +328,7 @@ fn interrupt(
     let out_dir = dir.path().join("o");
     let child = start_long_run(step, ranks, &out_dir);
     // `timeout` passes the signal on to the step (or to mpirun, which passes it to the ranks).
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal_to(child.id(), signal);
     let out = child.wait_with_output().unwrap();
     (out.status.code(), stderr_of(&out), out_dir, dir)
 }
@@ -362,24 +359,89 @@ fn ctrl_c_and_scancel_remove_the_temporary_files_and_say_what_was_done() {
 
 #[test]
 fn scancel_under_mpirun_leaves_no_temporary_file() {
-    // write_final's one file is removed by whichever rank handles the signal first. (The .npy
-    // steps' ranks each remove their own; mpirun's teardown may SIGKILL a rank before it gets
-    // to it, so those are not claimed here.)
+    // write_final's one file is removed by whichever rank handles the signal first; the .npy
+    // steps' ranks each remove their own before mpirun's teardown kills the slow ones (three
+    // ranks on two cores are the slow case).
     for (step, ranks) in [
+        ("write_mpi", 2),
+        ("write_mpi", 3),
+        ("write_mpi_scatter", 3),
         ("write_final", 2),
         ("write_final", 3),
         ("write_final_collective", 2),
     ] {
-        let (exit, stderr, out_dir, _dir) = interrupt(step, "TERM", ranks);
-        assert_ne!(exit, Some(0), "{step}: {stderr}");
-        assert_ne!(exit, Some(124), "{step} hung: {stderr}");
-        // mpirun may still be tearing down; give the ranks' clean-up a moment.
-        std::thread::sleep(Duration::from_millis(300));
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("o");
+        let child = start_long_run(step, ranks, &out_dir);
+        let pids = step_processes(step, child.id());
+        signal_to(child.id(), "TERM");
+        let out = child.wait_with_output().unwrap();
+        let stderr = stderr_of(&out);
+        assert_ne!(out.status.code(), Some(0), "{step}: {stderr}");
+        assert_ne!(out.status.code(), Some(124), "{step} hung: {stderr}");
+        assert!(
+            all_gone(&pids, Duration::from_secs(5)),
+            "{step}: ranks left"
+        );
+        assert!(
+            partials(&out_dir).is_empty(),
+            "{step} -np {ranks} left {:?}",
+            partials(&out_dir)
+        );
+    }
+}
+
+#[test]
+fn ranks_whose_mpirun_is_killed_stop_and_remove_their_files() {
+    // mpirun killed (or sent a second signal before it passed the first on, as plain `timeout`
+    // does) exits without stopping its ranks; they notice and stop themselves.
+    for (step, ranks) in [("write_mpi", 2), ("write_mpi_scatter", 3)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("o");
+        let child = start_long_run(step, ranks, &out_dir);
+        let pids = step_processes(step, child.id());
+        assert_eq!(pids.len(), ranks, "{step}: processes {pids:?}");
+        for mpirun in children_of(child.id()) {
+            signal_to(mpirun, "KILL");
+        }
+        let stopped = all_gone(&pids, Duration::from_secs(5));
+        let _ = child.wait_with_output();
+        assert!(
+            stopped,
+            "{step}: ranks still running 5 s after mpirun was killed"
+        );
         assert!(
             partials(&out_dir).is_empty(),
             "{step} left {:?}",
             partials(&out_dir)
         );
+    }
+}
+
+fn signal_to(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits up to `limit` for every process in `pids` to end; false if some are still there.
+fn all_gone(pids: &[u32], limit: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        // A zombie is gone too: it has ended and only waits for its parent to notice.
+        let running = pids.iter().any(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").starts_with(" Z"))
+        });
+        if !running {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
