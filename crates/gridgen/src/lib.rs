@@ -21,6 +21,7 @@ pub mod h5;
 pub mod memory;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+pub mod npy;
 mod observe;
 pub mod output;
 pub mod profile;

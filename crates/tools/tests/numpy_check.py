@@ -38,6 +38,9 @@ def main():
         buffer = io.BytesIO()
         np.savetxt(buffer, Z)
         savetxt_bytes = buffer.getvalue()
+        buffer = io.BytesIO()
+        np.save(buffer, Z)
+        save_bytes = buffer.getvalue()
         for step in steps:
             folder = os.path.join(root, step)
             txt = os.path.join(folder, "data%05d.txt" % t)
@@ -51,6 +54,9 @@ def main():
                     fail("numpy.loadtxt(%s) differs from numpy's field" % txt)
                 checked += 1
             if os.path.exists(npy):
+                with open(npy, "rb") as f:
+                    if f.read() != save_bytes:
+                        fail("%s is not what numpy.save writes" % npy)
                 loaded = np.load(npy)
                 if loaded.dtype != np.dtype("<f8") or not loaded.flags.c_contiguous:
                     fail("%s has dtype %s" % (npy, loaded.dtype))

@@ -14,7 +14,6 @@ use mpi::datatype::Partition;
 use mpi::traits::*;
 use mpi::Count;
 use ndarray::Array2;
-use npyz::WriterBuilder;
 
 // ANCHOR: write_data
 /// Compute file `file_id`'s array in one expression and save it as .npy.
@@ -29,13 +28,9 @@ fn write_data(
     // ANCHOR: npy
     // A new hidden file; it gets its name `data00042.npy` only when complete.
     let mut npy = out.create(file_id, "npy")?;
-    let (rows, cols) = data.dim();
-    npyz::WriteOptions::<f64>::new()
-        .default_dtype() // '<f8': little-endian f64
-        .order(npyz::Order::C) // rows one after another, as ndarray stores them
-        .shape(&[rows as u64, cols as u64])
-        .writer(&mut npy)
-        .write_header_only()?;
+    // numpy.save's header: the value type ('<f8', little-endian f64), the order (C: rows one
+    // after another, as ndarray stores them) and the shape, byte for byte as numpy writes it.
+    npy.write_all(&gridgen::npy::header(data.shape()))?;
     // The values follow the header as raw bytes, in one write (not one write per value).
     let values = data
         .as_slice()

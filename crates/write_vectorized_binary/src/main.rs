@@ -1,8 +1,8 @@
 //! Step 3 — `write_vectorized_binary`: binary .npy files instead of text.
 //!
-//! The same array as step 2, saved as `numpy.save` does, with the `npyz` crate: a short header
-//! (the value type, `<f8`; the memory order, C; the shape), then the 8 bytes of each value as
-//! they sit in memory. No formatting at all, and a third of the bytes of text (8 per value
+//! The same array as step 2, saved byte for byte as `numpy.save` does: a short header (the
+//! value type, `<f8`; the memory order, C; the shape), then the 8 bytes of each value as they
+//! sit in memory. No formatting at all, and a third of the bytes of text (8 per value
 //! instead of 25).
 //!
 //! What remains is opening, writing and closing one file per index; step 8 (`write_hdf5`)
@@ -13,7 +13,6 @@ use std::process::ExitCode;
 
 use gridgen::{generate_data, Args, Output};
 use ndarray::Array2;
-use npyz::WriterBuilder;
 
 // ANCHOR: write_data
 /// Compute file `file_id`'s array in one expression and save it as .npy.
@@ -28,13 +27,9 @@ fn write_data(
     // ANCHOR: npy
     // A new hidden file; it gets its name `data00042.npy` only when complete.
     let mut npy = out.create(file_id, "npy")?;
-    let (rows, cols) = data.dim();
-    npyz::WriteOptions::<f64>::new()
-        .default_dtype() // '<f8': little-endian f64
-        .order(npyz::Order::C) // rows one after another, as ndarray stores them
-        .shape(&[rows as u64, cols as u64])
-        .writer(&mut npy)
-        .write_header_only()?;
+    // numpy.save's header: the value type ('<f8', little-endian f64), the order (C: rows one
+    // after another, as ndarray stores them) and the shape, byte for byte as numpy writes it.
+    npy.write_all(&gridgen::npy::header(data.shape()))?;
     // The values follow the header as raw bytes, in one write (not one write per value).
     let values = data
         .as_slice()
