@@ -61,7 +61,7 @@ profile_args = $(or $(PROFILE_ARGS_$(1)),$(PROFILE_ARGS_DEFAULT))
 launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
 
 .PHONY: help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) \
-        flamegraph flamegraphs diff-flamegraph timeline book
+        flamegraph flamegraphs diff-flamegraph timeline book native-build
 
 help: ## List the targets
 	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, NP=$(NP) ranks, STEP=$(STEP))"
@@ -79,8 +79,16 @@ build: setup ## Build every step and tool (release)
 workshop: build ## Run every step in order, check they agree bit for bit, print the speed table
 	$(BIN)/workshop -n $(N) -s $(S) --workers $(W) --ranks $(NP)
 
-bench: build ## Time every step (medians of 5 runs) and regenerate docs/benchmarks.md and its plots
-	$(BIN)/bench
+bench: build $(if $(NATIVE),native-build) ## Time every step and regenerate docs/benchmarks.md and its plots (NATIVE=1: also the steps built for this CPU)
+	$(BIN)/bench $(if $(NATIVE),--native $(NATIVE_BIN))
+
+# The learner's experiment: the field and formatter steps compiled for this machine's CPU, in a
+# target folder of their own (the portable build stays as it is).
+NATIVE ?=
+NATIVE_BIN := target/native/release
+native-build: ## Build write_vectorized and write_vectorized_binary with -C target-cpu=native into target/native
+	RUSTFLAGS="-C target-cpu=native" $(CARGO) build --release --target-dir target/native \
+	  -p write_vectorized -p write_vectorized_binary
 
 bench-quick: build ## The benchmark machinery on small sizes (a minute), into output/bench-quick/
 	$(BIN)/bench --quick --report output/bench-quick/benchmarks.md --plots output/bench-quick/plots \

@@ -7,6 +7,7 @@
 //! median is "not measurable here", never met.
 
 use crate::matrix::Plan;
+use crate::program::{Floor, Program};
 use crate::results::Results;
 use crate::runner::{Case, Watched};
 use crate::stats::Ratio;
@@ -52,8 +53,9 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
     let (s, l) = (plan.small, plan.large);
     let py_n = (plan.python_loop_files, s.1);
     let n_big = (*plan.collective_n.last().unwrap_or(&s.0), s.1);
-    let case = |program: &str, (n, size): (usize, usize)| Case::new(program, n, size);
-    let cap = |w: usize| Case::new("capacity", 0, 0).workers(w);
+    let case = |step: &str, (n, size): (usize, usize)| Case::step(step, n, size);
+    let of = |program: Program, (n, size): (usize, usize)| Case::new(program, n, size);
+    let cap = |w: usize| Case::new(Program::Capacity, 0, 0).workers(w);
     let mut out = Vec::new();
     for ram in [false, true] {
         let fs = if ram { "tmpfs" } else { "disk" };
@@ -68,7 +70,7 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
                     "`{step}` at least {min}× faster than Python's {step} (n={}, size {}; {fs})",
                     at.0, at.1
                 ),
-                cases: vec![on(case(&format!("py-{step}"), at)), on(case(step, at))],
+                cases: vec![on(of(Program::python(step), at)), on(case(step, at))],
                 value: ratio,
                 bound: Bound::AtLeast(min),
                 share: false,
@@ -82,7 +84,7 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
         ),
         cases: vec![
             case("write_vectorized", s).on_ram(),
-            case("floor-txt", s).on_ram(),
+            of(Program::Floor(Floor::Txt), s).on_ram(),
         ],
         value: ratio,
         bound: Bound::AtMost(2.0),
@@ -93,7 +95,10 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
             "`write_vectorized_binary` within 1.2× of the file-writing floor (n={}, size {}; disk)",
             s.0, s.1
         ),
-        cases: vec![case("write_vectorized_binary", s), case("floor-npy", s)],
+        cases: vec![
+            case("write_vectorized_binary", s),
+            of(Program::Floor(Floor::Npy), s),
+        ],
         value: ratio,
         bound: Bound::AtMost(1.2),
         share: false,
@@ -103,7 +108,7 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
             "`write_vectorized_binary`: share of its time that is computing, not writing (n={}, size {}; tmpfs; 1 − floor ÷ step)",
             s.0, s.1
         ),
-        cases: vec![case("write_vectorized_binary", s).on_ram(), case("floor-npy", s).on_ram()],
+        cases: vec![case("write_vectorized_binary", s).on_ram(), of(Program::Floor(Floor::Npy), s).on_ram()],
         value: code_share,
         bound: Bound::Info,
         share: true,
@@ -151,13 +156,31 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
         ),
         cases: vec![
             case("write_final_collective", n_big).ranks(2).on_ram(),
-            case("floor-one", n_big).on_ram(),
-            Case::new("launch", 0, 0).ranks(2),
+            of(Program::Floor(Floor::One), n_big).on_ram(),
+            Case::new(Program::Launch, 0, 0).ranks(2),
         ],
         value: over_sum,
         bound: Bound::AtMost(1.5),
         share: false,
     });
+    if plan.native {
+        for (step, at) in [
+            ("write_vectorized", s),
+            ("write_vectorized_binary", s),
+            ("write_vectorized_binary", l),
+        ] {
+            out.push(Goal {
+                text: format!(
+                    "`{step}` built for this CPU (`-C target-cpu=native`) ÷ the portable build (n={}, size {}; tmpfs)",
+                    at.0, at.1
+                ),
+                cases: vec![case(step, at).on_ram().native(), case(step, at).on_ram()],
+                value: ratio,
+                bound: Bound::Info,
+                share: false,
+            });
+        }
+    }
     out.push(Goal {
         text: format!(
             "`write_mpi_scatter` -np 2 within 1.5× of launch floor + file-writing floor (n={}, size {}; disk)",
@@ -165,13 +188,18 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
         ),
         cases: vec![
             case("write_mpi_scatter", s).ranks(2),
-            Case::new("launch", 0, 0).ranks(2),
-            case("floor-npy", s),
+            Case::new(Program::Launch, 0, 0).ranks(2),
+            of(Program::Floor(Floor::Npy), s),
         ],
         value: |t| t[0] / (t[1] + t[2]),
         bound: Bound::AtMost(1.5),
         share: false,
     });
+    for goal in &mut out {
+        for case in &mut goal.cases {
+            *case = case.clone().on_cores(plan.cores);
+        }
+    }
     out
 }
 

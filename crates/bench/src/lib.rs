@@ -5,6 +5,7 @@ pub mod goals;
 pub mod machine;
 pub mod matrix;
 pub mod plots;
+pub mod program;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -43,6 +43,10 @@ struct Cli {
     /// or 0 with --quick)
     #[arg(long)]
     budget_minutes: Option<f64>,
+    /// The folder of the steps built with `-C target-cpu=native` (`make bench NATIVE=1`): times
+    /// them beside the portable build and checks that they write the same bytes
+    #[arg(long, value_name = "DIR")]
+    native: Option<PathBuf>,
     /// Measure nothing: redraw the report and plots from an earlier run's raw results
     #[arg(long, value_name = "RESULTS.json")]
     from_results: Option<PathBuf>,
@@ -61,11 +65,13 @@ fn main() -> Result<()> {
         return write_outputs(&cli, &results, &raw_name);
     }
     let cores = tools::cores();
-    let plan = if cli.quick {
+    let mut plan = if cli.quick {
         Plan::quick(cores)
     } else {
         Plan::full(cores)
     };
+    plan.native = cli.native.is_some();
+    let bins = runner::Binaries::here(cli.native.clone())?;
     let repeat = cli.repeat.unwrap_or(if cli.quick { 1 } else { 5 });
     let warmup = cli.warmup.unwrap_or(if cli.quick { 0 } else { 1 });
     let cases = plan.cases();
@@ -76,6 +82,10 @@ fn main() -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let machine = Machine::describe(&cli.scratch, &ram_scratch);
+    let native = match &cli.native {
+        Some(_) => Some(runner::compare_native(&bins, &plan, &ram_scratch)?),
+        None => None,
+    };
     let watched: Vec<runner::Watched> = bench::goals::goals(&plan)
         .iter()
         .filter(|g| !matches!(g.bound, bench::goals::Bound::Info))
@@ -97,10 +107,17 @@ fn main() -> Result<()> {
     let bar = ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {eta} left  {msg}");
     bar.set_style(style.expect("a valid template"));
-    let measured = runner::measure_all(&cases, &rounds, &cli.scratch, &cli.ram_scratch, |case| {
-        bar.set_message(case.command_line());
-        bar.inc(1);
-    })?;
+    let measured = runner::measure_all(
+        &cases,
+        &bins,
+        &rounds,
+        &cli.scratch,
+        &cli.ram_scratch,
+        |case: &runner::Case| {
+            bar.set_message(case.command_line());
+            bar.inc(1);
+        },
+    )?;
     bar.finish_and_clear();
     let _ = std::fs::remove_dir_all(&ram_scratch);
     let _ = std::fs::remove_dir(&cli.ram_scratch); // only if no other run is using it
@@ -113,6 +130,7 @@ fn main() -> Result<()> {
         small: plan.small,
         large: plan.large,
         measured,
+        native,
     };
     std::fs::create_dir_all(&cli.results)?;
     let raw_name = format!(

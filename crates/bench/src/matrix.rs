@@ -1,6 +1,7 @@
 //! Which cases `make bench` runs: every step at the workshop's sizes, the worker and rank
 //! sweeps, and the floors they are compared with.
 
+use crate::program::{Floor, Program};
 use crate::runner::Case;
 
 /// The sizes of one benchmark run.
@@ -21,6 +22,8 @@ pub struct Plan {
     /// Files for the Python loop step, whose minute-long runs at the small case's n would
     /// dominate the benchmark.
     pub python_loop_files: usize,
+    /// Also the steps built for this machine's CPU (`make bench NATIVE=1`).
+    pub native: bool,
 }
 
 impl Plan {
@@ -33,6 +36,7 @@ impl Plan {
             cores,
             collective_n: &[1000, 10_000],
             python_loop_files: 100,
+            native: false,
         }
     }
 
@@ -46,6 +50,7 @@ impl Plan {
             cores,
             collective_n: &[20],
             python_loop_files: 5,
+            native: false,
         }
     }
 
@@ -62,25 +67,29 @@ impl Plan {
         // large case a multi-gigabyte write that teaches nothing new).
         for &n in self.n_sweep {
             for step in ["write_vectorized_binary", "write_hdf5"] {
-                cases.push(Case::new(step, n, ss));
+                cases.push(Case::step(step, n, ss));
             }
-            cases.push(Case::new("floor-npy", n, ss));
+            cases.push(Case::new(Program::Floor(Floor::Npy), n, ss));
         }
         for step in ["write", "write_vectorized"] {
-            cases.push(Case::new(step, sn, ss));
+            cases.push(Case::step(step, sn, ss));
         }
-        cases.push(Case::new("floor-txt", sn, ss));
+        cases.push(Case::new(Program::Floor(Floor::Txt), sn, ss));
         // Python, timed in the same run: the loop step on fewer files, with `write` beside it.
         let pn = self.python_loop_files;
-        cases.push(Case::new("py-write", pn, ss));
-        cases.push(Case::new("write", pn, ss));
-        cases.push(Case::new("write_vectorized", pn, ss));
+        cases.push(Case::new(Program::python("write"), pn, ss));
+        cases.push(Case::step("write", pn, ss));
+        cases.push(Case::step("write_vectorized", pn, ss));
         for step in ["write_vectorized", "write_vectorized_binary", "write_hdf5"] {
-            cases.push(Case::new(&format!("py-{step}"), sn, ss));
+            cases.push(Case::new(Program::python(step), sn, ss));
         }
         let (ln, ls) = self.large;
-        for step in ["write_vectorized_binary", "write_hdf5", "floor-npy"] {
-            cases.push(Case::new(step, ln, ls));
+        for program in [
+            Program::step("write_vectorized_binary"),
+            Program::step("write_hdf5"),
+            Program::Floor(Floor::Npy),
+        ] {
+            cases.push(Case::new(program, ln, ls));
         }
         for (n, s) in [self.small, self.large] {
             for step in [
@@ -89,7 +98,7 @@ impl Plan {
                 "write_rayon",
             ] {
                 for w in 1..=self.workers {
-                    cases.push(Case::new(step, n, s).workers(w));
+                    cases.push(Case::step(step, n, s).workers(w));
                 }
             }
             for step in [
@@ -99,7 +108,7 @@ impl Plan {
                 "write_final_collective",
             ] {
                 for r in self.rank_counts() {
-                    cases.push(Case::new(step, n, s).ranks(r));
+                    cases.push(Case::step(step, n, s).ranks(r));
                 }
             }
         }
@@ -108,26 +117,27 @@ impl Plan {
         for &n in self.collective_n {
             for step in ["write_final", "write_final_collective"] {
                 for r in [1, 2, 4] {
-                    cases.push(Case::new(step, n, ss).ranks(r));
+                    cases.push(Case::step(step, n, ss).ranks(r));
                 }
             }
         }
         for r in self.rank_counts() {
-            cases.push(Case::new("launch", 0, 0).ranks(r));
+            cases.push(Case::new(Program::Launch, 0, 0).ranks(r));
         }
         // The machine's own parallel capacity, in the same rounds as everything else.
         for w in 1..=self.workers {
-            cases.push(Case::new("capacity", 0, 0).workers(w));
+            cases.push(Case::new(Program::Capacity, 0, 0).workers(w));
         }
         // Every case a target compares (some on the RAM-backed folder as well).
         for goal in crate::goals::goals(self) {
             cases.extend(goal.cases);
         }
         // The same on one machine with mpirun told to use shared memory only.
-        cases.push(Case::new("launch", 0, 0).ranks(2).shared_memory());
+        cases.push(Case::new(Program::Launch, 0, 0).ranks(2).shared_memory());
         for step in ["write_mpi_scatter", "write_final"] {
-            cases.push(Case::new(step, sn, ss).ranks(2).shared_memory());
+            cases.push(Case::step(step, sn, ss).ranks(2).shared_memory());
         }
+        let cases = cases.into_iter().map(|c| c.on_cores(self.cores)).collect();
         dedup(cases)
     }
 }
@@ -145,23 +155,30 @@ fn dedup(cases: Vec<Case>) -> Vec<Case> {
 #[cfg(test)]
 mod tests {
     use super::Plan;
+    use crate::program::{Floor, Program};
 
     #[test]
     fn the_full_plan_covers_every_step_and_both_floors() {
         let cases = Plan::full(2).cases();
         for step in tools::STEPS {
             assert!(
-                cases.iter().any(|c| c.program == step.name),
+                cases.iter().any(|c| c.program == Program::step(step.name)),
                 "{} missing",
                 step.name
             );
         }
-        for floor in ["floor-npy", "floor-txt", "floor-one", "launch", "capacity"] {
+        for floor in [
+            Program::Floor(Floor::Npy),
+            Program::Floor(Floor::Txt),
+            Program::Floor(Floor::One),
+            Program::Launch,
+            Program::Capacity,
+        ] {
             assert!(cases.iter().any(|c| c.program == floor), "{floor} missing");
         }
         let queue: Vec<_> = cases
             .iter()
-            .filter(|c| c.program == "write_multiprocessing_queue" && c.size == 100)
+            .filter(|c| c.program == Program::step("write_multiprocessing_queue") && c.size == 100)
             .map(|c| c.workers.unwrap())
             .collect();
         assert_eq!(queue, [1, 2, 3, 4]);
@@ -170,6 +187,12 @@ mod tests {
             cases.iter().any(|c| c.ram),
             "nothing on the RAM-backed folder"
         );
+        assert!(!cases.iter().any(|c| c.native), "native cases unasked");
+        let mut plan = Plan::full(2);
+        plan.native = true;
+        let native: Vec<_> = plan.cases().into_iter().filter(|c| c.native).collect();
+        assert_eq!(native.len(), 3, "{native:?}");
+        assert!(native.iter().all(|c| c.ram));
     }
 
     #[test]

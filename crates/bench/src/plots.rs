@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 
+use crate::program::{Floor, Program};
 use crate::results::Results;
 
 const COLORS: [RGBColor; 6] = [
@@ -154,7 +155,7 @@ pub fn bars(
 }
 
 /// Speedup over the first point of a sweep: t(1) / t(k).
-fn speedups(results: &Results, program: &str, at: (usize, usize)) -> Vec<(f64, f64)> {
+fn speedups(results: &Results, program: Program, at: (usize, usize)) -> Vec<(f64, f64)> {
     let sweep = results.sweep(program, at);
     let Some(base) = sweep.first().map(|(_, m)| m.wall.median) else {
         return Vec::new();
@@ -169,7 +170,7 @@ fn speedups(results: &Results, program: &str, at: (usize, usize)) -> Vec<(f64, f
 fn capacity(results: &Results) -> Series {
     let probe = |w: usize| {
         results
-            .find_case(&crate::runner::Case::new("capacity", 0, 0).workers(w))
+            .find_case(&crate::runner::Case::new(Program::Capacity, 0, 0).workers(w))
             .map(|m| m.wall.median)
     };
     let points = probe(1).map_or(Vec::new(), |one| {
@@ -224,10 +225,12 @@ fn steps_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<
                 (_, Some(r)) => format!("{} (np={r})", step.name),
                 _ => step.name.to_owned(),
             };
-            results.median(step.name, small, w, r).map(|t| (label, t))
+            results
+                .median(Program::step(step.name), small, w, r)
+                .map(|t| (label, t))
         })
         .collect();
-    let floor = results.median("floor-npy", small, None, None);
+    let floor = results.median(Program::Floor(Floor::Npy), small, None, None);
     bars(
         &dir.join("steps.svg"),
         &format!("Wall time per step ({})", size_name(small)),
@@ -247,16 +250,20 @@ fn speedup_plots(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Resu
         (
             "speedup_workers.svg",
             [
-                "write_multiprocessing_queue",
-                "write_multiprocessing",
-                "write_rayon",
+                Program::step("write_multiprocessing_queue"),
+                Program::step("write_multiprocessing"),
+                Program::step("write_rayon"),
             ],
             "Speedup against worker threads",
             "worker",
         ),
         (
             "speedup_ranks.svg",
-            ["write_mpi_scatter", "write_final", "write_final_collective"],
+            [
+                Program::step("write_mpi_scatter"),
+                Program::step("write_final"),
+                Program::step("write_final_collective"),
+            ],
             "Speedup against MPI ranks (last point oversubscribed)",
             "rank",
         ),
@@ -294,7 +301,7 @@ fn speedup_plots(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Resu
 fn npy_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
     let small = results.small;
     let size = small.1;
-    let over_n = |program: &str| -> Vec<(f64, f64)> {
+    let over_n = |program: Program| -> Vec<(f64, f64)> {
         let mut points: Vec<(f64, f64)> = results
             .measured
             .iter()
@@ -312,17 +319,17 @@ fn npy_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
     let series = vec![
         Series {
             name: "write_vectorized_binary (.npy files)".into(),
-            points: over_n("write_vectorized_binary"),
+            points: over_n(Program::step("write_vectorized_binary")),
             dashed: false,
         },
         Series {
             name: "write_hdf5 (one file)".into(),
-            points: over_n("write_hdf5"),
+            points: over_n(Program::step("write_hdf5")),
             dashed: false,
         },
         Series {
             name: ".npy file-writing floor".into(),
-            points: over_n("floor-npy"),
+            points: over_n(Program::Floor(Floor::Npy)),
             dashed: true,
         },
     ];
@@ -341,7 +348,7 @@ fn npy_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
 /// MPI with .npy files against MPI with one parallel HDF5 file, over ranks.
 fn mpi_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
     let small = results.small;
-    let times = |program: &str, at| -> Vec<(f64, f64)> {
+    let times = |program: Program, at| -> Vec<(f64, f64)> {
         results
             .sweep(program, at)
             .iter()
@@ -351,18 +358,18 @@ fn mpi_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
     let launch: Vec<(f64, f64)> = results
         .measured
         .iter()
-        .filter(|m| m.case.program == "launch" && !m.case.shared_memory)
+        .filter(|m| m.case.program == Program::Launch && !m.case.shared_memory)
         .filter_map(|m| m.case.ranks.map(|r| (r as f64, m.wall.median)))
         .collect();
     let series = vec![
         Series {
             name: "write_mpi_scatter (.npy files)".into(),
-            points: times("write_mpi_scatter", small),
+            points: times(Program::step("write_mpi_scatter"), small),
             dashed: false,
         },
         Series {
             name: "write_final (one parallel HDF5 file)".into(),
-            points: times("write_final", small),
+            points: times(Program::step("write_final"), small),
             dashed: false,
         },
         Series {
@@ -388,10 +395,10 @@ fn disk_vs_ram_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
     let small = results.small;
     let mut bars_of: Vec<(String, f64)> = Vec::new();
     for program in [
-        "write_vectorized",
-        "write_vectorized_binary",
-        "write_hdf5",
-        "floor-npy",
+        Program::step("write_vectorized"),
+        Program::step("write_vectorized_binary"),
+        Program::step("write_hdf5"),
+        Program::Floor(Floor::Npy),
     ] {
         let disk = crate::runner::Case::new(program, small.0, small.1);
         for (case, fs) in [(disk.clone(), "disk"), (disk.on_ram(), "tmpfs")] {

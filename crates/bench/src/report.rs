@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::program::{Floor, Program};
 use crate::results::Results;
 use crate::runner::Measured;
 use crate::stats::Ratio;
@@ -42,7 +43,7 @@ fn memory_target(r: &Results) -> Option<Target> {
     let grid_mib = (ls * ls * 8) as f64 / (1024.0 * 1024.0);
     let mut worst: Option<(f64, &Measured, f64)> = None;
     for m in r.measured.iter().filter(|m| {
-        m.case.size == ls && !m.case.program.starts_with("floor") && m.case.program != "capacity"
+        m.case.size == ls && !m.case.program.is_floor() && m.case.program != Program::Capacity
     }) {
         let w = m.case.workers.unwrap_or(1) as f64;
         let budget = 3.0 * (w + 1.0) * grid_mib + 20.0;
@@ -73,12 +74,13 @@ fn plan_of(r: &Results) -> crate::matrix::Plan {
     };
     plan.small = r.small;
     plan.large = r.large;
+    plan.native = r.native.is_some();
     plan
 }
 
 /// "The machine gave k× for W threads": the capacity probe, round by round.
 fn capacity_table(md: &mut String, r: &Results) {
-    let one = r.find_case(&crate::runner::Case::new("capacity", 0, 0).workers(1));
+    let one = r.find_case(&crate::runner::Case::new(Program::Capacity, 0, 0).workers(1));
     let Some(one) = one else {
         return;
     };
@@ -90,7 +92,8 @@ fn capacity_table(md: &mut String, r: &Results) {
          <!-- ANCHOR: capacity -->\n| threads | the machine gave | |\n|---|---|---|"
     );
     for w in 1..=r.machine.cores.max(1) * 2 {
-        let Some(m) = r.find_case(&crate::runner::Case::new("capacity", 0, 0).workers(w)) else {
+        let Some(m) = r.find_case(&crate::runner::Case::new(Program::Capacity, 0, 0).workers(w))
+        else {
             continue;
         };
         let ratio = Ratio::paired(&one.samples, &m.samples, |a, b| w as f64 * a / b);
@@ -104,6 +107,54 @@ fn capacity_table(md: &mut String, r: &Results) {
         }
     }
     let _ = writeln!(md, "<!-- ANCHOR_END: capacity -->");
+}
+
+/// The learner's experiment `make bench NATIVE=1`: the same steps built for this CPU.
+fn native_section(md: &mut String, r: &Results) {
+    let _ = writeln!(md, "\n## Built for this CPU\n\n<!-- ANCHOR: native -->");
+    let Some(check) = &r.native else {
+        let _ = writeln!(
+            md,
+            "Not measured in this run. `make bench NATIVE=1` also builds the field and formatter steps with \
+             `-C target-cpu=native`, times both builds in the same rounds on tmpfs, and compares their files byte by byte.\n\
+             <!-- ANCHOR_END: native -->"
+        );
+        return;
+    };
+    let verdict = if check.files_differing == 0 {
+        format!("all {} files byte-identical", check.files_compared)
+    } else {
+        format!(
+            "**{} of {} files differ**",
+            check.files_differing, check.files_compared
+        )
+    };
+    let _ = writeln!(
+        md,
+        "`RUSTFLAGS=\"{}\"` against the portable build, both running {}: {verdict}.\n",
+        check.rustflags,
+        check
+            .commands
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(md, "| native ÷ portable | median (IQR) |\n|---|---|");
+    for m in r.measured.iter().filter(|m| m.case.native) {
+        let mut portable = m.case.clone();
+        portable.native = false;
+        let ratio = r
+            .find_case(&portable)
+            .and_then(|p| Ratio::paired(&m.samples, &p.samples, |a, b| a / b));
+        let _ = writeln!(
+            md,
+            "| `{}` | {} |",
+            m.command,
+            ratio.map_or("—".into(), |q| q.shown())
+        );
+    }
+    let _ = writeln!(md, "<!-- ANCHOR_END: native -->");
 }
 
 /// Each file-writing case on the disk and on the RAM-backed folder: what the disk costs.
@@ -170,32 +221,40 @@ fn chapter_tables(md: &mut String, r: &Results) {
     };
     let _ = writeln!(md, "## Tables for the chapters\n");
 
-    let write = r.median("write", small, None, None);
+    let write = r.median(Program::step("write"), small, None, None);
     header(md, "serial", "Serial steps", "time ÷ `write`");
     for program in [
-        "write",
-        "write_vectorized",
-        "floor-txt",
-        "write_vectorized_binary",
-        "write_hdf5",
-        "floor-npy",
+        Program::step("write"),
+        Program::step("write_vectorized"),
+        Program::Floor(Floor::Txt),
+        Program::step("write_vectorized_binary"),
+        Program::step("write_hdf5"),
+        Program::Floor(Floor::Npy),
     ] {
         row(md, r.find(program, small, None, None), write);
     }
     for program in [
-        "py-write_vectorized",
-        "py-write_vectorized_binary",
-        "py-write_hdf5",
+        Program::python("write_vectorized"),
+        Program::python("write_vectorized_binary"),
+        Program::python("write_hdf5"),
     ] {
         row(md, r.find(program, small, None, None), write);
     }
     end(md, "serial");
 
     header(md, "loops", "Loops: Rust and Python", "time ÷ Rust `write`");
-    if let Some(py) = r.measured.iter().find(|m| m.case.program == "py-write") {
+    if let Some(py) = r
+        .measured
+        .iter()
+        .find(|m| m.case.program == Program::python("write"))
+    {
         let at = (py.case.n_files, py.case.size);
-        let rust = r.median("write", at, None, None);
-        for program in ["write", "write_vectorized", "py-write"] {
+        let rust = r.median(Program::step("write"), at, None, None);
+        for program in [
+            Program::step("write"),
+            Program::step("write_vectorized"),
+            Program::python("write"),
+        ] {
             row(md, r.find(program, at, None, None), rust);
         }
     }
@@ -208,7 +267,10 @@ fn chapter_tables(md: &mut String, r: &Results) {
             &format!("Threads, {}", at_str(at)),
             "time ÷ 1 worker",
         );
-        for program in ["write_multiprocessing", "write_multiprocessing_queue"] {
+        for program in [
+            Program::step("write_multiprocessing"),
+            Program::step("write_multiprocessing_queue"),
+        ] {
             let sweep = r.sweep(program, at);
             let base = sweep.first().map(|(_, m)| m.wall.median);
             for (_, m) in sweep {
@@ -220,14 +282,22 @@ fn chapter_tables(md: &mut String, r: &Results) {
 
     for (anchor, at) in [("mpi_small", small), ("mpi_large", large)] {
         header(md, anchor, &format!("MPI, {}", at_str(at)), "time ÷ 1 rank");
-        for program in ["write_mpi", "write_mpi_scatter", "write_final"] {
+        for program in [
+            Program::step("write_mpi"),
+            Program::step("write_mpi_scatter"),
+            Program::step("write_final"),
+        ] {
             let sweep = r.sweep(program, at);
             let base = sweep.first().map(|(_, m)| m.wall.median);
             for (_, m) in sweep {
                 row(md, Some(m), base);
             }
         }
-        for m in r.measured.iter().filter(|m| m.case.program == "launch") {
+        for m in r
+            .measured
+            .iter()
+            .filter(|m| m.case.program == Program::Launch)
+        {
             row(md, Some(m), None);
         }
         for m in r
@@ -249,19 +319,33 @@ fn chapter_tables(md: &mut String, r: &Results) {
     let mut ns: Vec<usize> = r
         .measured
         .iter()
-        .filter(|m| m.case.program == "write_hdf5" && m.case.size == small.1)
+        .filter(|m| m.case.program == Program::step("write_hdf5") && m.case.size == small.1)
         .map(|m| m.case.n_files)
         .collect();
     ns.sort();
     ns.dedup();
     for n in ns {
-        let npy = r.median("write_vectorized_binary", (n, small.1), None, None);
-        row(
-            md,
-            r.find("write_vectorized_binary", (n, small.1), None, None),
+        let npy = r.median(
+            Program::step("write_vectorized_binary"),
+            (n, small.1),
+            None,
             None,
         );
-        row(md, r.find("write_hdf5", (n, small.1), None, None), npy);
+        row(
+            md,
+            r.find(
+                Program::step("write_vectorized_binary"),
+                (n, small.1),
+                None,
+                None,
+            ),
+            None,
+        );
+        row(
+            md,
+            r.find(Program::step("write_hdf5"), (n, small.1), None, None),
+            npy,
+        );
     }
     end(md, "hdf5");
 }
@@ -341,6 +425,7 @@ pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str
     let _ = writeln!(md, "<!-- ANCHOR_END: targets -->");
     capacity_table(&mut md, r);
     filesystem_table(&mut md, r);
+    native_section(&mut md, r);
     let _ = writeln!(md, "\nPython is timed in the same run (`crates/bench/python/reference.py`: numpy, savetxt, save, h5py), except for `write_final`, whose Python version needs mpi4py and parallel h5py: it is compared with the fixed reference below, and only at n=1000, size 100.\n");
 
     let _ = writeln!(md, "## Every case\n\n| command | wall s: median (min–max) | peak MiB | MB written |\n|---|---|---|---|");

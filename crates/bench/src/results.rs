@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
+use crate::program::Program;
 use crate::runner::{Case, Measured};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -14,6 +15,21 @@ pub struct Results {
     pub small: (usize, usize),
     pub large: (usize, usize),
     pub measured: Vec<Measured>,
+    /// With `--native`: did the build for this CPU write the same bytes as the portable one?
+    #[serde(default)]
+    pub native: Option<NativeCheck>,
+}
+
+/// The native build's outputs compared with the portable build's, file by file, byte by byte.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NativeCheck {
+    /// The flags the native build used.
+    pub rustflags: String,
+    /// The commands compared, each run by both builds.
+    pub commands: Vec<String>,
+    pub files_compared: usize,
+    /// Files whose bytes differ (none, if floating point does what the report says).
+    pub files_differing: usize,
 }
 
 impl Results {
@@ -25,7 +41,7 @@ impl Results {
     /// The measurement of `program` at `(n, s)`, with `workers` / `ranks` if given.
     pub fn find(
         &self,
-        program: &str,
+        program: Program,
         (n, s): (usize, usize),
         workers: Option<usize>,
         ranks: Option<usize>,
@@ -35,7 +51,7 @@ impl Results {
             c.program == program
                 && !c.shared_memory
                 && !c.ram
-                && (program == "launch" || (c.n_files == n && c.size == s))
+                && (program == Program::Launch || (c.n_files == n && c.size == s))
                 && c.workers == workers
                 && c.ranks == ranks
         })
@@ -44,7 +60,7 @@ impl Results {
     /// Median wall seconds of a case, if it was measured.
     pub fn median(
         &self,
-        program: &str,
+        program: Program,
         at: (usize, usize),
         workers: Option<usize>,
         ranks: Option<usize>,
@@ -56,7 +72,7 @@ impl Results {
     /// The median of `program` at `at` on `ranks` with `mpirun` told to use shared memory only.
     pub fn median_shared_memory(
         &self,
-        program: &str,
+        program: Program,
         at: (usize, usize),
         ranks: usize,
     ) -> Option<f64> {
@@ -68,13 +84,13 @@ impl Results {
                     && !c.ram
                     && c.program == program
                     && c.ranks == Some(ranks)
-                    && (program == "launch" || (c.n_files, c.size) == at)
+                    && (program == Program::Launch || (c.n_files, c.size) == at)
             })
             .map(|m| m.wall.median)
     }
 
     /// Every measurement of `program` at `at` over workers or ranks, sorted by that count.
-    pub fn sweep(&self, program: &str, at: (usize, usize)) -> Vec<(usize, &Measured)> {
+    pub fn sweep(&self, program: Program, at: (usize, usize)) -> Vec<(usize, &Measured)> {
         let mut points: Vec<_> = self
             .measured
             .iter()

@@ -9,17 +9,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
-use tools::{step_binary, step_command, step_info, Launch};
+use tools::{step_info, Launch};
 
+use crate::program::Program;
 use crate::stats::{Ratio, Stats};
 
-/// What to run: a step, or one of the floors.
+/// What to run, at which sizes, with how many workers or ranks, and where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
-    /// A step's name, `floor-npy` / `floor-txt` (the file-writing floor), `launch` (the
-    /// launch floor: `mpirun` of a do-nothing MPI program), or `py-<step>` (the Python version
-    /// of a serial step, timed in the same run).
-    pub program: String,
+    pub program: Program,
     pub n_files: usize,
     pub size: usize,
     #[serde(default)]
@@ -36,12 +34,47 @@ pub struct Case {
     /// what the disk costs.
     #[serde(default)]
     pub ram: bool,
+    /// The step built for this machine's CPU (`-C target-cpu=native`, `make bench NATIVE=1`).
+    #[serde(default)]
+    pub native: bool,
+}
+
+/// Where the programs are: the workspace's release build, and the build for this CPU.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    pub portable: PathBuf,
+    pub native: Option<PathBuf>,
+}
+
+impl Binaries {
+    /// The folder this benchmark was built into, and `native` if given.
+    pub fn here(native: Option<PathBuf>) -> Result<Binaries> {
+        Ok(Binaries {
+            portable: tools::bin_dir()?,
+            native,
+        })
+    }
+
+    fn of(&self, case: &Case, name: &str) -> Result<PathBuf> {
+        let dir = match (&self.native, case.native) {
+            (_, false) => &self.portable,
+            (Some(dir), true) => dir,
+            (None, true) => bail!("{}: no native build given (--native)", case.command_line()),
+        };
+        let path = dir.join(name);
+        ensure!(
+            path.is_file(),
+            "{} is not built: run `make build` (and `make bench NATIVE=1` for the native build)",
+            path.display()
+        );
+        Ok(path)
+    }
 }
 
 impl Case {
-    pub fn new(program: &str, n_files: usize, size: usize) -> Case {
+    pub fn new(program: Program, n_files: usize, size: usize) -> Case {
         Case {
-            program: program.into(),
+            program,
             n_files,
             size,
             workers: None,
@@ -49,15 +82,26 @@ impl Case {
             oversubscribed: false,
             shared_memory: false,
             ram: false,
+            native: false,
         }
+    }
+    /// The step called `name` (see [`Program::step`]).
+    pub fn step(name: &str, n_files: usize, size: usize) -> Case {
+        Case::new(Program::step(name), n_files, size)
     }
     /// The same case, written to the RAM-backed folder.
     pub fn on_ram(mut self) -> Case {
         self.ram = true;
         self
     }
+    /// The same case with `mpirun` told to use shared memory only.
     pub fn shared_memory(mut self) -> Case {
         self.shared_memory = true;
+        self
+    }
+    /// The same case, built for this machine's CPU.
+    pub fn native(mut self) -> Case {
+        self.native = true;
         self
     }
     fn mpirun_options(&self) -> &'static [&'static str] {
@@ -71,113 +115,149 @@ impl Case {
         self.workers = Some(w);
         self
     }
+    /// Run under `mpirun -np r` (marked oversubscribed by [`Case::on_cores`]).
     pub fn ranks(mut self, r: usize) -> Case {
         self.ranks = Some(r);
-        self.oversubscribed = r > tools::cores();
+        self
+    }
+    /// Marks the case oversubscribed when it has more ranks than `cores`: the cores of the
+    /// machine the plan was made for, not of the one redrawing a report.
+    pub fn on_cores(mut self, cores: usize) -> Case {
+        self.oversubscribed = self.ranks.is_some_and(|r| r > cores);
         self
     }
 
-    /// The exact command line, as the report prints it.
+    /// The command line as the report prints it: the real command, with every path shortened
+    /// to its file name and without the output options (`--json --dir <folder>`), then where
+    /// it wrote (`[tmpfs]`) and how it was built (`[native]`).
     pub fn command_line(&self) -> String {
-        let mut words = Vec::new();
-        if let Some(r) = self.ranks {
-            words.push(format!(
-                "mpirun -np {r}{}",
-                if self.oversubscribed {
-                    " --oversubscribe"
-                } else {
-                    ""
-                }
-            ));
-            words.extend(self.mpirun_options().iter().map(|o| o.to_string()));
-        }
-        match self.program.as_str() {
-            "launch" => words.push("mpi_noop".into()),
-            "capacity" => words.push(format!("capacity -w {}", self.workers.unwrap_or(1))),
-            py if py.starts_with("py-") => {
-                words.push(format!(
-                    "python3 reference.py {} -n {} -s {}",
-                    &py[3..],
-                    self.n_files,
-                    self.size
-                ));
-            }
-            "floor-npy" | "floor-txt" | "floor-one" => {
-                let format = &self.program[6..];
-                words.push(format!(
-                    "floor --format {format} -n {} -s {}",
-                    self.n_files, self.size
-                ));
-            }
-            step => {
-                words.push(format!("{step} -n {} -s {}", self.n_files, self.size));
-                if let Some(w) = self.workers {
-                    words.push(format!("-w {w}"));
-                }
-            }
-        }
+        let command = self.build(|_, name| Ok(Path::new("/bin").join(name)));
+        let mut words = match command {
+            Ok(command) => shown(&command),
+            Err(e) => vec![format!("<{e}>")],
+        };
         if self.ram {
             words.push("[tmpfs]".into());
+        }
+        if self.native {
+            words.push("[native]".into());
         }
         words.join(" ")
     }
 
-    fn command(&self, dir: &Path) -> Result<Command> {
+    /// The command that runs this case, writing into `dir`.
+    fn command(&self, bins: &Binaries, dir: &Path) -> Result<Command> {
+        let mut command = self.build(|case, name| bins.of(case, name))?;
+        if self.program.summarises() {
+            command.arg("--json");
+        }
+        if !matches!(self.program, Program::Launch | Program::Capacity) {
+            command.arg("--dir").arg(dir);
+        }
+        Ok(command)
+    }
+
+    /// The command without its output options; `locate` finds a program by name.
+    fn build(&self, locate: impl Fn(&Case, &str) -> Result<PathBuf>) -> Result<Command> {
         let ranks = self.ranks.unwrap_or(1);
-        let mut command = match self.program.as_str() {
-            "launch" => tools::mpirun_with(ranks, self.mpirun_options(), &step_binary("mpi_noop")?),
-            "capacity" => {
-                let mut c = Command::new(step_binary("capacity")?);
+        let mpirun = |program: PathBuf| tools::mpirun_with(ranks, self.mpirun_options(), &program);
+        let sizes = [
+            "-n".to_string(),
+            self.n_files.to_string(),
+            "-s".into(),
+            self.size.to_string(),
+        ];
+        Ok(match self.program {
+            Program::Launch => mpirun(locate(self, "mpi_noop")?),
+            Program::Capacity => {
+                let mut c = Command::new(locate(self, "capacity")?);
                 c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
-                return Ok(c);
-            }
-            py if py.starts_with("py-") => {
-                let mut c = Command::new(PYTHON);
-                c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
-                    .arg(&py[3..]);
-                c.args([
-                    "-n",
-                    &self.n_files.to_string(),
-                    "-s",
-                    &self.size.to_string(),
-                    "--dir",
-                ])
-                .arg(dir);
-                return Ok(c);
-            }
-            "floor-npy" | "floor-txt" | "floor-one" => {
-                let mut c = Command::new(step_binary("floor")?);
-                c.args(["--format", &self.program[6..]]);
                 c
             }
-            step => {
+            Program::Python(step) => {
+                let mut c = Command::new(PYTHON);
+                c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
+                    .arg(step)
+                    .args(&sizes);
+                c
+            }
+            Program::Floor(floor) => {
+                let mut c = Command::new(locate(self, "floor")?);
+                c.args(["--format", floor.format()]).args(&sizes);
+                c
+            }
+            Program::Step(step) => {
                 let info = step_info(step).with_context(|| format!("no step named {step}"))?;
-                let mut c = if self.shared_memory {
-                    tools::mpirun_with(ranks, self.mpirun_options(), &step_binary(step)?)
+                let binary = locate(self, step)?;
+                let mut c = if info.launch == Launch::Mpi {
+                    mpirun(binary)
                 } else {
-                    step_command(step, ranks)?
+                    Command::new(binary)
                 };
+                c.args(&sizes);
                 if info.launch == Launch::Threads {
                     c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
                 }
                 c
             }
-        };
-        if self.program != "launch" {
-            command
-                .args([
-                    "-n",
-                    &self.n_files.to_string(),
-                    "-s",
-                    &self.size.to_string(),
-                    "--json",
-                    "--dir",
-                ])
-                .arg(dir);
-        }
-        Ok(command)
+        })
     }
 }
+
+/// A command's words, each path (a word with a `/`) shortened to its file name.
+fn shown(command: &Command) -> Vec<String> {
+    let short = |word: &std::ffi::OsStr| {
+        let word = word.to_string_lossy();
+        match word.rsplit_once('/') {
+            Some((_, name)) => name.to_owned(),
+            None => word.into_owned(),
+        }
+    };
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(short)
+        .collect()
+}
+
+/// Runs the field and formatter steps from both builds at the plan's small size and compares
+/// every file they write, byte by byte.
+pub fn compare_native(
+    bins: &Binaries,
+    plan: &crate::matrix::Plan,
+    scratch: &Path,
+) -> Result<crate::results::NativeCheck> {
+    let (n, s) = (plan.small.0.min(100), plan.small.1);
+    let mut check = crate::results::NativeCheck {
+        rustflags: NATIVE_RUSTFLAGS.into(),
+        commands: Vec::new(),
+        files_compared: 0,
+        files_differing: 0,
+    };
+    for step in ["write_vectorized", "write_vectorized_binary"] {
+        let portable = Case::step(step, n, s);
+        let native = portable.clone().native();
+        let (a, b) = (scratch.join("portable"), scratch.join("native"));
+        run_once(&portable, bins, &a)?;
+        run_once(&native, bins, &b)?;
+        check.commands.push(portable.command_line());
+        for entry in
+            std::fs::read_dir(&a).with_context(|| format!("cannot list {}", a.display()))?
+        {
+            let name = entry?.file_name();
+            let same =
+                std::fs::read(a.join(&name))? == std::fs::read(b.join(&name)).unwrap_or_default();
+            check.files_compared += 1;
+            check.files_differing += usize::from(!same);
+        }
+        for dir in [a, b] {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    Ok(check)
+}
+
+/// What `make bench NATIVE=1` builds the native steps with (the Makefile says the same).
+pub const NATIVE_RUSTFLAGS: &str = "-C target-cpu=native";
 
 /// Debian's Python, which has numpy and h5py (`make setup`).
 pub const PYTHON: &str = "/usr/bin/python3";
@@ -199,7 +279,7 @@ pub struct Measured {
 }
 
 /// One run: wall seconds, peak resident MiB, bytes written (from the `--json` summary).
-fn run_once(case: &Case, dir: &Path) -> Result<(f64, f64, u64)> {
+fn run_once(case: &Case, bins: &Binaries, dir: &Path) -> Result<(f64, f64, u64)> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
     }
@@ -207,7 +287,7 @@ fn run_once(case: &Case, dir: &Path) -> Result<(f64, f64, u64)> {
     // flushing another's files.
     // SAFETY: sync takes no arguments and cannot fail.
     unsafe { libc::sync() };
-    let mut command = case.command(dir)?;
+    let mut command = case.command(bins, dir)?;
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -238,10 +318,8 @@ fn run_once(case: &Case, dir: &Path) -> Result<(f64, f64, u64)> {
         case.command_line(),
         stderr.trim()
     );
-    let summarised =
-        !matches!(case.program.as_str(), "launch" | "capacity") && !case.program.starts_with("py-");
     let bytes = match stdout.lines().last() {
-        Some(line) if summarised => tools::parse_summary(line)?.bytes,
+        Some(line) if case.program.summarises() => tools::parse_summary(line)?.bytes,
         _ => 0,
     };
     Ok((wall, peak_kib as f64 / 1024.0, bytes))
@@ -293,6 +371,7 @@ pub struct Rounds<'a> {
 /// run.
 pub fn measure_all(
     cases: &[Case],
+    bins: &Binaries,
     rounds: &Rounds,
     scratch: &Path,
     ram_scratch: &Path,
@@ -321,7 +400,7 @@ pub fn measure_all(
         for k in order {
             let case = &cases[k];
             let dir = if case.ram { &ram_dir } else { &disk_dir };
-            let (wall, mib, b) = run_once(case, dir)?;
+            let (wall, mib, b) = run_once(case, bins, dir)?;
             if measured {
                 samples[k].push((round, wall));
                 peaks[k] = (peaks[k].0.max(mib), b);

@@ -33,6 +33,7 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "## Every case",
         "## The machine's parallel capacity",
         "## Disk and RAM",
+        "## Built for this CPU",
         "[tmpfs]",
         "IQR",
         "efficiency ≥ 0.8",
