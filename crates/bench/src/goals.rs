@@ -48,15 +48,40 @@ fn code_share(t: &[f64]) -> f64 {
     (t[0] - t[1]) / t[0]
 }
 
-/// Every goal of a plan. Their cases are all in [`Plan::cases`] (a test checks it).
+/// Every goal of a plan, in the report's order. Their cases are all in [`Plan::cases`] (a test
+/// checks it).
 pub fn goals(plan: &Plan) -> Vec<Goal> {
-    let (s, l) = (plan.small, plan.large);
-    let py_n = (plan.python_loop_files, s.1);
-    let n_big = (*plan.collective_n.last().unwrap_or(&s.0), s.1);
-    let case = |step: &str, (n, size): (usize, usize)| Case::step(step, n, size);
-    let of = |program: Program, (n, size): (usize, usize)| Case::new(program, n, size);
-    let cap = |w: usize| Case::new(Program::Capacity, 0, 0).workers(w);
     let mut out = Vec::new();
+    python_goals(plan, &mut out);
+    floor_goals(plan, &mut out);
+    scaling_goals(plan, &mut out);
+    collective_goals(plan, &mut out);
+    native_goals(plan, &mut out);
+    launch_goals(plan, &mut out);
+    for goal in &mut out {
+        for case in &mut goal.cases {
+            *case = case.clone().on_cores(plan.cores);
+        }
+    }
+    out
+}
+
+fn case(step: &str, (n, size): (usize, usize)) -> Case {
+    Case::step(step, n, size)
+}
+
+fn of(program: Program, (n, size): (usize, usize)) -> Case {
+    Case::new(program, n, size)
+}
+
+fn cap(workers: usize) -> Case {
+    Case::new(Program::Capacity, 0, 0).workers(workers)
+}
+
+/// Rust against Python's version of the same step, on the disk and on tmpfs.
+fn python_goals(plan: &Plan, out: &mut Vec<Goal>) {
+    let s = plan.small;
+    let py_n = (plan.python_loop_files, s.1);
     for ram in [false, true] {
         let fs = if ram { "tmpfs" } else { "disk" };
         let on = |c: Case| if ram { c.on_ram() } else { c };
@@ -77,6 +102,11 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
             });
         }
     }
+}
+
+/// The serial steps against the floors: what writing the same bytes costs at least.
+fn floor_goals(plan: &Plan, out: &mut Vec<Goal>) {
+    let s = plan.small;
     out.push(Goal {
         text: format!(
             "`write_vectorized` within 2.0× of the text floor (n={}, size {}; tmpfs)",
@@ -113,6 +143,11 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
         bound: Bound::Info,
         share: true,
     });
+}
+
+/// The thread and rank steps' speedup from 1 to 2, against what the machine gave.
+fn scaling_goals(plan: &Plan, out: &mut Vec<Goal>) {
+    let l = plan.large;
     for (step, unit) in [
         ("write_multiprocessing_queue", "w"),
         ("write_rayon", "w"),
@@ -134,6 +169,13 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
             share: false,
         });
     }
+}
+
+/// One (n, s, s) dataset written collectively against one dataset per file, and against the
+/// floors of one file.
+fn collective_goals(plan: &Plan, out: &mut Vec<Goal>) {
+    let s = plan.small;
+    let n_big = (*plan.collective_n.last().unwrap_or(&s.0), s.1);
     for (ram, bound) in [(true, Bound::AtLeast(3.0)), (false, Bound::Info)] {
         let on = |c: Case| if ram { c.on_ram() } else { c };
         out.push(Goal {
@@ -163,6 +205,11 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
         bound: Bound::AtMost(1.5),
         share: false,
     });
+}
+
+/// `make bench NATIVE=1`: the field and formatter steps built for this CPU.
+fn native_goals(plan: &Plan, out: &mut Vec<Goal>) {
+    let (s, l) = (plan.small, plan.large);
     if plan.native {
         for (step, at) in [
             ("write_vectorized", s),
@@ -181,6 +228,11 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
             });
         }
     }
+}
+
+/// An MPI step against what starting MPI and writing the files cost at least.
+fn launch_goals(plan: &Plan, out: &mut Vec<Goal>) {
+    let s = plan.small;
     out.push(Goal {
         text: format!(
             "`write_mpi_scatter` -np 2 within 1.5× of launch floor + file-writing floor (n={}, size {}; disk)",
@@ -195,12 +247,6 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
         bound: Bound::AtMost(1.5),
         share: false,
     });
-    for goal in &mut out {
-        for case in &mut goal.cases {
-            *case = case.clone().on_cores(plan.cores);
-        }
-    }
-    out
 }
 
 /// What a goal measured: its per-round value, and the verdict.

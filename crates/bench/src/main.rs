@@ -76,11 +76,12 @@ fn main() -> Result<()> {
     let warmup = cli.warmup.unwrap_or(if cli.quick { 0 } else { 1 });
     let cases = plan.cases();
 
-    // A folder of this run's own in the RAM-backed one, which other users and runs share.
-    let ram_scratch = cli.ram_scratch.join(format!("run-{}", std::process::id()));
-    for dir in [&cli.scratch, &ram_scratch] {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    // A folder of this run's own in the RAM-backed one, which other users and runs share;
+    // removed when the run ends, whether it succeeds or fails (it holds RAM, not disk).
+    let ram = RamScratch::create(&cli.ram_scratch)?;
+    let ram_scratch = ram.0.clone();
+    std::fs::create_dir_all(&cli.scratch)
+        .with_context(|| format!("cannot create {}", cli.scratch.display()))?;
     let machine = Machine::describe(&cli.scratch, &ram_scratch);
     let native = match &cli.native {
         Some(_) => Some(runner::compare_native(&bins, &plan, &ram_scratch)?),
@@ -112,15 +113,14 @@ fn main() -> Result<()> {
         &bins,
         &rounds,
         &cli.scratch,
-        &cli.ram_scratch,
+        &ram_scratch,
         |case: &runner::Case| {
             bar.set_message(case.command_line());
             bar.inc(1);
         },
     )?;
     bar.finish_and_clear();
-    let _ = std::fs::remove_dir_all(&ram_scratch);
-    let _ = std::fs::remove_dir(&cli.ram_scratch); // only if no other run is using it
+    drop(ram);
 
     let results = Results {
         machine,
@@ -144,6 +144,27 @@ fn main() -> Result<()> {
         serde_json::to_string_pretty(&results)?,
     )?;
     write_outputs(&cli, &results, &raw_name)
+}
+
+/// `<base>/run-<pid>`: removed on drop, and `<base>` too once no other run is using it.
+struct RamScratch(PathBuf);
+
+impl RamScratch {
+    fn create(base: &std::path::Path) -> Result<RamScratch> {
+        let dir = base.join(format!("run-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(RamScratch(dir))
+    }
+}
+
+impl Drop for RamScratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(base) = self.0.parent() {
+            let _ = std::fs::remove_dir(base); // fails while another run's folder is in it
+        }
+    }
 }
 
 fn write_outputs(cli: &Cli, results: &Results, raw_name: &str) -> Result<()> {

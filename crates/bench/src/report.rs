@@ -205,24 +205,40 @@ fn row(md: &mut String, m: Option<&Measured>, base: Option<f64>) {
     }
 }
 
+/// Opens a chapter table: its title, its ANCHOR (the book includes exactly this table) and the
+/// header row, whose last column is `ratio`.
+fn table_start(md: &mut String, anchor: &str, title: &str, ratio: &str) {
+    let _ = writeln!(md, "### {title}\n\n<!-- ANCHOR: {anchor} -->");
+    let _ = writeln!(
+        md,
+        "| command | wall s: median (min–max) | {ratio} |\n|---|---|---|"
+    );
+}
+
+fn table_end(md: &mut String, anchor: &str) {
+    let _ = writeln!(md, "<!-- ANCHOR_END: {anchor} -->\n");
+}
+
 /// Small tables for the workshop's chapters, each between ANCHOR comments so that the book can
 /// `{{#include}}` exactly the numbers it discusses from this generated file.
 fn chapter_tables(md: &mut String, r: &Results) {
-    let (small, large) = (r.small, r.large);
-    let header = |md: &mut String, anchor: &str, title: &str, ratio: &str| {
-        let _ = writeln!(md, "### {title}\n\n<!-- ANCHOR: {anchor} -->");
-        let _ = writeln!(
-            md,
-            "| command | wall s: median (min–max) | {ratio} |\n|---|---|---|"
-        );
-    };
-    let end = |md: &mut String, anchor: &str| {
-        let _ = writeln!(md, "<!-- ANCHOR_END: {anchor} -->\n");
-    };
     let _ = writeln!(md, "## Tables for the chapters\n");
+    serial_table(md, r);
+    loops_table(md, r);
+    for (anchor, at) in [("threads_small", r.small), ("threads_large", r.large)] {
+        threads_table(md, r, anchor, at);
+    }
+    for (anchor, at) in [("mpi_small", r.small), ("mpi_large", r.large)] {
+        mpi_table(md, r, anchor, at);
+    }
+    hdf5_table(md, r);
+}
 
+/// Every serial step and its Python original at the small size, against `write`.
+fn serial_table(md: &mut String, r: &Results) {
+    let small = r.small;
     let write = r.median(Program::step("write"), small, None, None);
-    header(md, "serial", "Serial steps", "time ÷ `write`");
+    table_start(md, "serial", "Serial steps", "time ÷ `write`");
     for program in [
         Program::step("write"),
         Program::step("write_vectorized"),
@@ -230,19 +246,18 @@ fn chapter_tables(md: &mut String, r: &Results) {
         Program::step("write_vectorized_binary"),
         Program::step("write_hdf5"),
         Program::Floor(Floor::Npy),
-    ] {
-        row(md, r.find(program, small, None, None), write);
-    }
-    for program in [
         Program::python("write_vectorized"),
         Program::python("write_vectorized_binary"),
         Program::python("write_hdf5"),
     ] {
         row(md, r.find(program, small, None, None), write);
     }
-    end(md, "serial");
+    table_end(md, "serial");
+}
 
-    header(md, "loops", "Loops: Rust and Python", "time ÷ Rust `write`");
+/// The loop step against the vectorized one, in Rust and in Python.
+fn loops_table(md: &mut String, r: &Results) {
+    table_start(md, "loops", "Loops: Rust and Python", "time ÷ Rust `write`");
     if let Some(py) = r
         .measured
         .iter()
@@ -258,59 +273,60 @@ fn chapter_tables(md: &mut String, r: &Results) {
             row(md, r.find(program, at, None, None), rust);
         }
     }
-    end(md, "loops");
+    table_end(md, "loops");
+}
 
-    for (anchor, at) in [("threads_small", small), ("threads_large", large)] {
-        header(
-            md,
-            anchor,
-            &format!("Threads, {}", at_str(at)),
-            "time ÷ 1 worker",
-        );
-        for program in [
-            Program::step("write_multiprocessing"),
-            Program::step("write_multiprocessing_queue"),
-        ] {
-            let sweep = r.sweep(program, at);
-            let base = sweep.first().map(|(_, m)| m.wall.median);
-            for (_, m) in sweep {
-                row(md, Some(m), base);
-            }
-        }
-        end(md, anchor);
+/// The two thread steps over their worker counts, against one worker.
+fn threads_table(md: &mut String, r: &Results, anchor: &str, at: (usize, usize)) {
+    table_start(
+        md,
+        anchor,
+        &format!("Threads, {}", at_str(at)),
+        "time ÷ 1 worker",
+    );
+    for program in ["write_multiprocessing", "write_multiprocessing_queue"] {
+        sweep_rows(md, r, Program::step(program), at);
     }
+    table_end(md, anchor);
+}
 
-    for (anchor, at) in [("mpi_small", small), ("mpi_large", large)] {
-        header(md, anchor, &format!("MPI, {}", at_str(at)), "time ÷ 1 rank");
-        for program in [
-            Program::step("write_mpi"),
-            Program::step("write_mpi_scatter"),
-            Program::step("write_final"),
-        ] {
-            let sweep = r.sweep(program, at);
-            let base = sweep.first().map(|(_, m)| m.wall.median);
-            for (_, m) in sweep {
-                row(md, Some(m), base);
-            }
-        }
-        for m in r
-            .measured
-            .iter()
-            .filter(|m| m.case.program == Program::Launch)
-        {
-            row(md, Some(m), None);
-        }
-        for m in r
-            .measured
-            .iter()
-            .filter(|m| m.case.shared_memory && (m.case.n_files, m.case.size) == at)
-        {
-            row(md, Some(m), None);
-        }
-        end(md, anchor);
+/// The MPI steps over their rank counts, against one rank; the launch floor; the runs with
+/// shared memory only.
+fn mpi_table(md: &mut String, r: &Results, anchor: &str, at: (usize, usize)) {
+    table_start(md, anchor, &format!("MPI, {}", at_str(at)), "time ÷ 1 rank");
+    for program in ["write_mpi", "write_mpi_scatter", "write_final"] {
+        sweep_rows(md, r, Program::step(program), at);
     }
+    for m in r
+        .measured
+        .iter()
+        .filter(|m| m.case.program == Program::Launch)
+    {
+        row(md, Some(m), None);
+    }
+    for m in r
+        .measured
+        .iter()
+        .filter(|m| m.case.shared_memory && (m.case.n_files, m.case.size) == at)
+    {
+        row(md, Some(m), None);
+    }
+    table_end(md, anchor);
+}
 
-    header(
+/// One row per worker or rank count, each against the first.
+fn sweep_rows(md: &mut String, r: &Results, program: Program, at: (usize, usize)) {
+    let sweep = r.sweep(program, at);
+    let base = sweep.first().map(|(_, m)| m.wall.median);
+    for (_, m) in sweep {
+        row(md, Some(m), base);
+    }
+}
+
+/// `write_vectorized_binary` and `write_hdf5` at every file count measured.
+fn hdf5_table(md: &mut String, r: &Results) {
+    let size = r.small.1;
+    table_start(
         md,
         "hdf5",
         "Many .npy files or one HDF5 file",
@@ -319,35 +335,22 @@ fn chapter_tables(md: &mut String, r: &Results) {
     let mut ns: Vec<usize> = r
         .measured
         .iter()
-        .filter(|m| m.case.program == Program::step("write_hdf5") && m.case.size == small.1)
+        .filter(|m| m.case.program == Program::step("write_hdf5") && m.case.size == size)
         .map(|m| m.case.n_files)
         .collect();
     ns.sort();
     ns.dedup();
+    let npy = Program::step("write_vectorized_binary");
     for n in ns {
-        let npy = r.median(
-            Program::step("write_vectorized_binary"),
-            (n, small.1),
-            None,
-            None,
-        );
+        row(md, r.find(npy, (n, size), None, None), None);
+        let base = r.median(npy, (n, size), None, None);
         row(
             md,
-            r.find(
-                Program::step("write_vectorized_binary"),
-                (n, small.1),
-                None,
-                None,
-            ),
-            None,
-        );
-        row(
-            md,
-            r.find(Program::step("write_hdf5"), (n, small.1), None, None),
-            npy,
+            r.find(Program::step("write_hdf5"), (n, size), None, None),
+            base,
         );
     }
-    end(md, "hdf5");
+    table_end(md, "hdf5");
 }
 
 fn at_str((n, s): (usize, usize)) -> String {

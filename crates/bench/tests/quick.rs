@@ -99,3 +99,31 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
     // With one round, no ratio can be trusted: the report must say so, not claim a target.
     assert!(report.contains("not measurable here"));
 }
+
+#[test]
+fn a_failed_run_leaves_nothing_in_the_ram_backed_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let ram = dir.path().join("ram");
+    let out = Command::new(tools::step_binary("bench").unwrap())
+        .args(["--quick", "--native", "/nonexistent/native"])
+        .arg("--ram-scratch")
+        .arg(&ram)
+        .arg("--report")
+        .arg(dir.path().join("benchmarks.md"))
+        .arg("--plots")
+        .arg(dir.path().join("plots"))
+        .arg("--results")
+        .arg(dir.path().join("results"))
+        .arg("--scratch")
+        .arg(dir.path().join("scratch"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("/nonexistent/native"), "{stderr}");
+    assert!(
+        !ram.exists(),
+        "left {:?}",
+        std::fs::read_dir(&ram).map(|d| d.count())
+    );
+}

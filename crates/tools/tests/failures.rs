@@ -401,11 +401,16 @@ fn ranks_whose_mpirun_is_killed_stop_and_remove_their_files() {
         let child = start_long_run(step, ranks, &out_dir);
         let pids = step_processes(step, child.id());
         assert_eq!(pids.len(), ranks, "{step}: processes {pids:?}");
+        let segments = shared_memory_files(&pids);
         for mpirun in children_of(child.id()) {
             signal_to(mpirun, "KILL");
         }
         let stopped = all_gone(&pids, Duration::from_secs(5));
         let _ = child.wait_with_output();
+        // Open MPI's shared-memory files, which the killed mpirun can no longer remove.
+        for segment in segments {
+            let _ = fs::remove_file(segment);
+        }
         assert!(
             stopped,
             "{step}: ranks still running 5 s after mpirun was killed"
@@ -416,6 +421,24 @@ fn ranks_whose_mpirun_is_killed_stop_and_remove_their_files() {
             partials(&out_dir)
         );
     }
+}
+
+/// The files under /dev/shm that processes `pids` have mapped (Open MPI's `vader_segment.*`).
+fn shared_memory_files(pids: &[u32]) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = pids
+        .iter()
+        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/maps")).ok())
+        .flat_map(|maps| {
+            maps.lines()
+                .filter_map(|l| l.split_whitespace().nth(5).map(str::to_owned))
+                .filter(|f| f.starts_with("/dev/shm/"))
+                .collect::<Vec<_>>()
+        })
+        .map(PathBuf::from)
+        .collect();
+    files.sort();
+    files.dedup();
+    files
 }
 
 fn signal_to(pid: u32, signal: &str) {
