@@ -120,6 +120,12 @@ fn main() -> Result<()> {
         },
     )?;
     bar.finish_and_clear();
+    let text_profile = Some(runner::profile_text_step(
+        &bins,
+        &plan,
+        &ram_scratch,
+        &cli.plots,
+    )?);
     drop(ram);
 
     let results = Results {
@@ -131,6 +137,7 @@ fn main() -> Result<()> {
         large: plan.large,
         measured,
         native,
+        text_profile,
     };
     std::fs::create_dir_all(&cli.results)?;
     let raw_name = format!(

@@ -109,6 +109,48 @@ fn capacity_table(md: &mut String, r: &Results) {
     let _ = writeln!(md, "<!-- ANCHOR_END: capacity -->");
 }
 
+/// Where the text step's CPU time goes: the profile behind the text-floor target.
+fn text_profile_section(md: &mut String, r: &Results, plot_prefix: &str) {
+    let _ = writeln!(
+        md,
+        "\n## Where the text step's time goes\n\n<!-- ANCHOR: text_profile -->"
+    );
+    match &r.text_profile {
+        None => {
+            let _ = writeln!(md, "Not profiled in this run.");
+        }
+        Some(p) if p.samples == 0 => {
+            let _ = writeln!(
+                md,
+                "`{}`: no CPU samples, the run was too short to profile (a longer run gives more).",
+                p.command
+            );
+        }
+        Some(p) => {
+            let pct = |f: f64| format!("{:.0}%", 100.0 * f);
+            let _ = writeln!(
+                md,
+                "`{}`: {} CPU samples; {} in the formatter (`gridgen::text`), {} in the field \
+                 (`gridgen::field`), {} elsewhere (writing the files, the kernel, start-up).{}\n\n\
+                 ![{}]({plot_prefix}{})",
+                p.command,
+                p.samples,
+                pct(p.formatter),
+                pct(p.field),
+                pct((1.0 - p.formatter - p.field).max(0.0)),
+                if p.samples < 50 {
+                    " Too few samples to trust: a longer run gives more."
+                } else {
+                    ""
+                },
+                p.flamegraph,
+                p.flamegraph
+            );
+        }
+    }
+    let _ = writeln!(md, "<!-- ANCHOR_END: text_profile -->");
+}
+
 /// The learner's experiment `make bench NATIVE=1`: the same steps built for this CPU.
 fn native_section(md: &mut String, r: &Results) {
     let _ = writeln!(md, "\n## Built for this CPU\n\n<!-- ANCHOR: native -->");
@@ -429,6 +471,7 @@ pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str
     capacity_table(&mut md, r);
     filesystem_table(&mut md, r);
     native_section(&mut md, r);
+    text_profile_section(&mut md, r, plot_prefix);
     let _ = writeln!(md, "\nPython is timed in the same run (`crates/bench/python/reference.py`: numpy, savetxt, save, h5py), except for `write_final`, whose Python version needs mpi4py and parallel h5py: it is compared with the fixed reference below, and only at n=1000, size 100.\n");
 
     let _ = writeln!(md, "## Every case\n\n| command | wall s: median (min–max) | peak MiB | MB written |\n|---|---|---|---|");

@@ -18,6 +18,22 @@ pub struct Results {
     /// With `--native`: did the build for this CPU write the same bytes as the portable one?
     #[serde(default)]
     pub native: Option<NativeCheck>,
+    /// Where the text step's CPU time goes on tmpfs: its profile, taken after the rounds.
+    #[serde(default)]
+    pub text_profile: Option<TextProfile>,
+}
+
+/// The share of a `--flamegraph` run's samples in the formatter and in the field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TextProfile {
+    pub command: String,
+    /// The flamegraph, as a file name in the plots folder.
+    pub flamegraph: String,
+    pub samples: u64,
+    /// Samples in `gridgen::text` (the exact `%.18e` formatter), as a fraction.
+    pub formatter: f64,
+    /// Samples in `gridgen::field` (the field and the grid), as a fraction.
+    pub field: f64,
 }
 
 /// The native build's outputs compared with the portable build's, file by file, byte by byte.

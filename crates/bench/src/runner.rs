@@ -256,6 +256,61 @@ pub fn compare_native(
     Ok(check)
 }
 
+/// Profiles the text step on tmpfs with `--flamegraph` (written into `plots` as
+/// `write_vectorized.flamegraph.svg`) and counts where its samples are.
+pub fn profile_text_step(
+    bins: &Binaries,
+    plan: &crate::matrix::Plan,
+    scratch: &Path,
+    plots: &Path,
+) -> Result<crate::results::TextProfile> {
+    // Three times the small case: a few hundred samples at the sampler's ~150 Hz here.
+    let case = Case::step("write_vectorized", 3 * plan.small.0, plan.small.1).on_ram();
+    let name = "write_vectorized.flamegraph.svg";
+    std::fs::create_dir_all(plots).with_context(|| format!("cannot create {}", plots.display()))?;
+    let svg = plots.join(name);
+    let dir = scratch.join("profile");
+    let mut command = case.command(bins, &dir)?;
+    let out = command
+        .arg("--flamegraph")
+        .arg(&svg)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot start {}", case.command_line()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    ensure!(
+        out.status.success(),
+        "{} --flamegraph failed: {}",
+        case.command_line(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let folded = svg.with_extension("folded");
+    let stacks = std::fs::read_to_string(&folded)
+        .with_context(|| format!("cannot read {}", folded.display()))?;
+    let _ = std::fs::remove_file(&folded);
+    let (mut samples, mut formatter, mut field) = (0u64, 0u64, 0u64);
+    for line in stacks.lines() {
+        let Some((stack, count)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let count: u64 = count.parse().unwrap_or(0);
+        samples += count;
+        if stack.contains("gridgen::text::") {
+            formatter += count;
+        } else if stack.contains("gridgen::field::") {
+            field += count;
+        }
+    }
+    let share = |k: u64| k as f64 / samples.max(1) as f64;
+    Ok(crate::results::TextProfile {
+        command: format!("{} --flamegraph", case.command_line()),
+        flamegraph: name.into(),
+        samples,
+        formatter: share(formatter),
+        field: share(field),
+    })
+}
+
 /// What `make bench NATIVE=1` builds the native steps with (the Makefile says the same).
 pub const NATIVE_RUSTFLAGS: &str = "-C target-cpu=native";
 

@@ -34,6 +34,7 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "## The machine's parallel capacity",
         "## Disk and RAM",
         "## Built for this CPU",
+        "## Where the text step's time goes",
         "[tmpfs]",
         "IQR",
         "efficiency ≥ 0.8",
@@ -81,6 +82,14 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
             "report does not show {plot}"
         );
     }
+
+    // The text step's profile: drawn even from the quick sizes' few samples, and the report
+    // says how many there were.
+    let flamegraph = dir.path().join("plots/write_vectorized.flamegraph.svg");
+    let svg = std::fs::read_to_string(&flamegraph).unwrap();
+    roxmltree::Document::parse(&svg).expect("the flamegraph is well-formed");
+    assert!(report.contains("plots/write_vectorized.flamegraph.svg"));
+    assert!(report.contains("CPU samples"), "no profile line");
 
     let raw = std::fs::read_dir(dir.path().join("results"))
         .unwrap()
