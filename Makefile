@@ -139,14 +139,16 @@ flamegraph: setup-for-$(STEP) ## Profile one step into profiles/STEP.svg (+ .fol
 flamegraphs: build ## Profile every step into profiles/
 	@for step in $(STEPS); do $(MAKE) --no-print-directory flamegraph STEP=$$step || exit 1; done
 
-diff-flamegraph: build ## What STEP changed against its predecessor, red/blue, into profiles/STEP.diff.svg
+diff-flamegraph: ## What STEP changed against its predecessor, red/blue, into profiles/STEP.diff.svg
 	@test -n "$(PRED_$(STEP))" || { echo "diff-flamegraph: '$(STEP)' has no predecessor" >&2; exit 2; }
 	@test -f profiles/$(PRED_$(STEP)).folded || $(MAKE) --no-print-directory flamegraph STEP=$(PRED_$(STEP))
 	@test -f profiles/$(STEP).folded || $(MAKE) --no-print-directory flamegraph STEP=$(STEP)
+	$(CARGO) build --release -p viz
 	$(BIN)/flamegraph-diff profiles/$(PRED_$(STEP)).folded profiles/$(STEP).folded profiles/$(STEP).diff.svg \
 	  --title "$(PRED_$(STEP)) → $(STEP)"
 
-timeline: build ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
+timeline: setup-for-$(STEP) ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
+	$(CARGO) build --release -p $(STEP) -p viz
 	@mkdir -p profiles
 	$(call launch,$(STEP)) -n $(N) -s $(S) --dir output/profile/$(STEP) --trace profiles/$(STEP).trace.json
 	$(BIN)/timeline profiles/$(STEP).trace.json profiles/$(STEP).timeline.svg --title "$(STEP) -n $(N) -s $(S)"

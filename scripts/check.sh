@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 rust_only=(-p gridgen -p write -p write_vectorized -p write_vectorized_binary
-           -p write_multiprocessing -p write_multiprocessing_queue -p write_rayon)
+           -p write_multiprocessing -p write_multiprocessing_queue -p write_rayon -p viz)
 
 $CARGO fmt --all --check
 # HPC_CHECK=rust-only checks as on a machine without MPI and HDF5, whatever this one has.

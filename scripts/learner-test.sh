@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A learner without root: a plain user account clones the repository, runs a Rust-only step
-# with `make write N=3 S=5`, and the fast check with `make check` — as on a lab machine or a
-# cluster login node where nothing can be installed. Part of `make test` (which runs as root,
-# to create the account); the learner itself never has root.
+# with `make write N=3 S=5`, draws a thread step's timeline, and runs the fast check with
+# `make check` — as on a lab machine or a cluster login node where nothing can be installed.
+# Part of `make test` (which runs as root, to create the account); the learner itself never
+# has root.
 #
 # The learner gets the machine's Rust toolchain read-only (a bind mount of root's toolchain
 # folder, no rustup proxy) and a copy of the crates already downloaded (no network), and checks
@@ -41,6 +42,10 @@ as_learner 'make write N=3 S=5' > "$work/write.log" 2>&1 \
 grep -q "^write: 3 files of 5×5" "$work/write.log" || fail "make write printed no summary"
 [ -f "$work/repo/output/write/data00002.txt" ] || fail "make write wrote no files"
 echo "learner-test: make write N=3 S=5 ok without root"
+as_learner 'make timeline STEP=write_multiprocessing_queue N=20 W=2' > "$work/timeline.log" 2>&1 \
+  || { sed 's/^/    /' "$work/timeline.log"; fail "make timeline failed for a user without root"; }
+[ -s "$work/repo/profiles/write_multiprocessing_queue.timeline.svg" ] || fail "make timeline drew nothing"
+echo "learner-test: make timeline STEP=write_multiprocessing_queue ok without root"
 as_learner 'make check' > "$work/check.log" 2>&1 \
   || { tail -n 30 "$work/check.log" | sed 's/^/    /'; fail "make check failed for a user without root"; }
 grep -E "^test result: ok" -c "$work/check.log" | grep -qv '^0$' || fail "make check ran no tests"

@@ -62,3 +62,51 @@ fn the_makefile_lists_every_step_under_its_launch() {
         assert_eq!(list(name), want, "{name} differs from tools::STEPS");
     }
 }
+
+#[test]
+fn the_drawing_tools_need_no_mpi_and_no_hdf5() {
+    // `make timeline` and `make diff-flamegraph` build `viz` alone, so that a learner without
+    // the system libraries can draw the Rust-only steps.
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            "viz",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.contains("plotters"), "{tree}");
+    for system in ["hdf5", "mpi ", "mpi-sys", "gridgen"] {
+        assert!(!tree.contains(system), "viz depends on {system}:\n{tree}");
+    }
+    let makefile = makefile();
+    for target in ["timeline:", "diff-flamegraph:"] {
+        let recipe: String = makefile
+            .split(&format!("\n{target}"))
+            .nth(1)
+            .unwrap()
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert!(
+            recipe.contains("-p viz"),
+            "make {target} does not build viz alone"
+        );
+        assert!(
+            !recipe.contains(" build ##"),
+            "make {target} builds the workspace"
+        );
+    }
+}
