@@ -122,8 +122,9 @@ fn text_profile_section(md: &mut String, r: &Results, plot_prefix: &str) {
         Some(p) if p.samples == 0 => {
             let _ = writeln!(
                 md,
-                "`{}`: no CPU samples, the run was too short to profile (a longer run gives more).",
-                p.command
+                "`{}`: no CPU samples, the run was too short to profile (a longer run gives \
+                 more); the flamegraph is empty.\n\n![{}]({plot_prefix}{})",
+                p.command, p.flamegraph, p.flamegraph
             );
         }
         Some(p) => {
