@@ -149,7 +149,33 @@ fn text_profile_section(md: &mut String, r: &Results, plot_prefix: &str) {
             );
         }
     }
+    if let Some(line) = text_budget(r) {
+        let _ = writeln!(md, "\n{line}");
+    }
     let _ = writeln!(md, "<!-- ANCHOR_END: text_profile -->");
+}
+
+/// How far the text step is from its target, in time per value: what the code costs beyond
+/// writing the same text (its median on tmpfs minus the text floor's), and what it may cost for
+/// the step to be within 2.0× of the floor (the floor's own time again).
+fn text_budget(r: &Results) -> Option<String> {
+    let (n, s) = r.small;
+    let on_ram = |program: Program| {
+        let case = crate::runner::Case::new(program, n, s).on_ram();
+        r.find_case(&case).map(|m| m.wall.median)
+    };
+    let step = on_ram(Program::step("write_vectorized"))?;
+    let floor = on_ram(Program::Floor(Floor::Txt))?;
+    let values = (n * s * s) as f64;
+    let ns = |seconds: f64| seconds / values * 1e9;
+    Some(format!(
+        "What is left: on tmpfs `write_vectorized -n {n} -s {s}` takes {step:.3} s and writing the same \
+         text takes {floor:.3} s, so the field and the formatter cost {:.3} s, {:.0} ns a value. Within 2.0× \
+         of the floor they may cost at most the floor's own {floor:.3} s, {:.0} ns a value.",
+        step - floor,
+        ns(step - floor),
+        ns(floor)
+    ))
 }
 
 /// The learner's experiment `make bench NATIVE=1`: the same steps built for this CPU.

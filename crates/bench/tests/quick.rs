@@ -35,6 +35,7 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "## Disk and RAM",
         "## Built for this CPU",
         "## Where the text step's time goes",
+        "What is left: on tmpfs `write_vectorized",
         "[tmpfs]",
         "IQR",
         "efficiency ≥ 0.8",
