@@ -275,19 +275,28 @@ pub(crate) fn create_exclusive(path: &Path) -> io::Result<File> {
 /// The temporary files this process has open, for removal when a signal ends the run.
 pub(crate) mod live {
     use super::*;
+    use std::sync::{RwLock, RwLockReadGuard};
 
+    /// Held shared by every creation, rename and removal of a temporary file — threads do those
+    /// at once, which matters where each is a round trip to a metadata server (Lustre, GPFS) —
+    /// and exclusively, for good, by [`remove_all`].
+    static GATE: RwLock<()> = RwLock::new(());
     static FILES: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
     fn files() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
         FILES.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Creates `path` exclusively and remembers it. Creation happens under the lock, so once
-    /// [`remove_all`] has run no new temporary file can appear.
+    fn shared() -> RwLockReadGuard<'static, ()> {
+        GATE.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates `path` exclusively and remembers it. Once [`remove_all`] has run, this waits
+    /// for the end of the process instead: no new temporary file can appear.
     pub(crate) fn create(path: &Path) -> io::Result<File> {
-        let mut files = files();
+        let _gate = shared();
         let file = create_exclusive(path)?;
-        files.insert(path.to_owned());
+        files().insert(path.to_owned());
         Ok(file)
     }
 
@@ -295,22 +304,22 @@ pub(crate) mod live {
         files().insert(path.to_owned());
     }
 
-    /// Renames a temporary file into place. Under the lock: once [`remove_all`] has run, this
-    /// waits for the end of the process instead of renaming a file that was just removed.
+    /// Renames a temporary file into place. Once [`remove_all`] has run, this waits for the
+    /// end of the process instead of renaming (or reporting a failed rename of) a removed file.
     pub(crate) fn rename(partial: &Path, target: &Path) -> io::Result<()> {
-        let mut files = files();
+        let _gate = shared();
         fs::rename(partial, target)?;
-        files.remove(partial);
+        files().remove(partial);
         Ok(())
     }
 
     /// Stops tracking `path`, removing the file first when `remove` (it was never completed).
     pub(crate) fn forget(path: &Path, remove: bool) {
-        let mut files = files();
+        let _gate = shared();
         if remove {
             let _ = fs::remove_file(path);
         }
-        files.remove(path);
+        files().remove(path);
     }
 
     #[cfg(test)]
@@ -319,15 +328,17 @@ pub(crate) mod live {
     }
 
     /// Removes every temporary file still open and returns how many there were. For the end of
-    /// the process: the lock is kept, so no thread creates, renames or reports a failed rename
-    /// of a temporary file after this; such a thread waits for the process to end.
+    /// the process: it waits for the file operations under way, then keeps the gate closed, so
+    /// no thread creates, renames or removes a temporary file after this; such a thread waits
+    /// for the process to end.
     pub(crate) fn remove_all() -> usize {
+        let gate = GATE.write().unwrap_or_else(|p| p.into_inner());
         let mut files = files();
         for path in files.iter() {
             let _ = fs::remove_file(path);
         }
         let removed = std::mem::take(&mut *files).len();
-        std::mem::forget(files);
+        std::mem::forget(gate);
         removed
     }
 }
