@@ -31,6 +31,19 @@ pub struct Goal {
     pub share: bool,
 }
 
+impl Goal {
+    /// A goal that is the ratio of its first case's time to its second's.
+    fn ratio(text: String, cases: Vec<Case>, bound: Bound) -> Goal {
+        Goal {
+            text,
+            cases,
+            value: ratio,
+            bound,
+            share: false,
+        }
+    }
+}
+
 fn ratio(t: &[f64]) -> f64 {
     t[0] / t[1]
 }
@@ -90,16 +103,14 @@ fn python_goals(plan: &Plan, out: &mut Vec<Goal>) {
             ("write_vectorized", s, 10.0),
             ("write_hdf5", s, 5.0),
         ] {
-            out.push(Goal {
-                text: format!(
+            out.push(Goal::ratio(
+                format!(
                     "`{step}` at least {min}× faster than Python's {step} (n={}, size {}; {fs})",
                     at.0, at.1
                 ),
-                cases: vec![on(of(Program::python(step), at)), on(case(step, at))],
-                value: ratio,
-                bound: Bound::AtLeast(min),
-                share: false,
-            });
+                vec![on(of(Program::python(step), at)), on(case(step, at))],
+                Bound::AtLeast(min),
+            ));
         }
     }
 }
@@ -107,32 +118,28 @@ fn python_goals(plan: &Plan, out: &mut Vec<Goal>) {
 /// The serial steps against the floors: what writing the same bytes costs at least.
 fn floor_goals(plan: &Plan, out: &mut Vec<Goal>) {
     let s = plan.small;
-    out.push(Goal {
-        text: format!(
+    out.push(Goal::ratio(
+        format!(
             "`write_vectorized` within 2.0× of the text floor (n={}, size {}; tmpfs)",
             s.0, s.1
         ),
-        cases: vec![
+        vec![
             case("write_vectorized", s).on_ram(),
             of(Program::Floor(Floor::Txt), s).on_ram(),
         ],
-        value: ratio,
-        bound: Bound::AtMost(2.0),
-        share: false,
-    });
-    out.push(Goal {
-        text: format!(
+        Bound::AtMost(2.0),
+    ));
+    out.push(Goal::ratio(
+        format!(
             "`write_vectorized_binary` within 1.2× of the file-writing floor (n={}, size {}; disk)",
             s.0, s.1
         ),
-        cases: vec![
+        vec![
             case("write_vectorized_binary", s),
             of(Program::Floor(Floor::Npy), s),
         ],
-        value: ratio,
-        bound: Bound::AtMost(1.2),
-        share: false,
-    });
+        Bound::AtMost(1.2),
+    ));
     out.push(Goal {
         text: format!(
             "`write_vectorized_binary`: share of its time that is computing, not writing (n={}, size {}; tmpfs; 1 − floor ÷ step)",
@@ -178,18 +185,16 @@ fn collective_goals(plan: &Plan, out: &mut Vec<Goal>) {
     let n_big = (*plan.collective_n.last().unwrap_or(&s.0), s.1);
     for (ram, bound) in [(true, Bound::AtLeast(3.0)), (false, Bound::Info)] {
         let on = |c: Case| if ram { c.on_ram() } else { c };
-        out.push(Goal {
-            text: format!(
+        out.push(Goal::ratio(
+            format!(
                 "`write_final_collective` -np 2 at least 3× faster than `write_final` -np 2 (n={}, size {}; {})",
                 n_big.0,
                 n_big.1,
                 if ram { "tmpfs" } else { "disk, for reference" }
             ),
-            cases: vec![on(case("write_final", n_big).ranks(2)), on(case("write_final_collective", n_big).ranks(2))],
-            value: ratio,
+            vec![on(case("write_final", n_big).ranks(2)), on(case("write_final_collective", n_big).ranks(2))],
             bound,
-            share: false,
-        });
+        ));
     }
     out.push(Goal {
         text: format!(
@@ -216,16 +221,14 @@ fn native_goals(plan: &Plan, out: &mut Vec<Goal>) {
             ("write_vectorized_binary", s),
             ("write_vectorized_binary", l),
         ] {
-            out.push(Goal {
-                text: format!(
+            out.push(Goal::ratio(
+                format!(
                     "`{step}` built for this CPU (`-C target-cpu=native`) ÷ the portable build (n={}, size {}; tmpfs)",
                     at.0, at.1
                 ),
-                cases: vec![case(step, at).on_ram().native(), case(step, at).on_ram()],
-                value: ratio,
-                bound: Bound::Info,
-                share: false,
-            });
+                vec![case(step, at).on_ram().native(), case(step, at).on_ram()],
+                Bound::Info,
+            ));
         }
     }
 }

@@ -317,20 +317,33 @@ fn a_disk_that_fills_up_mid_run_leaves_only_complete_files() {
     }
 }
 
-/// Starts `step` writing many files, waits until it has written some, sends `signal`, and
-/// returns its exit code, stderr and the output folder.
-fn interrupt(
-    step: &str,
-    signal: &str,
-    ranks: usize,
-) -> (Option<i32>, String, PathBuf, tempfile::TempDir) {
+/// What became of an interrupted run.
+struct Interrupted {
+    exit: Option<i32>,
+    stderr: String,
+    out_dir: PathBuf,
+    /// The step's processes (mpirun's ranks, for an MPI step) as they were when signalled.
+    pids: Vec<u32>,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts `step` writing many files, waits until it has written some, sends `signal` and waits
+/// for the run to end.
+fn interrupt(step: &str, signal: &str, ranks: usize) -> Interrupted {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("o");
     let child = start_long_run(step, ranks, &out_dir);
+    let pids = step_processes(step, child.id());
     // `timeout` passes the signal on to the step (or to mpirun, which passes it to the ranks).
     signal_to(child.id(), signal);
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), stderr_of(&out), out_dir, dir)
+    Interrupted {
+        exit: out.status.code(),
+        stderr: stderr_of(&out),
+        out_dir,
+        pids,
+        _dir: dir,
+    }
 }
 
 #[test]
@@ -341,7 +354,12 @@ fn ctrl_c_and_scancel_remove_the_temporary_files_and_say_what_was_done() {
         ("write_multiprocessing_queue", "TERM", 143),
         ("write_hdf5", "INT", 130),
     ] {
-        let (exit, stderr, out_dir, _dir) = interrupt(step, signal, 1);
+        let Interrupted {
+            exit,
+            stderr,
+            out_dir,
+            ..
+        } = interrupt(step, signal, 1);
         assert_eq!(exit, Some(code), "{step} SIG{signal}: {stderr}");
         let ours = our_lines(step, &stderr);
         assert_eq!(ours.len(), 1, "{step}: {stderr}");
@@ -370,15 +388,15 @@ fn scancel_under_mpirun_leaves_no_temporary_file() {
         ("write_final", 3),
         ("write_final_collective", 2),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let out_dir = dir.path().join("o");
-        let child = start_long_run(step, ranks, &out_dir);
-        let pids = step_processes(step, child.id());
-        signal_to(child.id(), "TERM");
-        let out = child.wait_with_output().unwrap();
-        let stderr = stderr_of(&out);
-        assert_ne!(out.status.code(), Some(0), "{step}: {stderr}");
-        assert_ne!(out.status.code(), Some(124), "{step} hung: {stderr}");
+        let Interrupted {
+            exit,
+            stderr,
+            out_dir,
+            pids,
+            ..
+        } = interrupt(step, "TERM", ranks);
+        assert_ne!(exit, Some(0), "{step}: {stderr}");
+        assert_ne!(exit, Some(124), "{step} hung: {stderr}");
         assert!(
             all_gone(&pids, Duration::from_secs(5)),
             "{step}: ranks left"
