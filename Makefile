@@ -4,29 +4,15 @@ N ?= 100
 S ?= 100
 W ?= 2
 NP ?= 2
-STEP ?= write_vectorized
+# The step a target works on (make diff STEP=…): no default, so that a typo is never a silent
+# run of another step.
+STEP ?=
 CARGO ?= cargo
 BIN := target/release
 
-# The step list (tools::STEPS holds the same; a test checks they agree).
-SERIAL_STEPS := write write_vectorized write_vectorized_binary write_hdf5
-THREAD_STEPS := write_multiprocessing write_multiprocessing_queue write_rayon
-MPI_STEPS := write_mpi write_mpi_scatter write_final write_final_collective
-STEPS := $(SERIAL_STEPS) $(THREAD_STEPS) $(MPI_STEPS)
-# Steps that need nothing but Rust (no MPI, no HDF5): a learner without root runs them at once.
-RUST_ONLY_STEPS := write write_vectorized write_vectorized_binary $(THREAD_STEPS)
-
-# Each step's predecessor: `make diff` shows the one optimization between them.
-PRED_write_vectorized := write
-PRED_write_vectorized_binary := write_vectorized
-PRED_write_multiprocessing := write_vectorized_binary
-PRED_write_multiprocessing_queue := write_multiprocessing
-PRED_write_mpi := write_vectorized_binary
-PRED_write_mpi_scatter := write_mpi
-PRED_write_hdf5 := write_vectorized_binary
-PRED_write_final := write_mpi_scatter
-PRED_write_rayon := write_multiprocessing_queue
-PRED_write_final_collective := write_final
+# The steps: their lists, predecessors (PRED_<step>) and documented targets, generated from the
+# step table (crates/steps) by `make steps`.
+include steps.mk
 
 # Debian's parallel HDF5 lives beside its serial one; point hdf5-metno at the parallel build
 # unless the learner chose an HDF5 already (a cluster module sets HDF5_DIR).
@@ -53,14 +39,13 @@ MPIRUN := mpirun -np $(NP) $(if $(shell test $(NP) -gt $(CORES) && echo yes),--o
 # Profiling workloads: large enough for hundreds of samples (the kernel allows ~250 per busy
 # thread per second). The text steps are CPU-bound; the others spend most of their time in the
 # kernel writing files, which the sampler sees less often.
-PROFILE_ARGS_write := -n 100 -s 1000
-PROFILE_ARGS_write_vectorized := -n 100 -s 1000
+PROFILE_ARGS_TEXT := -n 100 -s 1000
 PROFILE_ARGS_DEFAULT := -n 300 -s 1000
-profile_args = $(or $(PROFILE_ARGS_$(1)),$(PROFILE_ARGS_DEFAULT))
+profile_args = $(if $(filter $(1),$(TEXT_STEPS)),$(PROFILE_ARGS_TEXT),$(PROFILE_ARGS_DEFAULT))
 # How a step is started: MPI steps under mpirun, thread steps with -w.
 launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
 
-.PHONY: help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) \
+.PHONY: help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
         flamegraph flamegraphs diff-flamegraph timeline book native-build
 
 help: ## List the targets
@@ -86,9 +71,9 @@ bench: build $(if $(NATIVE),native-build) ## Time every step and regenerate docs
 # target folder of their own (the portable build stays as it is).
 NATIVE ?=
 NATIVE_BIN := target/native/release
-native-build: ## Build write_vectorized and write_vectorized_binary with -C target-cpu=native into target/native
+native-build: ## Build the field and formatter steps (NATIVE_STEPS) with -C target-cpu=native into target/native
 	RUSTFLAGS="-C target-cpu=native" $(CARGO) build --release --target-dir target/native \
-	  -p write_vectorized -p write_vectorized_binary
+	  $(addprefix -p ,$(NATIVE_STEPS))
 
 bench-quick: build ## The benchmark machinery on small sizes (a minute), into output/bench-quick/
 	$(BIN)/bench --quick --report output/bench-quick/benchmarks.md --plots output/bench-quick/plots \
@@ -111,26 +96,19 @@ test: setup setup-slurm ## Formatting, lints, unit and end-to-end tests, the Slu
 	scripts/slurm-test.sh
 	scripts/learner-test.sh
 
-write: ## Step 1: nested loops, text files            (make write N=100 S=100)
-write_vectorized: ## Step 2: one array expression over a meshgrid
-write_vectorized_binary: ## Step 3: binary .npy files instead of text
-write_multiprocessing: ## Step 4: a pool of W threads, one blocking task per file  (make write_multiprocessing W=2)
-write_multiprocessing_queue: ## Step 5: W long-lived workers fed by a channel
-write_mpi: ## Step 6: NP MPI ranks, chunks sent point to point  (make write_mpi NP=2)
-write_mpi_scatter: ## Step 7: the same split with one collective scatter
-write_hdf5: ## Step 8: one HDF5 file instead of many
-write_final: ## Step 9: NP ranks writing one file with parallel HDF5
-write_rayon: ## Step 10: the parallel loop with rayon (W workers)
-write_final_collective: ## Step 11: one dataset, every rank's planes in collective writes
 # Each step target builds its own crate only, and checks only for what that step needs.
-$(SERIAL_STEPS) $(THREAD_STEPS) $(MPI_STEPS): %: setup-for-%
+$(STEPS): %: setup-for-%
 	$(CARGO) build --release -p $@
 	$(call launch,$@) -n $(N) -s $(S) --dir output/$@
+
+# The targets that work on one step: STEP must name one.
+need-step:
+	@$(if $(filter $(STEP),$(STEPS)),true,{ echo "make $(firstword $(MAKECMDGOALS)): STEP='$(STEP)' is not a step; give STEP=<one of: $(STEPS)>" >&2; exit 2; })
 
 setup-for-%:
 	@scripts/setup.sh $(if $(filter $*,$(RUST_ONLY_STEPS)),--rust-only)
 
-flamegraph: setup-for-$(STEP) ## Profile one step into profiles/STEP.svg (+ .folded)  (make flamegraph STEP=write)
+flamegraph: need-step setup-for-$(or $(STEP),none) ## Profile one step into profiles/STEP.svg (+ .folded)  (make flamegraph STEP=write)
 	$(CARGO) build --release -p $(STEP)
 	@mkdir -p profiles
 	$(call launch,$(STEP)) $(call profile_args,$(STEP)) --dir output/profile/$(STEP) --flamegraph profiles/$(STEP).svg
@@ -139,7 +117,7 @@ flamegraph: setup-for-$(STEP) ## Profile one step into profiles/STEP.svg (+ .fol
 flamegraphs: build ## Profile every step into profiles/
 	@for step in $(STEPS); do $(MAKE) --no-print-directory flamegraph STEP=$$step || exit 1; done
 
-diff-flamegraph: ## What STEP changed against its predecessor, red/blue, into profiles/STEP.diff.svg
+diff-flamegraph: need-step ## What STEP changed against its predecessor, red/blue, into profiles/STEP.diff.svg
 	@test -n "$(PRED_$(STEP))" || { echo "diff-flamegraph: '$(STEP)' has no predecessor" >&2; exit 2; }
 	@test -f profiles/$(PRED_$(STEP)).folded || $(MAKE) --no-print-directory flamegraph STEP=$(PRED_$(STEP))
 	@test -f profiles/$(STEP).folded || $(MAKE) --no-print-directory flamegraph STEP=$(STEP)
@@ -147,7 +125,7 @@ diff-flamegraph: ## What STEP changed against its predecessor, red/blue, into pr
 	$(BIN)/flamegraph-diff profiles/$(PRED_$(STEP)).folded profiles/$(STEP).folded profiles/$(STEP).diff.svg \
 	  --title "$(PRED_$(STEP)) → $(STEP)"
 
-timeline: setup-for-$(STEP) ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
+timeline: need-step setup-for-$(or $(STEP),none) ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
 	$(CARGO) build --release -p $(STEP) -p viz
 	@mkdir -p profiles
 	$(call launch,$(STEP)) -n $(N) -s $(S) --dir output/profile/$(STEP) --trace profiles/$(STEP).trace.json
@@ -162,8 +140,11 @@ book: ## Build the workshop book into workshop/book/ (installs mdbook if missing
 	mdbook build workshop
 	@echo "book: open workshop/book/index.html"
 
-diff: ## Show a step against its predecessor       (make diff STEP=write_vectorized)
-	@test -n "$(PRED_$(STEP))" || { echo "diff: '$(STEP)' has no predecessor; try one of: $(filter-out write,$(STEPS))" >&2; exit 2; }
+steps: ## Rewrite what is derived from the step table (steps.mk, the README's and the book's tables)
+	$(CARGO) run --quiet --release -p steps -- regenerate
+
+diff: need-step ## Show a step against its predecessor       (make diff STEP=write_vectorized)
+	@test -n "$(PRED_$(STEP))" || { echo "diff: STEP='$(STEP)' has no predecessor; try one of: $(filter-out $(firstword $(STEPS)),$(STEPS))" >&2; exit 2; }
 	@scripts/step-diff.sh $(PRED_$(STEP)) $(STEP)
 
 clean: ## Remove build products and outputs

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p workshop/src/diffs
-grep -E '^PRED_[a-z0-9_]+ := ' Makefile | while read -r var _ pred; do
+grep -E '^PRED_[a-z0-9_]+ := ' steps.mk | while read -r var _ pred; do
   step=${var#PRED_}
   scripts/step-diff.sh "$pred" "$step" > "workshop/src/diffs/$step.diff"
 done

@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
-rust_only=(-p gridgen -p write -p write_vectorized -p write_vectorized_binary
-           -p write_multiprocessing -p write_multiprocessing_queue -p write_rayon -p viz)
+# The crates that need nothing but Rust: the shared ones and the steps steps.mk lists as
+# RUST_ONLY_STEPS (generated from the step table).
+rust_only=(-p steps -p gridgen -p viz)
+for step in $(sed -n 's/^RUST_ONLY_STEPS := //p' steps.mk); do rust_only+=(-p "$step"); done
 
 $CARGO fmt --all --check
 # HPC_CHECK=rust-only checks as on a machine without MPI and HDF5, whatever this one has.

@@ -21,8 +21,9 @@ for tool in munged slurmctld slurmd sbatch sinfo unshare; do
   command -v "$tool" >/dev/null || fail "$tool is missing: run 'make setup-slurm' (Debian: slurmctld slurmd slurm-client munge)"
 done
 [ "$(id -u)" -eq 0 ] || fail "bringing up a private Slurm needs root (the daemons run as root here)"
-for step in write_vectorized_binary write_multiprocessing_queue write_mpi_scatter write_final write_final_collective compare; do
-  [ -x "target/release/$step" ] || fail "target/release/$step is missing: run 'make build' first"
+# Every program a job runs (its `step=` line), and the checker.
+for program in $(sed -n 's|^step=.*/||p' slurm/*.job | sort -u) compare; do
+  [ -x "target/release/$program" ] || fail "target/release/$program is missing: run 'make build' first"
 done
 
 # Not under /tmp: each node gets a private /tmp of its own.

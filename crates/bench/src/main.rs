@@ -1,12 +1,16 @@
 //! `make bench` / `make bench-quick`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bench::machine::Machine;
-use bench::matrix::Plan;
+use bench::metric::{goals, Bound};
+use bench::model::Case;
+use bench::plan::Plan;
 use bench::results::Results;
-use bench::{plots, report, runner};
+use bench::runner::{self, Binaries, Rounds, Scratch, Watched};
+use bench::{matrix, plots, report};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -64,81 +68,7 @@ fn main() -> Result<()> {
             .unwrap_or_default();
         return write_outputs(&cli, &results, &raw_name);
     }
-    let cores = tools::cores();
-    let mut plan = if cli.quick {
-        Plan::quick(cores)
-    } else {
-        Plan::full(cores)
-    };
-    plan.native = cli.native.is_some();
-    let bins = runner::Binaries::here(cli.native.clone())?;
-    let repeat = cli.repeat.unwrap_or(if cli.quick { 1 } else { 5 });
-    let warmup = cli.warmup.unwrap_or(if cli.quick { 0 } else { 1 });
-    let cases = plan.cases();
-
-    // A folder of this run's own in the RAM-backed one, which other users and runs share;
-    // removed when the run ends, whether it succeeds or fails (it holds RAM, not disk).
-    let ram = RamScratch::create(&cli.ram_scratch)?;
-    let ram_scratch = ram.0.clone();
-    std::fs::create_dir_all(&cli.scratch)
-        .with_context(|| format!("cannot create {}", cli.scratch.display()))?;
-    let machine = Machine::describe(&cli.scratch, &ram_scratch);
-    let native = match &cli.native {
-        Some(_) => Some(runner::compare_native(&bins, &plan, &ram_scratch)?),
-        None => None,
-    };
-    let watched: Vec<runner::Watched> = bench::goals::goals(&plan)
-        .iter()
-        .filter(|g| !matches!(g.bound, bench::goals::Bound::Info))
-        .filter_map(|g| g.watched(&cases))
-        .collect();
-    let budget = cli
-        .budget_minutes
-        .unwrap_or(if cli.quick { 0.0 } else { 15.0 });
-    let rounds = runner::Rounds {
-        warmup,
-        repeat,
-        watched: &watched,
-        budget: std::time::Duration::from_secs_f64(budget * 60.0),
-        max_rounds: warmup + repeat.max(1) + 20,
-    };
-    // The bar shows on a terminal only: hidden when piped, in CI and in tests. Extra rounds
-    // come on top of its count.
-    let runs = (cases.len() * (warmup + repeat.max(1))) as u64;
-    let bar = ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {eta} left  {msg}");
-    bar.set_style(style.expect("a valid template"));
-    let measured = runner::measure_all(
-        &cases,
-        &bins,
-        &rounds,
-        &cli.scratch,
-        &ram_scratch,
-        |case: &runner::Case| {
-            bar.set_message(case.command_line());
-            bar.inc(1);
-        },
-    )?;
-    bar.finish_and_clear();
-    let text_profile = Some(runner::profile_text_step(
-        &bins,
-        &plan,
-        &ram_scratch,
-        &cli.plots,
-    )?);
-    drop(ram);
-
-    let results = Results {
-        machine,
-        quick: cli.quick,
-        warmup,
-        repeat,
-        small: plan.small,
-        large: plan.large,
-        measured,
-        native,
-        text_profile,
-    };
+    let results = measure(&cli)?;
     std::fs::create_dir_all(&cli.results)?;
     let raw_name = format!(
         "{}-{}{}.json",
@@ -153,11 +83,94 @@ fn main() -> Result<()> {
     write_outputs(&cli, &results, &raw_name)
 }
 
+/// The plan the command line asks for.
+fn plan(cli: &Cli) -> Plan {
+    let mut plan = if cli.quick {
+        Plan::quick(tools::cores())
+    } else {
+        Plan::full(tools::cores())
+    };
+    plan.native = cli.native.is_some();
+    plan
+}
+
+/// Runs every case of the plan, and the native check and text profile around them.
+fn measure(cli: &Cli) -> Result<Results> {
+    let plan = plan(cli);
+    let bins = Binaries::here(cli.native.clone())?;
+    let (repeat, warmup) = (
+        cli.repeat.unwrap_or(if cli.quick { 1 } else { 5 }),
+        cli.warmup.unwrap_or(if cli.quick { 0 } else { 1 }),
+    );
+    let cases = matrix::cases(&plan);
+    let goals = goals(&plan);
+    // A folder of this run's own in the RAM-backed one, which other users and runs share;
+    // removed when the run ends, whether it succeeds or fails (it holds RAM, not disk).
+    let ram = RamScratch::create(&cli.ram_scratch)?;
+    std::fs::create_dir_all(&cli.scratch)
+        .with_context(|| format!("cannot create {}", cli.scratch.display()))?;
+    let machine = Machine::describe(&cli.scratch, &ram.0);
+    let native = match &cli.native {
+        Some(_) => Some(runner::compare_native(&bins, &plan, &ram.0)?),
+        None => None,
+    };
+    let watched: Vec<Watched> = goals
+        .iter()
+        .filter(|g| !matches!(g.bound, Bound::Info))
+        .filter_map(|g| Watched::of(&g.metric, &cases))
+        .collect();
+    let budget = cli
+        .budget_minutes
+        .unwrap_or(if cli.quick { 0.0 } else { 15.0 });
+    let rounds = Rounds {
+        warmup,
+        repeat,
+        watched: &watched,
+        budget: Duration::from_secs_f64(budget * 60.0),
+        max_rounds: warmup + repeat.max(1) + 20,
+    };
+    let scratch = Scratch {
+        disk: cli.scratch.join("out"),
+        ram: ram.0.join("out"),
+    };
+    let measured = with_bar(cases.len() * (warmup + repeat.max(1)), |tick| {
+        runner::measure_all(&cases, &bins, &rounds, &scratch, tick)
+    })?;
+    let text_profile = Some(runner::profile_text_step(&bins, &plan, &ram.0, &cli.plots)?);
+    drop(ram);
+    Ok(Results {
+        machine,
+        quick: cli.quick,
+        warmup,
+        repeat,
+        small: plan.small,
+        large: plan.large,
+        measured,
+        native,
+        text_profile,
+        goals,
+    })
+}
+
+/// Runs `f` with a progress bar of `runs` ticks — on a terminal only: hidden when piped, in CI
+/// and in tests. Extra rounds come on top of its count.
+fn with_bar<T>(runs: usize, f: impl FnOnce(&mut dyn FnMut(&Case)) -> Result<T>) -> Result<T> {
+    let bar = ProgressBar::with_draw_target(Some(runs as u64), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {eta} left  {msg}");
+    bar.set_style(style.expect("a valid template"));
+    let out = f(&mut |case: &Case| {
+        bar.set_message(case.command_line());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    out
+}
+
 /// `<base>/run-<pid>`: removed on drop, and `<base>` too once no other run is using it.
 struct RamScratch(PathBuf);
 
 impl RamScratch {
-    fn create(base: &std::path::Path) -> Result<RamScratch> {
+    fn create(base: &Path) -> Result<RamScratch> {
         let dir = base.join(format!("run-{}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -194,8 +207,8 @@ fn write_outputs(cli: &Cli, results: &Results, raw_name: &str) -> Result<()> {
 
 /// How the report refers to the plots: relative to the report's own folder when the plots are
 /// under it (docs/plots from docs/benchmarks.md is "plots/"), else by their path as given.
-fn relative_prefix(report: &std::path::Path, plots: &std::path::Path) -> String {
-    let base = report.parent().unwrap_or(std::path::Path::new(""));
+fn relative_prefix(report: &Path, plots: &Path) -> String {
+    let base = report.parent().unwrap_or(Path::new(""));
     match plots.strip_prefix(base) {
         Ok(rel) if !rel.as_os_str().is_empty() => format!("{}/", rel.display()),
         _ => format!("{}/", plots.display()),

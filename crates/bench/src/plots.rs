@@ -3,9 +3,13 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use crate::program::{Floor, Program};
+use steps::{Format, Launch, STEPS};
+
+use crate::matrix::last_original;
+use crate::model::{Case, Floor, Program};
 use crate::results::Results;
 
 const COLORS: [RGBColor; 6] = [
@@ -132,26 +136,39 @@ pub fn bars(
             Rectangle::new([(0.0, row + 0.15), (*v, row + 0.85)], COLORS[0].filled())
         }))
         .map_err(fail)?;
-    if let Some((name, f)) = floor {
-        let style = ShapeStyle {
-            color: RED.mix(0.8),
-            filled: false,
-            stroke_width: 2,
-        };
-        chart
-            .draw_series(LineSeries::new(vec![(f, 0.0), (f, n as f64)], style))
-            .map_err(fail)?
-            .label(name.to_owned())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(fail)?;
+    if let Some(floor) = floor {
+        floor_line(&mut chart, floor, n)?;
     }
     root.present().map_err(fail)
+}
+
+/// The floor as a red vertical line across `rows` bars, with its legend.
+fn floor_line<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    (name, f): (&str, f64),
+    rows: usize,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let style = ShapeStyle {
+        color: RED.mix(0.8),
+        filled: false,
+        stroke_width: 2,
+    };
+    chart
+        .draw_series(LineSeries::new(vec![(f, 0.0), (f, rows as f64)], style))
+        .map_err(fail)?
+        .label(name.to_owned())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(fail)?;
+    Ok(())
 }
 
 /// Speedup over the first point of a sweep: t(1) / t(k).
@@ -170,7 +187,7 @@ fn speedups(results: &Results, program: Program, at: (usize, usize)) -> Vec<(f64
 fn capacity(results: &Results) -> Series {
     let probe = |w: usize| {
         results
-            .find_case(&crate::runner::Case::new(Program::Capacity, 0, 0).workers(w))
+            .find_case(&crate::metric::capacity(w))
             .map(|m| m.wall.median)
     };
     let points = probe(1).map_or(Vec::new(), |one| {
@@ -193,6 +210,15 @@ fn ideal(max: usize) -> Series {
     }
 }
 
+/// How a legend names what a step of `format` writes.
+fn files_word(format: Format) -> &'static str {
+    match format {
+        Format::Txt => "text files",
+        Format::Npy => ".npy files",
+        Format::H5 => "one file",
+    }
+}
+
 /// Draws every plot of the report into `dir`; returns their file names.
 pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
@@ -212,13 +238,13 @@ fn size_name((n, s): (usize, usize)) -> String {
 /// Time per step at the small-grid case, with the file-writing floor.
 fn steps_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
     let small = results.small;
-    let steps: Vec<(String, f64)> = tools::STEPS
+    let steps: Vec<(String, f64)> = STEPS
         .iter()
         .filter_map(|step| {
             let (w, r) = match step.launch {
-                tools::Launch::Serial => (None, None),
-                tools::Launch::Threads => (Some(2), None),
-                tools::Launch::Mpi => (None, Some(2)),
+                Launch::Serial => (None, None),
+                Launch::Threads => (Some(2), None),
+                Launch::Mpi => (None, Some(2)),
             };
             let label = match (w, r) {
                 (Some(w), _) => format!("{} (w={w})", step.name),
@@ -226,7 +252,7 @@ fn steps_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<
                 _ => step.name.to_owned(),
             };
             results
-                .median(Program::step(step.name), small, w, r)
+                .median(Program::Step(step.name), small, w, r)
                 .map(|t| (label, t))
         })
         .collect();
@@ -246,31 +272,28 @@ fn steps_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<
 /// Speedup against workers, then ranks, at both sizes, with the ideal and the capacity lines.
 fn speedup_plots(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
     let (small, large) = (results.small, results.large);
-    for (file, steps, title, unit) in [
+    for (file, launch, title, unit) in [
         (
             "speedup_workers.svg",
-            [
-                Program::step("write_multiprocessing_queue"),
-                Program::step("write_multiprocessing"),
-                Program::step("write_rayon"),
-            ],
+            Launch::Threads,
             "Speedup against worker threads",
             "worker",
         ),
         (
             "speedup_ranks.svg",
-            [
-                Program::step("write_mpi_scatter"),
-                Program::step("write_final"),
-                Program::step("write_final_collective"),
-            ],
+            Launch::Mpi,
             "Speedup against MPI ranks (last point oversubscribed)",
             "rank",
         ),
     ] {
+        let steps: Vec<Program> = STEPS
+            .iter()
+            .filter(|s| s.launch == launch)
+            .map(|s| Program::Step(s.name))
+            .collect();
         let mut series = Vec::new();
         for at in [small, large] {
-            for step in steps {
+            for &step in &steps {
                 series.push(Series {
                     name: format!("{step}, {}", size_name(at)),
                     points: speedups(results, step, at),
@@ -316,23 +339,20 @@ fn npy_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         points
     };
-    let series = vec![
-        Series {
-            name: "write_vectorized_binary (.npy files)".into(),
-            points: over_n(Program::step("write_vectorized_binary")),
+    let mut series: Vec<Series> = STEPS
+        .iter()
+        .filter(|s| s.launch == Launch::Serial && s.format != Format::Txt)
+        .map(|step| Series {
+            name: format!("{} ({})", step.name, files_word(step.format)),
+            points: over_n(Program::Step(step.name)),
             dashed: false,
-        },
-        Series {
-            name: "write_hdf5 (one file)".into(),
-            points: over_n(Program::step("write_hdf5")),
-            dashed: false,
-        },
-        Series {
-            name: ".npy file-writing floor".into(),
-            points: over_n(Program::Floor(Floor::Npy)),
-            dashed: true,
-        },
-    ];
+        })
+        .collect();
+    series.push(Series {
+        name: ".npy file-writing floor".into(),
+        points: over_n(Program::Floor(Floor::Npy)),
+        dashed: true,
+    });
     lines(
         &dir.join("npy_vs_hdf5.svg"),
         &format!("Many .npy files or one HDF5 file (size {size})"),
@@ -361,23 +381,28 @@ fn mpi_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
         .filter(|m| m.case.program == Program::Launch && !m.case.shared_memory)
         .filter_map(|m| m.case.ranks.map(|r| (r as f64, m.wall.median)))
         .collect();
-    let series = vec![
-        Series {
-            name: "write_mpi_scatter (.npy files)".into(),
-            points: times(Program::step("write_mpi_scatter"), small),
+    let mut series: Vec<Series> = [false, true]
+        .into_iter()
+        .filter_map(|one_file| last_original(Launch::Mpi, one_file))
+        .map(|step| Series {
+            name: format!(
+                "{} ({})",
+                step.name,
+                if step.format.one_file() {
+                    "one parallel HDF5 file"
+                } else {
+                    files_word(step.format)
+                }
+            ),
+            points: times(Program::Step(step.name), small),
             dashed: false,
-        },
-        Series {
-            name: "write_final (one parallel HDF5 file)".into(),
-            points: times(Program::step("write_final"), small),
-            dashed: false,
-        },
-        Series {
-            name: "launch floor (mpirun of a do-nothing program)".into(),
-            points: launch,
-            dashed: true,
-        },
-    ];
+        })
+        .collect();
+    series.push(Series {
+        name: "launch floor (mpirun of a do-nothing program)".into(),
+        points: launch,
+        dashed: true,
+    });
     lines(
         &dir.join("mpi_vs_hdf5.svg"),
         &format!("MPI: .npy files or parallel HDF5 ({})", size_name(small)),
@@ -394,18 +419,21 @@ fn mpi_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
 fn disk_vs_ram_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
     let small = results.small;
     let mut bars_of: Vec<(String, f64)> = Vec::new();
-    for program in [
-        Program::step("write_vectorized"),
-        Program::step("write_vectorized_binary"),
-        Program::step("write_hdf5"),
-        Program::Floor(Floor::Npy),
-    ] {
-        let disk = crate::runner::Case::new(program, small.0, small.1);
-        for (case, fs) in [(disk.clone(), "disk"), (disk.on_ram(), "tmpfs")] {
-            if let Some(m) = results.find_case(&case) {
-                bars_of.push((format!("{program} ({fs})"), m.wall.median));
-            }
-        }
+    let serial = STEPS
+        .iter()
+        .filter(|s| s.launch == Launch::Serial)
+        .map(|s| Program::Step(s.name));
+    // Each program that ran on both, at the small case.
+    for program in serial.chain([Program::Floor(Floor::Npy)]) {
+        let disk = Case::new(program, small.0, small.1);
+        let (Some(on_disk), Some(on_ram)) = (
+            results.find_case(&disk),
+            results.find_case(&disk.clone().on_ram()),
+        ) else {
+            continue;
+        };
+        bars_of.push((format!("{program} (disk)"), on_disk.wall.median));
+        bars_of.push((format!("{program} (tmpfs)"), on_ram.wall.median));
     }
     if !bars_of.is_empty() {
         bars(

@@ -1,14 +1,44 @@
-//! docs/benchmarks.md, regenerated from a run's results.
+//! docs/benchmarks.md, regenerated from a run's results. The prose is in templates beside this
+//! file (`report/*.md`, with `{{name}}` for what a run fills in); the code here makes the
+//! tables and the numbers.
 
 use std::fmt::Write;
 
-use crate::program::{Floor, Program};
-use crate::results::Results;
-use crate::runner::Measured;
+use steps::{Format, Launch, Step, Target, STEPS};
+
+use crate::metric::{capacity, goals, Goal};
+use crate::model::{Case, Floor, Measured, Program};
+use crate::plan::Plan;
+use crate::results::{NativeCheck, Results, TextProfile};
+use crate::runner::text_step;
 use crate::stats::Ratio;
 
+const REPORT: &str = include_str!("report/report.md");
+const CAPACITY: &str = include_str!("report/capacity.md");
+const FILESYSTEMS: &str = include_str!("report/filesystems.md");
+const NATIVE: &str = include_str!("report/native.md");
+const NATIVE_MISSING: &str = include_str!("report/native_missing.md");
+const TEXT_PROFILE: &str = include_str!("report/text_profile.md");
+const PROFILE: &str = include_str!("report/profile.md");
+const PROFILE_EMPTY: &str = include_str!("report/profile_empty.md");
+const TEXT_BUDGET: &str = include_str!("report/text_budget.md");
+
+/// `template` with every `{{name}}` replaced by its value. Panics on a name left unfilled:
+/// the templates are this crate's own, and the tests render every one.
+pub fn render(template: &str, values: &[(&str, String)]) -> String {
+    let mut text = template.to_owned();
+    for (name, value) in values {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    if let Some(at) = text.find("{{") {
+        let rest: String = text[at..].chars().take(40).collect();
+        panic!("a report template has an unfilled {rest}");
+    }
+    text
+}
+
 /// The Python originals, timed once on this project's Debian 12 machine (2 cores) in 2026-11
-/// with 100×100 grids; medians. `make bench` does not run Python: these are fixed references.
+/// with 100×100 grids; medians. `make bench` does not run them: these are fixed references.
 pub const PYTHON: &[(&str, usize, &str, f64)] = &[
     ("write.py", 100, "", 1.30),
     ("write.py", 1000, "", 12.0),
@@ -30,15 +60,102 @@ fn cell(m: &Measured) -> String {
     format!("{:.3} ({:.3}–{:.3})", m.wall.median, m.wall.min, m.wall.max)
 }
 
-/// One performance target: what was compared, the ratio measured, and whether it holds.
-pub struct Target {
-    pub text: String,
-    pub measured: String,
-    pub met: Option<bool>,
+/// The plan a run used, rebuilt from its sizes (for the goals' cases).
+pub fn plan_of(r: &Results) -> Plan {
+    let mut plan = if r.quick {
+        Plan::quick(r.machine.cores)
+    } else {
+        Plan::full(r.machine.cores)
+    };
+    plan.small = r.small;
+    plan.large = r.large;
+    plan.native = r.native.is_some();
+    plan
+}
+
+/// The goals the run was judged under: those it recorded, or its plan's.
+fn goals_of(r: &Results) -> Vec<Goal> {
+    if r.goals.is_empty() {
+        goals(&plan_of(r))
+    } else {
+        r.goals.clone()
+    }
+}
+
+/// The whole report, in markdown. `plots` are file names relative to `plot_prefix`.
+pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str) -> String {
+    let m = &r.machine;
+    let plots: String = plots
+        .iter()
+        .map(|p| format!("![{p}]({plot_prefix}{p})\n\n"))
+        .collect();
+    render(
+        REPORT,
+        &[
+            ("quick", if r.quick { "-quick" } else { "" }.into()),
+            ("date", m.date.clone()),
+            ("host", m.host.clone()),
+            ("cpu", m.cpu.clone()),
+            ("cores", m.cores.to_string()),
+            ("memory", format!("{:.1}", m.memory_gib)),
+            ("filesystem", m.filesystem.clone()),
+            ("ram_filesystem", m.ram_filesystem.clone()),
+            ("kernel", m.kernel.clone()),
+            ("warmup", r.warmup.to_string()),
+            ("repeat", r.repeat.to_string()),
+            ("raw_name", raw_name.to_owned()),
+            ("targets", targets(r)),
+            ("capacity", capacity_section(r)),
+            ("filesystems", filesystem_section(r)),
+            ("native", native_section(r)),
+            ("text_profile", text_profile_section(r, plot_prefix)),
+            ("every_case", every_case(r)),
+            ("chapter_tables", chapter_tables(r)),
+            ("plots", plots),
+            ("python_reference", python_reference()),
+        ],
+    )
+}
+
+/// One row per goal, then the memory target.
+fn targets(r: &Results) -> String {
+    let mut md = String::new();
+    for goal in goals_of(r) {
+        let series: Option<Vec<&[(usize, f64)]>> = goal
+            .metric
+            .cases()
+            .iter()
+            .map(|c| r.find_case(c).map(|m| m.samples.as_slice()))
+            .collect();
+        let ratio = series.and_then(|series| Ratio::per_round(&series, |t| goal.metric.value(t)));
+        let shown = ratio.as_ref().map_or("not measured".to_owned(), |q| {
+            if goal.metric.is_share() {
+                format!(
+                    "{:.0}% (IQR {:.0}–{:.0}%, {} rounds)",
+                    100.0 * q.median,
+                    100.0 * q.q1,
+                    100.0 * q.q3,
+                    q.rounds
+                )
+            } else {
+                q.shown()
+            }
+        });
+        let _ = writeln!(
+            md,
+            "| {} | {shown} | {} |",
+            goal.text,
+            goal.judge(ratio.as_ref())
+        );
+    }
+    if let Some(row) = memory_target(r) {
+        md.push_str(&row);
+    }
+    md
 }
 
 /// Memory: every case at the large grid stays within 3 × (W + 1) grids + 20 MiB per process.
-fn memory_target(r: &Results) -> Option<Target> {
+fn memory_target(r: &Results) -> Option<String> {
     let (_, ls) = r.large;
     let grid_mib = (ls * ls * 8) as f64 / (1024.0 * 1024.0);
     let mut worst: Option<(f64, &Measured, f64)> = None;
@@ -52,205 +169,52 @@ fn memory_target(r: &Results) -> Option<Target> {
             worst = Some((share, m, budget));
         }
     }
-    worst.map(|(share, m, budget)| Target {
-        text: format!("peak memory per process ≤ 3 × (W + 1) grids + 20 MiB at size {ls}"),
-        measured: format!(
-            "{:.0}% of budget at worst ({}: {:.1} MiB of {:.1} MiB)",
+    worst.map(|(share, m, budget)| {
+        let verdict = if share <= 1.0 { "met" } else { "**missed**" };
+        format!(
+            "| peak memory per process ≤ 3 × (W + 1) grids + 20 MiB at size {ls} | {:.0}% of budget at worst ({}: {:.1} MiB of {:.1} MiB) | {verdict} |\n",
             share * 100.0,
             m.command,
             m.peak_mib,
             budget
-        ),
-        met: Some(share <= 1.0),
+        )
     })
 }
 
-/// The plan a run used, rebuilt from its sizes (for the goals' cases).
-fn plan_of(r: &Results) -> crate::matrix::Plan {
-    let mut plan = if r.quick {
-        crate::matrix::Plan::quick(r.machine.cores)
-    } else {
-        crate::matrix::Plan::full(r.machine.cores)
-    };
-    plan.small = r.small;
-    plan.large = r.large;
-    plan.native = r.native.is_some();
-    plan
-}
-
 /// "The machine gave k× for W threads": the capacity probe, round by round.
-fn capacity_table(md: &mut String, r: &Results) {
-    let one = r.find_case(&crate::runner::Case::new(Program::Capacity, 0, 0).workers(1));
-    let Some(one) = one else {
-        return;
+fn capacity_section(r: &Results) -> String {
+    let Some(one) = r.find_case(&capacity(1)) else {
+        return String::new();
     };
-    let _ = writeln!(
-        md,
-        "\n## The machine's parallel capacity\n\nThe same fixed CPU work on W threads at once \
-         (`capacity -w W`), in the same rounds as every case: on free cores W threads take as long as one, and \
-         the capacity is W. Every parallel target above is judged against it, not against W.\n\n\
-         <!-- ANCHOR: capacity -->\n| threads | the machine gave | |\n|---|---|---|"
-    );
+    let mut rows = String::new();
     for w in 1..=r.machine.cores.max(1) * 2 {
-        let Some(m) = r.find_case(&crate::runner::Case::new(Program::Capacity, 0, 0).workers(w))
-        else {
+        let Some(m) = r.find_case(&capacity(w)) else {
             continue;
         };
-        let ratio = Ratio::paired(&one.samples, &m.samples, |a, b| w as f64 * a / b);
-        if let Some(q) = ratio {
+        if let Some(q) = Ratio::paired(&one.samples, &m.samples, |a, b| w as f64 * a / b) {
             let note = if q.narrow() {
                 ""
             } else {
                 "noisy: the host's load changed during the run"
             };
-            let _ = writeln!(md, "| {w} | {} | {note} |", q.shown());
+            let _ = writeln!(rows, "| {w} | {} | {note} |", q.shown());
         }
     }
-    let _ = writeln!(md, "<!-- ANCHOR_END: capacity -->");
-}
-
-/// Where the text step's CPU time goes: the profile behind the text-floor target.
-fn text_profile_section(md: &mut String, r: &Results, plot_prefix: &str) {
-    let _ = writeln!(
-        md,
-        "\n## Where the text step's time goes\n\n<!-- ANCHOR: text_profile -->"
-    );
-    match &r.text_profile {
-        None => {
-            let _ = writeln!(md, "Not profiled in this run.");
-        }
-        Some(p) if p.samples == 0 => {
-            let _ = writeln!(
-                md,
-                "`{}`: no CPU samples, the run was too short to profile (a longer run gives \
-                 more); the flamegraph is empty.\n\n![{}]({plot_prefix}{})",
-                p.command, p.flamegraph, p.flamegraph
-            );
-        }
-        Some(p) => {
-            let pct = |f: f64| format!("{:.0}%", 100.0 * f);
-            let _ = writeln!(
-                md,
-                "`{}`: {} CPU samples; {} in the formatter (`gridgen::text`), {} in the field \
-                 (`gridgen::field`), {} elsewhere (writing the files, the kernel, start-up).{}\n\n\
-                 ![{}]({plot_prefix}{})",
-                p.command,
-                p.samples,
-                pct(p.formatter),
-                pct(p.field),
-                pct((1.0 - p.formatter - p.field).max(0.0)),
-                if p.samples < 50 {
-                    " Too few samples to trust: a longer run gives more."
-                } else {
-                    ""
-                },
-                p.flamegraph,
-                p.flamegraph
-            );
-        }
-    }
-    if let Some(line) = text_budget(r) {
-        let _ = writeln!(md, "\n{line}");
-    }
-    let _ = writeln!(md, "<!-- ANCHOR_END: text_profile -->");
-}
-
-/// How far the text step is from its target, in time per value: what the code costs beyond
-/// writing the same text (its median on tmpfs minus the text floor's), and what it may cost for
-/// the step to be within 2.0× of the floor (the floor's own time again).
-fn text_budget(r: &Results) -> Option<String> {
-    let (n, s) = r.small;
-    let on_ram = |program: Program| {
-        let case = crate::runner::Case::new(program, n, s).on_ram();
-        r.find_case(&case).map(|m| m.wall.median)
-    };
-    let step = on_ram(Program::step("write_vectorized"))?;
-    let floor = on_ram(Program::Floor(Floor::Txt))?;
-    let values = (n * s * s) as f64;
-    let ns = |seconds: f64| seconds / values * 1e9;
-    Some(format!(
-        "What is left: on tmpfs `write_vectorized -n {n} -s {s}` takes {step:.3} s and writing the same \
-         text takes {floor:.3} s, so the field and the formatter cost {:.3} s, {:.0} ns a value. Within 2.0× \
-         of the floor they may cost at most the floor's own {floor:.3} s, {:.0} ns a value.",
-        step - floor,
-        ns(step - floor),
-        ns(floor)
-    ))
-}
-
-/// The learner's experiment `make bench NATIVE=1`: the same steps built for this CPU.
-fn native_section(md: &mut String, r: &Results) {
-    let _ = writeln!(md, "\n## Built for this CPU\n\n<!-- ANCHOR: native -->");
-    let Some(check) = &r.native else {
-        let _ = writeln!(
-            md,
-            "Not measured in this run. `make bench NATIVE=1` also builds the field and formatter steps with \
-             `-C target-cpu=native`, times both builds in the same rounds on tmpfs, and compares their files byte by byte.\n\
-             <!-- ANCHOR_END: native -->"
-        );
-        return;
-    };
-    let verdict = if check.files_differing == 0 {
-        format!("all {} files byte-identical", check.files_compared)
-    } else {
-        format!(
-            "**{} of {} files differ**",
-            check.files_differing, check.files_compared
-        )
-    };
-    let _ = writeln!(
-        md,
-        "`RUSTFLAGS=\"{}\"` against the portable build, both running {}: {verdict}.\n",
-        check.rustflags,
-        check
-            .commands
-            .iter()
-            .map(|c| format!("`{c}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = writeln!(md, "| native ÷ portable | median (IQR) |\n|---|---|");
-    for m in r.measured.iter().filter(|m| m.case.native) {
-        let mut portable = m.case.clone();
-        portable.native = false;
-        let ratio = r
-            .find_case(&portable)
-            .and_then(|p| Ratio::paired(&m.samples, &p.samples, |a, b| a / b));
-        let _ = writeln!(
-            md,
-            "| `{}` | {} |",
-            m.command,
-            ratio.map_or("—".into(), |q| q.shown())
-        );
-    }
-    let _ = writeln!(md, "<!-- ANCHOR_END: native -->");
+    render(CAPACITY, &[("rows", rows)])
 }
 
 /// Each file-writing case on the disk and on the RAM-backed folder: what the disk costs.
-fn filesystem_table(md: &mut String, r: &Results) {
-    let pairs: Vec<(&Measured, &Measured)> = r
-        .measured
-        .iter()
-        .filter(|m| m.case.ram)
-        .filter_map(|ram| {
-            let mut disk = ram.case.clone();
-            disk.ram = false;
-            r.find_case(&disk).map(|d| (d, ram))
-        })
-        .collect();
-    if pairs.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        md,
-        "\n## Disk and RAM\n\nThe same cases written to the disk and to a RAM-backed folder (tmpfs), in the \
-         same rounds. The RAM time is what the code and the kernel cost; the rest of the disk time is the disk.\n\n\
-         <!-- ANCHOR: filesystems -->\n| command | disk s | tmpfs s | disk ÷ tmpfs |\n|---|---|---|---|"
-    );
-    for (disk, ram) in pairs {
+fn filesystem_section(r: &Results) -> String {
+    let mut rows = String::new();
+    for ram in r.measured.iter().filter(|m| m.case.ram) {
+        let mut disk = ram.case.clone();
+        disk.ram = false;
+        let Some(disk) = r.find_case(&disk) else {
+            continue;
+        };
         let ratio = Ratio::paired(&disk.samples, &ram.samples, |a, b| a / b);
         let _ = writeln!(
-            md,
+            rows,
             "| `{}` | {:.3} | {:.3} | {} |",
             disk.command,
             disk.wall.median,
@@ -258,280 +222,346 @@ fn filesystem_table(md: &mut String, r: &Results) {
             ratio.map_or("—".into(), |q| q.shown())
         );
     }
-    let _ = writeln!(md, "<!-- ANCHOR_END: filesystems -->");
+    if rows.is_empty() {
+        return String::new();
+    }
+    render(FILESYSTEMS, &[("rows", rows)])
+}
+
+/// The learner's experiment `make bench NATIVE=1`: the same steps built for this CPU.
+fn native_section(r: &Results) -> String {
+    let Some(check) = &r.native else {
+        return NATIVE_MISSING.to_owned();
+    };
+    let mut rows = String::new();
+    for m in r.measured.iter().filter(|m| m.case.native) {
+        let mut portable = m.case.clone();
+        portable.native = false;
+        let ratio = r
+            .find_case(&portable)
+            .and_then(|p| Ratio::paired(&m.samples, &p.samples, |a, b| a / b));
+        let _ = writeln!(
+            rows,
+            "| `{}` | {} |",
+            m.command,
+            ratio.map_or("—".into(), |q| q.shown())
+        );
+    }
+    render(
+        NATIVE,
+        &[
+            ("rustflags", check.rustflags.clone()),
+            ("commands", native_commands(check)),
+            ("verdict", native_verdict(check)),
+            ("rows", rows),
+        ],
+    )
+}
+
+fn native_commands(check: &NativeCheck) -> String {
+    check
+        .commands
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn native_verdict(check: &NativeCheck) -> String {
+    if check.files_differing == 0 {
+        format!("all {} files byte-identical", check.files_compared)
+    } else {
+        format!(
+            "**{} of {} files differ**",
+            check.files_differing, check.files_compared
+        )
+    }
+}
+
+/// Where the text step's CPU time goes: the profile behind the text-floor target.
+fn text_profile_section(r: &Results, plot_prefix: &str) -> String {
+    let profile = match &r.text_profile {
+        None => "Not profiled in this run.".to_owned(),
+        Some(p) => profile_paragraph(p, plot_prefix),
+    };
+    let budget = text_budget(r).unwrap_or_default();
+    render(TEXT_PROFILE, &[("profile", profile), ("budget", budget)])
+}
+
+fn profile_paragraph(p: &TextProfile, prefix: &str) -> String {
+    let common = [
+        ("command", p.command.clone()),
+        ("flamegraph", p.flamegraph.clone()),
+        ("prefix", prefix.to_owned()),
+    ];
+    if p.samples == 0 {
+        return render(PROFILE_EMPTY, &common);
+    }
+    let pct = |f: f64| format!("{:.0}%", 100.0 * f);
+    let few = if p.samples < 50 {
+        " Too few samples to trust: a longer run gives more."
+    } else {
+        ""
+    };
+    let mut values = common.to_vec();
+    values.extend([
+        ("samples", p.samples.to_string()),
+        ("formatter", pct(p.formatter)),
+        ("field", pct(p.field)),
+        ("elsewhere", pct((1.0 - p.formatter - p.field).max(0.0))),
+        ("few", few.to_owned()),
+    ]);
+    render(PROFILE, &values)
+}
+
+/// How far the text step is from its target, in time per value: what the code costs beyond
+/// writing the same text (its median on tmpfs minus the text floor's), and what its target
+/// allows it (the floor's time again, times the target's factor less one).
+fn text_budget(r: &Results) -> Option<String> {
+    let step = text_step()?;
+    let times = step.targets.iter().find_map(|t| match t {
+        Target::NearFloor { times, .. } => Some(*times),
+        _ => None,
+    })?;
+    let (n, s) = r.small;
+    let on_ram = |program: Program| {
+        r.find_case(&Case::new(program, n, s).on_ram())
+            .map(|m| m.wall.median)
+    };
+    let step_s = on_ram(Program::Step(step.name))?;
+    let floor_s = on_ram(Program::Floor(Floor::Txt))?;
+    let values = (n * s * s) as f64;
+    let ns = |seconds: f64| format!("{:.0}", seconds / values * 1e9);
+    let allowed = (times - 1.0) * floor_s;
+    Some(render(
+        TEXT_BUDGET,
+        &[
+            ("step", step.name.to_owned()),
+            ("n", n.to_string()),
+            ("s", s.to_string()),
+            ("step_s", format!("{step_s:.3}")),
+            ("floor_s", format!("{floor_s:.3}")),
+            ("cost_s", format!("{:.3}", step_s - floor_s)),
+            ("cost_ns", ns(step_s - floor_s)),
+            ("times", format!("{times:.1}")),
+            ("allowed_s", format!("{allowed:.3}")),
+            ("allowed_ns", ns(allowed)),
+        ],
+    ))
+}
+
+/// Every case's median, spread, peak memory and bytes.
+fn every_case(r: &Results) -> String {
+    let mut md = String::new();
+    for x in &r.measured {
+        let _ = writeln!(
+            md,
+            "| `{}`{} | {} | {:.1} | {:.1} |",
+            x.command,
+            oversubscribed(x),
+            cell(x),
+            x.peak_mib,
+            x.bytes as f64 / 1e6
+        );
+    }
+    md
+}
+
+fn oversubscribed(m: &Measured) -> &'static str {
+    if m.case.oversubscribed {
+        " *(oversubscribed)*"
+    } else {
+        ""
+    }
+}
+
+fn python_reference() -> String {
+    PYTHON
+        .iter()
+        .map(|(script, n, variant, t)| {
+            let variant = if variant.is_empty() { "—" } else { variant };
+            format!("| {script} | {n} | {variant} | {t} |\n")
+        })
+        .collect()
 }
 
 /// One row: the command, its median (min–max), and its ratio to `base` if given.
 fn row(md: &mut String, m: Option<&Measured>, base: Option<f64>) {
     if let Some(m) = m {
         let ratio = base.map_or(String::new(), |b| format!("{:.2}×", m.wall.median / b));
-        let mark = if m.case.oversubscribed {
-            " *(oversubscribed)*"
-        } else {
-            ""
-        };
-        let _ = writeln!(md, "| `{}`{mark} | {} | {ratio} |", m.command, cell(m));
+        let _ = writeln!(
+            md,
+            "| `{}`{} | {} | {ratio} |",
+            m.command,
+            oversubscribed(m),
+            cell(m)
+        );
     }
 }
 
-/// Opens a chapter table: its title, its ANCHOR (the book includes exactly this table) and the
-/// header row, whose last column is `ratio`.
-fn table_start(md: &mut String, anchor: &str, title: &str, ratio: &str) {
-    let _ = writeln!(md, "### {title}\n\n<!-- ANCHOR: {anchor} -->");
-    let _ = writeln!(
+/// A chapter table, between ANCHOR comments so that the book can `{{#include}}` exactly the
+/// numbers it discusses from this generated file.
+fn table(md: &mut String, anchor: &str, title: &str, ratio: &str, rows: &str) {
+    let _ = write!(
         md,
-        "| command | wall s: median (min–max) | {ratio} |\n|---|---|---|"
+        "### {title}\n\n<!-- ANCHOR: {anchor} -->\n| command | wall s: median (min–max) | {ratio} |\n|---|---|---|\n{rows}<!-- ANCHOR_END: {anchor} -->\n\n"
     );
 }
 
-fn table_end(md: &mut String, anchor: &str) {
-    let _ = writeln!(md, "<!-- ANCHOR_END: {anchor} -->\n");
-}
-
-/// Small tables for the workshop's chapters, each between ANCHOR comments so that the book can
-/// `{{#include}}` exactly the numbers it discusses from this generated file.
-fn chapter_tables(md: &mut String, r: &Results) {
-    let _ = writeln!(md, "## Tables for the chapters\n");
-    serial_table(md, r);
-    loops_table(md, r);
+fn chapter_tables(r: &Results) -> String {
+    let mut md = String::new();
+    serial_table(&mut md, r);
+    loops_table(&mut md, r);
     for (anchor, at) in [("threads_small", r.small), ("threads_large", r.large)] {
-        threads_table(md, r, anchor, at);
+        sweep_table(&mut md, r, anchor, Launch::Threads, at);
     }
     for (anchor, at) in [("mpi_small", r.small), ("mpi_large", r.large)] {
-        mpi_table(md, r, anchor, at);
+        sweep_table(&mut md, r, anchor, Launch::Mpi, at);
     }
-    hdf5_table(md, r);
+    hdf5_table(&mut md, r);
+    md
 }
 
-/// Every serial step and its Python original at the small size, against `write`.
+fn serial_steps() -> impl Iterator<Item = &'static Step> {
+    STEPS.iter().filter(|s| s.launch == Launch::Serial)
+}
+
+/// Every serial step at the small size, each group of formats followed by its floor, then the
+/// Python originals measured there; all against the first step.
 fn serial_table(md: &mut String, r: &Results) {
     let small = r.small;
-    let write = r.median(Program::step("write"), small, None, None);
-    table_start(md, "serial", "Serial steps", "time ÷ `write`");
-    for program in [
-        Program::step("write"),
-        Program::step("write_vectorized"),
-        Program::Floor(Floor::Txt),
-        Program::step("write_vectorized_binary"),
-        Program::step("write_hdf5"),
-        Program::Floor(Floor::Npy),
-        Program::python("write_vectorized"),
-        Program::python("write_vectorized_binary"),
-        Program::python("write_hdf5"),
-    ] {
-        row(md, r.find(program, small, None, None), write);
+    let first = serial_steps().next().map(|s| Program::Step(s.name));
+    let base = first.and_then(|p| r.median(p, small, None, None));
+    let mut rows = String::new();
+    for binary in [false, true] {
+        for step in serial_steps().filter(|s| (s.format != Format::Txt) == binary) {
+            row(
+                &mut rows,
+                r.find(Program::Step(step.name), small, None, None),
+                base,
+            );
+        }
+        let floor = if binary { Floor::Npy } else { Floor::Txt };
+        row(
+            &mut rows,
+            r.find(Program::Floor(floor), small, None, None),
+            base,
+        );
     }
-    table_end(md, "serial");
+    for step in serial_steps() {
+        row(
+            &mut rows,
+            r.find(Program::Python(step.name), small, None, None),
+            base,
+        );
+    }
+    let ratio = format!("time ÷ `{}`", serial_steps().next().map_or("", |s| s.name));
+    table(md, "serial", "Serial steps", &ratio, &rows);
 }
 
-/// The loop step against the vectorized one, in Rust and in Python.
+/// The loop step against the vectorized one, in Rust and in Python, where Python's loops ran.
 fn loops_table(md: &mut String, r: &Results) {
-    table_start(md, "loops", "Loops: Rust and Python", "time ÷ Rust `write`");
-    if let Some(py) = r
-        .measured
-        .iter()
-        .find(|m| m.case.program == Program::python("write"))
-    {
+    let mut rows = String::new();
+    let baseline = serial_steps().next();
+    if let Some(py) = baseline.and_then(|b| {
+        r.measured
+            .iter()
+            .find(|m| m.case.program == Program::Python(b.name))
+    }) {
         let at = (py.case.n_files, py.case.size);
-        let rust = r.median(Program::step("write"), at, None, None);
-        for program in [
-            Program::step("write"),
-            Program::step("write_vectorized"),
-            Program::python("write"),
-        ] {
-            row(md, r.find(program, at, None, None), rust);
+        let text: Vec<&Step> = serial_steps().filter(|s| s.format == Format::Txt).collect();
+        let rust = text
+            .first()
+            .and_then(|s| r.median(Program::Step(s.name), at, None, None));
+        for step in &text {
+            row(
+                &mut rows,
+                r.find(Program::Step(step.name), at, None, None),
+                rust,
+            );
+        }
+        row(&mut rows, Some(py), rust);
+    }
+    let ratio = format!("time ÷ Rust `{}`", baseline.map_or("", |s| s.name));
+    table(md, "loops", "Loops: Rust and Python", &ratio, &rows);
+}
+
+/// The original workshop's thread or MPI steps over their worker or rank counts, against one;
+/// for MPI also the launch floor and the runs with shared memory only.
+fn sweep_table(md: &mut String, r: &Results, anchor: &str, launch: Launch, at: (usize, usize)) {
+    let mut rows = String::new();
+    for step in STEPS.iter().filter(|s| s.launch == launch && s.original) {
+        let sweep = r.sweep(Program::Step(step.name), at);
+        let base = sweep.first().map(|(_, m)| m.wall.median);
+        for (_, m) in sweep {
+            row(&mut rows, Some(m), base);
         }
     }
-    table_end(md, "loops");
+    let (kind, unit) = match launch {
+        Launch::Mpi => ("MPI", "1 rank"),
+        _ => ("Threads", "1 worker"),
+    };
+    if launch == Launch::Mpi {
+        for m in r
+            .measured
+            .iter()
+            .filter(|m| m.case.program == Program::Launch)
+        {
+            row(&mut rows, Some(m), None);
+        }
+        for m in r
+            .measured
+            .iter()
+            .filter(|m| m.case.shared_memory && (m.case.n_files, m.case.size) == at)
+        {
+            row(&mut rows, Some(m), None);
+        }
+    }
+    let title = format!("{kind}, n={}, size {}", at.0, at.1);
+    table(md, anchor, &title, &format!("time ÷ {unit}"), &rows);
 }
 
-/// The two thread steps over their worker counts, against one worker.
-fn threads_table(md: &mut String, r: &Results, anchor: &str, at: (usize, usize)) {
-    table_start(
-        md,
-        anchor,
-        &format!("Threads, {}", at_str(at)),
-        "time ÷ 1 worker",
-    );
-    for program in ["write_multiprocessing", "write_multiprocessing_queue"] {
-        sweep_rows(md, r, Program::step(program), at);
-    }
-    table_end(md, anchor);
-}
-
-/// The MPI steps over their rank counts, against one rank; the launch floor; the runs with
-/// shared memory only.
-fn mpi_table(md: &mut String, r: &Results, anchor: &str, at: (usize, usize)) {
-    table_start(md, anchor, &format!("MPI, {}", at_str(at)), "time ÷ 1 rank");
-    for program in ["write_mpi", "write_mpi_scatter", "write_final"] {
-        sweep_rows(md, r, Program::step(program), at);
-    }
-    for m in r
-        .measured
-        .iter()
-        .filter(|m| m.case.program == Program::Launch)
-    {
-        row(md, Some(m), None);
-    }
-    for m in r
-        .measured
-        .iter()
-        .filter(|m| m.case.shared_memory && (m.case.n_files, m.case.size) == at)
-    {
-        row(md, Some(m), None);
-    }
-    table_end(md, anchor);
-}
-
-/// One row per worker or rank count, each against the first.
-fn sweep_rows(md: &mut String, r: &Results, program: Program, at: (usize, usize)) {
-    let sweep = r.sweep(program, at);
-    let base = sweep.first().map(|(_, m)| m.wall.median);
-    for (_, m) in sweep {
-        row(md, Some(m), base);
-    }
-}
-
-/// `write_vectorized_binary` and `write_hdf5` at every file count measured.
+/// The serial .npy step and the serial HDF5 step at every file count measured.
 fn hdf5_table(md: &mut String, r: &Results) {
     let size = r.small.1;
-    table_start(
+    let of = |format| {
+        serial_steps()
+            .find(|s| s.format == format)
+            .map(|s| Program::Step(s.name))
+    };
+    let mut rows = String::new();
+    if let (Some(npy), Some(h5)) = (of(Format::Npy), of(Format::H5)) {
+        let mut ns: Vec<usize> = r
+            .measured
+            .iter()
+            .filter(|m| m.case.program == h5 && m.case.size == size)
+            .map(|m| m.case.n_files)
+            .collect();
+        ns.sort();
+        ns.dedup();
+        for n in ns {
+            row(&mut rows, r.find(npy, (n, size), None, None), None);
+            let base = r.median(npy, (n, size), None, None);
+            row(&mut rows, r.find(h5, (n, size), None, None), base);
+        }
+    }
+    table(
         md,
         "hdf5",
         "Many .npy files or one HDF5 file",
         "HDF5 ÷ .npy",
+        &rows,
     );
-    let mut ns: Vec<usize> = r
-        .measured
-        .iter()
-        .filter(|m| m.case.program == Program::step("write_hdf5") && m.case.size == size)
-        .map(|m| m.case.n_files)
-        .collect();
-    ns.sort();
-    ns.dedup();
-    let npy = Program::step("write_vectorized_binary");
-    for n in ns {
-        row(md, r.find(npy, (n, size), None, None), None);
-        let base = r.median(npy, (n, size), None, None);
-        row(
-            md,
-            r.find(Program::step("write_hdf5"), (n, size), None, None),
-            base,
-        );
-    }
-    table_end(md, "hdf5");
 }
 
-fn at_str((n, s): (usize, usize)) -> String {
-    format!("n={n}, size {s}")
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The whole report, in markdown. `plots` are file names relative to `plot_prefix`.
-pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str) -> String {
-    let mut md = String::new();
-    let m = &r.machine;
-    let _ = writeln!(md, "# Benchmarks\n");
-    let _ = writeln!(
-        md,
-        "Generated by `make bench{}` on {} — do not edit by hand; run it again on your machine.\n",
-        if r.quick { "-quick" } else { "" },
-        m.date
-    );
-    let _ = writeln!(md, "<!-- ANCHOR: machine -->\n| machine | |\n|---|---|");
-    let _ = writeln!(
-        md,
-        "| host | {} |\n| CPU | {} |\n| cores | {} |\n| memory | {:.1} GiB |",
-        m.host, m.cpu, m.cores, m.memory_gib
-    );
-    let _ = writeln!(
-        md,
-        "| filesystem of the output | {} |\n| RAM-backed folder | {} |\n| kernel | {} |\n| date | {} |\n<!-- ANCHOR_END: machine -->\n",
-        m.filesystem, m.ram_filesystem, m.kernel, m.date
-    );
-    let _ = writeln!(
-        md,
-        "Each case ran as a whole process, as a learner runs it: {} unmeasured warm-up round(s), then {} measured \
-         round(s), each round running every case once in a new shuffled order (so a slow spell of the machine hits all cases alike); \
-         the tables show the median wall time in seconds, with the fastest and slowest run in brackets. Before every \
-         run the output folder is emptied and the page cache written back (`sync`), untimed. Wall time is taken from \
-         outside the process, so it includes start-up (and `mpirun`'s launch for the MPI steps). This machine's disk \
-         speed varies a lot over minutes: compare cases within one report, as ratios, rather than across reports. \
-         Cases marked `[tmpfs]` wrote to a RAM-backed folder instead of the disk: the difference is what the disk \
-         costs. Raw numbers: `bench/results/{raw_name}`.\n",
-        r.warmup, r.repeat
-    );
-    let _ = writeln!(
-        md,
-        "## Targets\n\nEach target is a ratio of cases that ran in the same rounds, computed round by round: \
-         the median, the interquartile range (IQR) of the rounds' values, and how many rounds. Rounds were added \
-         (up to a time budget) while a ratio's IQR was wider than ±10% of its median; a target whose ratio stayed \
-         that wide is *not measurable here* — the machine, not the code, decided it.\n\n\
-         <!-- ANCHOR: targets -->\n| target | measured | |\n|---|---|---|"
-    );
-    let plan = plan_of(r);
-    for goal in crate::goals::goals(&plan) {
-        let outcome = goal.outcome(r);
-        let shown = outcome.ratio.map_or("not measured".to_owned(), |q| {
-            if goal.share {
-                format!(
-                    "{:.0}% (IQR {:.0}–{:.0}%, {} rounds)",
-                    100.0 * q.median,
-                    100.0 * q.q1,
-                    100.0 * q.q3,
-                    q.rounds
-                )
-            } else {
-                q.shown()
-            }
-        });
-        let _ = writeln!(md, "| {} | {shown} | {} |", goal.text, outcome.verdict);
+    #[test]
+    fn templates_fill_their_names_and_refuse_an_unfilled_one() {
+        assert_eq!(render("a {{x}} b", &[("x", "1".into())]), "a 1 b");
+        let missing = std::panic::catch_unwind(|| render("a {{y}}", &[]));
+        assert!(missing.is_err());
     }
-    if let Some(t) = memory_target(r) {
-        let verdict = if t.met == Some(true) {
-            "met"
-        } else {
-            "**missed**"
-        };
-        let _ = writeln!(md, "| {} | {} | {verdict} |", t.text, t.measured);
-    }
-    let _ = writeln!(md, "<!-- ANCHOR_END: targets -->");
-    capacity_table(&mut md, r);
-    filesystem_table(&mut md, r);
-    native_section(&mut md, r);
-    text_profile_section(&mut md, r, plot_prefix);
-    let _ = writeln!(md, "\nPython is timed in the same run (`crates/bench/python/reference.py`: numpy, savetxt, save, h5py), except for `write_final`, whose Python version needs mpi4py and parallel h5py: it is compared with the fixed reference below, and only at n=1000, size 100.\n");
-
-    let _ = writeln!(md, "## Every case\n\n| command | wall s: median (min–max) | peak MiB | MB written |\n|---|---|---|---|");
-    for x in &r.measured {
-        let mark = if x.case.oversubscribed {
-            " *(oversubscribed)*"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            md,
-            "| `{}`{mark} | {} | {:.1} | {:.1} |",
-            x.command,
-            cell(x),
-            x.peak_mib,
-            x.bytes as f64 / 1e6
-        );
-    }
-    let _ = writeln!(md, "\n`floor` writes the same number of files with the same bytes as the step, with nothing but `File::create` and one `write_all` each; `mpi_noop` is `mpirun` of a program that only starts and stops MPI.\n");
-
-    chapter_tables(&mut md, r);
-
-    let _ = writeln!(md, "## Plots\n");
-    for p in plots {
-        let _ = writeln!(md, "![{p}]({plot_prefix}{p})\n");
-    }
-    let _ = writeln!(md, "## The Python originals, for reference\n\nTimed once on this project's Debian 12 machine (2 cores) in 2026-11, 100×100 grids, medians; not re-run by `make bench`.\n\n| script | n | workers/ranks | seconds |\n|---|---|---|---|");
-    for (script, n, variant, t) in PYTHON {
-        let _ = writeln!(
-            md,
-            "| {script} | {n} | {} | {t} |",
-            if variant.is_empty() { "—" } else { variant }
-        );
-    }
-    md
 }

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
-use crate::program::Program;
-use crate::runner::{Case, Measured};
+use crate::metric::Goal;
+use crate::model::{Case, Measured, Program};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -21,6 +21,10 @@ pub struct Results {
     /// Where the text step's CPU time goes on tmpfs: its profile, taken after the rounds.
     #[serde(default)]
     pub text_profile: Option<TextProfile>,
+    /// The goals the run was judged under (runs from before they were recorded are judged
+    /// under the goals of their plan as the table states them now).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub goals: Vec<Goal>,
 }
 
 /// The share of a `--flamegraph` run's samples in the formatter and in the field.
@@ -32,7 +36,8 @@ pub struct TextProfile {
     pub samples: u64,
     /// Samples in `gridgen::text` (the exact `%.18e` formatter), as a fraction.
     pub formatter: f64,
-    /// Samples in `gridgen::field` (the field and the grid), as a fraction.
+    /// Samples in the step's `generate_data` and `gridgen::field` (the field and the grid), as
+    /// a fraction.
     pub field: f64,
 }
 

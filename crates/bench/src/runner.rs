@@ -1,43 +1,19 @@
-//! Running one benchmark case many times: each run a whole process (what a learner waits for),
-//! its output folder emptied beforehand (untimed), its wall time taken from outside, its peak
-//! memory from the kernel's accounting of that one child.
+//! Running the benchmark's cases: each run a whole process (what a learner waits for), its
+//! output folder emptied beforehand (untimed), its wall time taken from outside, its peak memory
+//! from the kernel's accounting of that one child; rounds of every case in a shuffled order, and
+//! extra rounds while a target's ratio is still wide.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use serde::{Deserialize, Serialize};
-use tools::{step_info, Launch};
+use steps::{Format, Launch, Step, Target, STEPS};
 
-use crate::program::Program;
+use crate::metric::Metric;
+use crate::model::{Case, Measured};
 use crate::stats::{Ratio, Stats};
-
-/// What to run, at which sizes, with how many workers or ranks, and where.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Case {
-    pub program: Program,
-    pub n_files: usize,
-    pub size: usize,
-    #[serde(default)]
-    pub workers: Option<usize>,
-    #[serde(default)]
-    pub ranks: Option<usize>,
-    /// More ranks than cores.
-    #[serde(default)]
-    pub oversubscribed: bool,
-    /// `mpirun` told to use shared memory only (`tools::SHARED_MEMORY_ONLY`).
-    #[serde(default)]
-    pub shared_memory: bool,
-    /// Written to a RAM-backed folder (tmpfs) instead of the disk: what the code costs, without
-    /// what the disk costs.
-    #[serde(default)]
-    pub ram: bool,
-    /// The step built for this machine's CPU (`-C target-cpu=native`, `make bench NATIVE=1`).
-    #[serde(default)]
-    pub native: bool,
-}
 
 /// Where the programs are: the workspace's release build, and the build for this CPU.
 #[derive(Debug, Clone)]
@@ -71,170 +47,33 @@ impl Binaries {
     }
 }
 
-impl Case {
-    pub fn new(program: Program, n_files: usize, size: usize) -> Case {
-        Case {
-            program,
-            n_files,
-            size,
-            workers: None,
-            ranks: None,
-            oversubscribed: false,
-            shared_memory: false,
-            ram: false,
-            native: false,
-        }
-    }
-    /// The step called `name` (see [`Program::step`]).
-    pub fn step(name: &str, n_files: usize, size: usize) -> Case {
-        Case::new(Program::step(name), n_files, size)
-    }
-    /// The same case, written to the RAM-backed folder.
-    pub fn on_ram(mut self) -> Case {
-        self.ram = true;
-        self
-    }
-    /// The same case with `mpirun` told to use shared memory only.
-    pub fn shared_memory(mut self) -> Case {
-        self.shared_memory = true;
-        self
-    }
-    /// The same case, built for this machine's CPU.
-    pub fn native(mut self) -> Case {
-        self.native = true;
-        self
-    }
-    fn mpirun_options(&self) -> &'static [&'static str] {
-        if self.shared_memory {
-            &tools::SHARED_MEMORY_ONLY
-        } else {
-            &[]
-        }
-    }
-    pub fn workers(mut self, w: usize) -> Case {
-        self.workers = Some(w);
-        self
-    }
-    /// Run under `mpirun -np r` (marked oversubscribed by [`Case::on_cores`]).
-    pub fn ranks(mut self, r: usize) -> Case {
-        self.ranks = Some(r);
-        self
-    }
-    /// Marks the case oversubscribed when it has more ranks than `cores`: the cores of the
-    /// machine the plan was made for, not of the one redrawing a report.
-    pub fn on_cores(mut self, cores: usize) -> Case {
-        self.oversubscribed = self.ranks.is_some_and(|r| r > cores);
-        self
-    }
-
-    /// The command line as the report prints it: the real command, with every path shortened
-    /// to its file name and without the output options (`--json --dir <folder>`), then where
-    /// it wrote (`[tmpfs]`) and how it was built (`[native]`).
-    pub fn command_line(&self) -> String {
-        let command = self.build(|_, name| Ok(Path::new("/bin").join(name)));
-        let mut words = match command {
-            Ok(command) => shown(&command),
-            Err(e) => vec![format!("<{e}>")],
-        };
-        if self.ram {
-            words.push("[tmpfs]".into());
-        }
-        if self.native {
-            words.push("[native]".into());
-        }
-        words.join(" ")
-    }
-
-    /// The command that runs this case, writing into `dir`.
-    fn command(&self, bins: &Binaries, dir: &Path) -> Result<Command> {
-        let mut command = self.build(|case, name| bins.of(case, name))?;
-        if self.program.summarises() {
-            command.arg("--json");
-        }
-        if !matches!(self.program, Program::Launch | Program::Capacity) {
-            command.arg("--dir").arg(dir);
-        }
-        Ok(command)
-    }
-
-    /// The command without its output options; `locate` finds a program by name.
-    fn build(&self, locate: impl Fn(&Case, &str) -> Result<PathBuf>) -> Result<Command> {
-        let ranks = self.ranks.unwrap_or(1);
-        let mpirun = |program: PathBuf| tools::mpirun_with(ranks, self.mpirun_options(), &program);
-        let sizes = [
-            "-n".to_string(),
-            self.n_files.to_string(),
-            "-s".into(),
-            self.size.to_string(),
-        ];
-        Ok(match self.program {
-            Program::Launch => mpirun(locate(self, "mpi_noop")?),
-            Program::Capacity => {
-                let mut c = Command::new(locate(self, "capacity")?);
-                c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
-                c
-            }
-            Program::Python(step) => {
-                let mut c = Command::new(PYTHON);
-                c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
-                    .arg(step)
-                    .args(&sizes);
-                c
-            }
-            Program::Floor(floor) => {
-                let mut c = Command::new(locate(self, "floor")?);
-                c.args(["--format", floor.format()]).args(&sizes);
-                c
-            }
-            Program::Step(step) => {
-                let info = step_info(step).with_context(|| format!("no step named {step}"))?;
-                let binary = locate(self, step)?;
-                let mut c = if info.launch == Launch::Mpi {
-                    mpirun(binary)
-                } else {
-                    Command::new(binary)
-                };
-                c.args(&sizes);
-                if info.launch == Launch::Threads {
-                    c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
-                }
-                c
-            }
-        })
-    }
-}
-
-/// A command's words, each path (a word with a `/`) shortened to its file name.
-fn shown(command: &Command) -> Vec<String> {
-    let short = |word: &std::ffi::OsStr| {
-        let word = word.to_string_lossy();
-        match word.rsplit_once('/') {
-            Some((_, name)) => name.to_owned(),
-            None => word.into_owned(),
-        }
-    };
-    std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(short)
-        .collect()
+/// The step whose text formatting the report profiles: the last serial text step (the
+/// vectorized one).
+pub fn text_step() -> Option<&'static Step> {
+    STEPS
+        .iter()
+        .rfind(|s| s.launch == Launch::Serial && s.format == Format::Txt)
 }
 
 /// Runs the field and formatter steps from both builds at the plan's small size and compares
 /// every file they write, byte by byte.
 pub fn compare_native(
     bins: &Binaries,
-    plan: &crate::matrix::Plan,
+    plan: &crate::plan::Plan,
     scratch: &Path,
 ) -> Result<crate::results::NativeCheck> {
     let (n, s) = (plan.small.0.min(100), plan.small.1);
+    let native_steps = STEPS
+        .iter()
+        .filter(|s| s.targets.iter().any(|t| matches!(t, Target::Native { .. })));
     let mut check = crate::results::NativeCheck {
         rustflags: NATIVE_RUSTFLAGS.into(),
         commands: Vec::new(),
         files_compared: 0,
         files_differing: 0,
     };
-    for step in ["write_vectorized", "write_vectorized_binary"] {
-        let portable = Case::step(step, n, s);
+    for step in native_steps {
+        let portable = Case::of(step, n, s);
         let native = portable.clone().native();
         let (a, b) = (scratch.join("portable"), scratch.join("native"));
         run_once(&portable, bins, &a)?;
@@ -260,17 +99,18 @@ pub fn compare_native(
 /// `write_vectorized.flamegraph.svg`) and counts where its samples are.
 pub fn profile_text_step(
     bins: &Binaries,
-    plan: &crate::matrix::Plan,
+    plan: &crate::plan::Plan,
     scratch: &Path,
     plots: &Path,
 ) -> Result<crate::results::TextProfile> {
     // Three times the small case: a few hundred samples at the sampler's ~150 Hz here.
-    let case = Case::step("write_vectorized", 3 * plan.small.0, plan.small.1).on_ram();
-    let name = "write_vectorized.flamegraph.svg";
+    let step = text_step().context("the step table has no text step to profile")?;
+    let case = Case::of(step, 3 * plan.small.0, plan.small.1).on_ram();
+    let name = format!("{}.flamegraph.svg", step.name);
     std::fs::create_dir_all(plots).with_context(|| format!("cannot create {}", plots.display()))?;
-    let svg = plots.join(name);
+    let svg = plots.join(&name);
     let dir = scratch.join("profile");
-    let mut command = case.command(bins, &dir)?;
+    let mut command = case.command(|c, n| bins.of(c, n), &dir)?;
     let out = command
         .arg("--flamegraph")
         .arg(&svg)
@@ -297,14 +137,14 @@ pub fn profile_text_step(
         samples += count;
         if stack.contains("gridgen::text::") {
             formatter += count;
-        } else if stack.contains("gridgen::field::") {
+        } else if stack.contains("::generate_data") || stack.contains("gridgen::field::") {
             field += count;
         }
     }
     let share = |k: u64| k as f64 / samples.max(1) as f64;
     Ok(crate::results::TextProfile {
         command: format!("{} --flamegraph", case.command_line()),
-        flamegraph: name.into(),
+        flamegraph: name,
         samples,
         formatter: share(formatter),
         field: share(field),
@@ -313,25 +153,6 @@ pub fn profile_text_step(
 
 /// What `make bench NATIVE=1` builds the native steps with (the Makefile says the same).
 pub const NATIVE_RUSTFLAGS: &str = "-C target-cpu=native";
-
-/// Debian's Python, which has numpy and h5py (`make setup`).
-pub const PYTHON: &str = "/usr/bin/python3";
-
-/// One case's measurements.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Measured {
-    pub case: Case,
-    pub command: String,
-    /// Wall seconds of the whole process, from outside.
-    pub wall: Stats,
-    /// Largest resident set of any one process of the run, in MiB (for MPI: the largest rank).
-    pub peak_mib: f64,
-    /// Bytes the run reported writing.
-    pub bytes: u64,
-    /// Every measured run: (round, wall seconds). Ratios pair two cases round by round.
-    #[serde(default)]
-    pub samples: Vec<(usize, f64)>,
-}
 
 /// One run: wall seconds, peak resident MiB, bytes written (from the `--json` summary).
 fn run_once(case: &Case, bins: &Binaries, dir: &Path) -> Result<(f64, f64, u64)> {
@@ -342,7 +163,7 @@ fn run_once(case: &Case, bins: &Binaries, dir: &Path) -> Result<(f64, f64, u64)>
     // flushing another's files.
     // SAFETY: sync takes no arguments and cannot fail.
     unsafe { libc::sync() };
-    let mut command = case.command(bins, dir)?;
+    let mut command = case.command(|c, name| bins.of(c, name), dir)?;
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -399,10 +220,25 @@ fn wait_with_peak_memory(pid: u32) -> Result<(i32, i64)> {
     Ok((code, usage.ru_maxrss))
 }
 
-/// A target as the runner sees it: case indices, and how one round's times make its value.
+/// A target as the runner sees it: its cases as indices into the run's cases, and its metric.
 pub struct Watched {
     pub cases: Vec<usize>,
-    pub value: fn(&[f64]) -> f64,
+    pub metric: Metric,
+}
+
+impl Watched {
+    /// The goal's metric over `cases`, if every one of its cases is run.
+    pub fn of(metric: &Metric, cases: &[Case]) -> Option<Watched> {
+        let indices: Option<Vec<usize>> = metric
+            .cases()
+            .iter()
+            .map(|c| cases.iter().position(|x| x == c))
+            .collect();
+        Some(Watched {
+            cases: indices?,
+            metric: metric.clone(),
+        })
+    }
 }
 
 /// How many rounds to run and which ratios must come out trustworthy.
@@ -410,101 +246,124 @@ pub struct Rounds<'a> {
     pub warmup: usize,
     /// Measured rounds every case gets.
     pub repeat: usize,
-    /// The targets, as groups of cases whose round-by-round value is reported: while one is
-    /// not narrow (see [`Ratio::narrow`]), more rounds of just its cases are run…
+    /// The targets, whose round-by-round value is reported: while one is not narrow (see
+    /// [`Ratio::narrow`]), more rounds of just its cases are run…
     pub watched: &'a [Watched],
     /// … until this much time has gone into extra rounds, or `max_rounds` in all.
     pub budget: Duration,
     pub max_rounds: usize,
 }
 
-/// Runs every case `warmup` rounds unmeasured, then `repeat` measured rounds, then extra rounds
-/// of the cases in watched pairs whose ratio is still wide. Each round runs its cases once, in a
-/// shuffled order (not all runs of one case, then the next), so a slow spell of the machine — a
-/// busy disk, another job — spreads over every case instead of skewing one, and ratios between
-/// cases stay fair. Cases with `ram` write under `ram_scratch`. `progress` is told after every
-/// run.
-pub fn measure_all(
-    cases: &[Case],
-    bins: &Binaries,
-    rounds: &Rounds,
-    scratch: &Path,
-    ram_scratch: &Path,
-    mut progress: impl FnMut(&Case),
-) -> Result<Vec<Measured>> {
-    let (disk_dir, ram_dir): (PathBuf, PathBuf) = (scratch.join("out"), ram_scratch.join("out"));
-    let mut samples: Vec<Vec<(usize, f64)>> = vec![Vec::new(); cases.len()];
-    let mut peaks = vec![(0.0f64, 0u64); cases.len()];
-    let mut seed = 0x853c_49e6_748f_ea9b_u64;
-    type Samples = Vec<Vec<(usize, f64)>>;
-    let mut run_round = |samples: &mut Samples,
-                         peaks: &mut Vec<(f64, u64)>,
-                         round: usize,
-                         which: &[usize],
-                         measured: bool|
-     -> Result<()> {
+/// Where the cases write: the disk's folder and the RAM-backed one.
+pub struct Scratch {
+    pub disk: PathBuf,
+    pub ram: PathBuf,
+}
+
+/// What the rounds have measured so far: every case's (round, seconds), its peak MiB and bytes.
+struct Tally {
+    samples: Vec<Vec<(usize, f64)>>,
+    peaks: Vec<(f64, u64)>,
+    seed: u64,
+}
+
+impl Tally {
+    fn new(cases: usize) -> Tally {
+        Tally {
+            samples: vec![Vec::new(); cases],
+            peaks: vec![(0.0, 0); cases],
+            seed: 0x853c_49e6_748f_ea9b,
+        }
+    }
+
+    /// A new order every round: a disk that slows down as a round's gigabytes pile up would
+    /// otherwise always penalise the same cases (those late in the list).
+    fn shuffled(&mut self, which: &[usize]) -> Vec<usize> {
         let mut order = which.to_vec();
-        // A new order every round: a disk that slows down as a round's gigabytes pile up would
-        // otherwise always penalise the same cases (those late in the list).
         for i in (1..order.len()).rev() {
-            seed = seed
+            self.seed = self
+                .seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            order.swap(i, (seed >> 33) as usize % (i + 1));
+            order.swap(i, (self.seed >> 33) as usize % (i + 1));
         }
-        for k in order {
-            let case = &cases[k];
-            let dir = if case.ram { &ram_dir } else { &disk_dir };
-            let (wall, mib, b) = run_once(case, bins, dir)?;
-            if measured {
-                samples[k].push((round, wall));
-                peaks[k] = (peaks[k].0.max(mib), b);
-            }
-            progress(case);
-        }
-        Ok(())
-    };
-    let all: Vec<usize> = (0..cases.len()).collect();
-    let base = rounds.warmup + rounds.repeat.max(1);
-    for round in 0..base {
-        run_round(
-            &mut samples,
-            &mut peaks,
-            round,
-            &all,
-            round >= rounds.warmup,
-        )?;
+        order
     }
-    let started = Instant::now();
-    for round in base..rounds.max_rounds {
-        if started.elapsed() >= rounds.budget {
-            break;
-        }
+
+    /// The watched targets whose ratio is still wide: all their cases.
+    fn wide(&self, watched: &[Watched]) -> Vec<usize> {
         let mut wide: Vec<usize> = Vec::new();
-        for watched in rounds.watched {
-            let series: Vec<&[(usize, f64)]> = watched
+        for w in watched {
+            let series: Vec<&[(usize, f64)]> = w
                 .cases
                 .iter()
-                .map(|&k| samples[k].as_slice())
+                .map(|&k| self.samples[k].as_slice())
                 .collect();
-            let ratio = Ratio::per_round(&series, watched.value);
+            let ratio = Ratio::per_round(&series, |t| w.metric.value(t));
             if !ratio.is_some_and(|r| r.narrow()) {
-                wide.extend(&watched.cases);
+                wide.extend(&w.cases);
             }
         }
         wide.sort_unstable();
         wide.dedup();
-        if wide.is_empty() {
+        wide
+    }
+}
+
+/// Runs every case `warmup` rounds unmeasured, then `repeat` measured rounds, then extra rounds
+/// of the cases of watched targets whose ratio is still wide. Each round runs its cases once, in
+/// a shuffled order (not all runs of one case, then the next), so a slow spell of the machine —
+/// a busy disk, another job — spreads over every case instead of skewing one, and ratios between
+/// cases stay fair. `progress` is told after every run.
+pub fn measure_all(
+    cases: &[Case],
+    bins: &Binaries,
+    rounds: &Rounds,
+    scratch: &Scratch,
+    mut progress: impl FnMut(&Case),
+) -> Result<Vec<Measured>> {
+    let mut tally = Tally::new(cases.len());
+    let mut round =
+        |tally: &mut Tally, number: usize, which: &[usize], measured: bool| -> Result<()> {
+            for k in tally.shuffled(which) {
+                let case = &cases[k];
+                let dir = if case.ram {
+                    &scratch.ram
+                } else {
+                    &scratch.disk
+                };
+                let (wall, mib, bytes) = run_once(case, bins, dir)?;
+                if measured {
+                    tally.samples[k].push((number, wall));
+                    tally.peaks[k] = (tally.peaks[k].0.max(mib), bytes);
+                }
+                progress(case);
+            }
+            Ok(())
+        };
+    let all: Vec<usize> = (0..cases.len()).collect();
+    let base = rounds.warmup + rounds.repeat.max(1);
+    for number in 0..base {
+        round(&mut tally, number, &all, number >= rounds.warmup)?;
+    }
+    let started = Instant::now();
+    for number in base..rounds.max_rounds {
+        let wide = tally.wide(rounds.watched);
+        if started.elapsed() >= rounds.budget || wide.is_empty() {
             break;
         }
-        run_round(&mut samples, &mut peaks, round, &wide, true)?;
+        round(&mut tally, number, &wide, true)?;
     }
-    let _ = std::fs::remove_dir_all(&disk_dir);
-    let _ = std::fs::remove_dir_all(&ram_dir);
-    Ok(cases
+    let _ = std::fs::remove_dir_all(&scratch.disk);
+    let _ = std::fs::remove_dir_all(&scratch.ram);
+    Ok(measurements(cases, tally))
+}
+
+fn measurements(cases: &[Case], tally: Tally) -> Vec<Measured> {
+    cases
         .iter()
-        .zip(samples)
-        .zip(peaks)
+        .zip(tally.samples)
+        .zip(tally.peaks)
         .map(|((case, samples), (peak_mib, bytes))| {
             let walls: Vec<f64> = samples.iter().map(|(_, w)| *w).collect();
             Measured {
@@ -516,5 +375,5 @@ pub fn measure_all(
                 samples,
             }
         })
-        .collect())
+        .collect()
 }

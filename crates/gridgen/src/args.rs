@@ -5,29 +5,10 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, Parser};
 
+use serde::{Deserialize, Serialize};
+use steps::Step;
+
 use crate::Error;
-
-/// A step's name and one-line lesson, taken from its Cargo.toml by [`step!`](crate::step), and
-/// the kind of file it writes (for the disk-space check).
-#[derive(Debug, Clone, Copy)]
-pub struct Step {
-    pub name: &'static str,
-    pub about: &'static str,
-    /// The extension of its outputs: `txt`, `npy` or `h5`.
-    pub writes: &'static str,
-}
-
-/// The calling crate's [`Step`], writing files with extension `$writes`.
-#[macro_export]
-macro_rules! step {
-    ($writes:literal) => {
-        $crate::Step {
-            name: env!("CARGO_PKG_NAME"),
-            about: env!("CARGO_PKG_DESCRIPTION"),
-            writes: $writes,
-        }
-    };
-}
 
 /// Arguments shared by every step.
 #[derive(Debug, Clone, Parser)]
@@ -84,7 +65,7 @@ impl StepArgs for Args {
 /// Parses the process's arguments for `step`. A usage error is [`Error::Usage`] with clap's
 /// message cut to its first line (the cause); `--help` and `--version` come back as `Ok(None)`
 /// after printing (only if `print_help`: under MPI only rank 0 prints).
-pub fn parse<A: StepArgs>(step: Step, print_help: bool) -> crate::Result<Option<A>> {
+pub fn parse<A: StepArgs>(step: &'static Step, print_help: bool) -> crate::Result<Option<A>> {
     let command = A::command()
         .name(step.name)
         .bin_name(step.name)
@@ -129,7 +110,31 @@ pub struct WorkerArgs {
     pub workers: Option<usize>,
     /// Where the worker count came from, for the summary.
     #[arg(skip)]
-    workers_from: Option<&'static str>,
+    workers_from: Option<WorkersFrom>,
+}
+
+/// Where a thread step's worker count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkersFrom {
+    /// `-w`, given on the command line.
+    #[serde(rename = "-w")]
+    Flag,
+    /// The Slurm job's `--cpus-per-task`.
+    #[serde(rename = "SLURM_CPUS_PER_TASK")]
+    Slurm,
+    /// Neither: one worker.
+    #[serde(rename = "default")]
+    Default,
+}
+
+impl std::fmt::Display for WorkersFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WorkersFrom::Flag => "-w",
+            WorkersFrom::Slurm => SLURM_CPUS_PER_TASK,
+            WorkersFrom::Default => "default",
+        })
+    }
 }
 
 /// The Slurm variable that says how many cores a job's task was given.
@@ -145,7 +150,7 @@ impl WorkerArgs {
     /// repeating it), else 1. `from_slurm` is the variable's value, if set.
     fn resolve_workers(&mut self, from_slurm: Option<String>) -> Result<(), String> {
         if self.workers.is_some() {
-            self.workers_from = Some("-w");
+            self.workers_from = Some(WorkersFrom::Flag);
             return Ok(());
         }
         match from_slurm {
@@ -153,11 +158,11 @@ impl WorkerArgs {
                 let n = worker_count(text.trim())
                     .map_err(|e| format!("{SLURM_CPUS_PER_TASK}: {e}; pass -w to choose"))?;
                 self.workers = Some(n);
-                self.workers_from = Some(SLURM_CPUS_PER_TASK);
+                self.workers_from = Some(WorkersFrom::Slurm);
             }
             None => {
                 self.workers = Some(1);
-                self.workers_from = Some("default");
+                self.workers_from = Some(WorkersFrom::Default);
             }
         }
         Ok(())
@@ -185,7 +190,7 @@ impl StepArgs for WorkerArgs {
     }
     fn annotate(&self, summary: &mut crate::Summary) {
         summary.workers = Some(self.workers());
-        summary.workers_from = self.workers_from.map(str::to_owned);
+        summary.workers_from = self.workers_from;
     }
 }
 
@@ -217,6 +222,10 @@ fn worker_count(text: &str) -> Result<usize, String> {
 fn file_prefix(text: &str) -> Result<String, String> {
     if text.is_empty() {
         Err("the prefix must not be empty".into())
+    } else if text.starts_with('.') {
+        Err(format!(
+            "the prefix '{text}' starts with a dot: its files would be hidden (and the run's own temporary files are the ones whose names start so)"
+        ))
     } else if text.chars().any(char::is_control) {
         Err(format!(
             "the prefix {text:?} has a control character; file names here are plain text"
@@ -251,6 +260,11 @@ mod tests {
         assert!(file_prefix("a\nb")
             .unwrap_err()
             .contains("control character"));
+        for dotted in [".", "..", ".data"] {
+            assert!(file_prefix(dotted)
+                .unwrap_err()
+                .contains("starts with a dot"));
+        }
         assert!(!file_prefix("a\nb").unwrap_err().contains('\n'));
     }
 
@@ -262,14 +276,20 @@ mod tests {
                 .map(|()| args)
         };
         let args = parse(&["w", "-w", "3"], Some("8")).unwrap();
-        assert_eq!((args.workers(), args.workers_from), (3, Some("-w")));
+        assert_eq!(
+            (args.workers(), args.workers_from),
+            (3, Some(WorkersFrom::Flag))
+        );
         let args = parse(&["w"], Some("8")).unwrap();
         assert_eq!(
             (args.workers(), args.workers_from),
-            (8, Some(SLURM_CPUS_PER_TASK))
+            (8, Some(WorkersFrom::Slurm))
         );
         let args = parse(&["w"], None).unwrap();
-        assert_eq!((args.workers(), args.workers_from), (1, Some("default")));
+        assert_eq!(
+            (args.workers(), args.workers_from),
+            (1, Some(WorkersFrom::Default))
+        );
         assert!(parse(&["w"], Some("lots"))
             .unwrap_err()
             .contains(SLURM_CPUS_PER_TASK));

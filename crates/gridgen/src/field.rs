@@ -47,7 +47,9 @@ pub fn generate_value(x: f64, y: f64, n_files: usize, file_id: usize) -> f64 {
     frac(x * x * y + y * y * x + file_id as f64 / n_files as f64)
 }
 
-/// The field over a whole meshgrid: one elementwise expression over `xx` and `yy`.
+/// The field over a whole meshgrid: one elementwise expression over `xx` and `yy` — what every
+/// step from `write_vectorized` on writes in its own `main.rs`, here for the tools that check
+/// them (the end-to-end tests tie it to numpy's own values).
 pub fn generate_data(
     xx: &Array2<f64>,
     yy: &Array2<f64>,

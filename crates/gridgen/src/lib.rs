@@ -1,62 +1,71 @@
 //! `gridgen`: what every step of the workshop shares, so that each step's `main.rs` holds its
-//! lesson — the calls of the crates it teaches — and nothing else.
+//! lesson — the calls of the crates it teaches — and nothing else. It needs no system library:
+//! the MPI frame is `gridgen-mpi`, the HDF5 file `gridgen-h5`, each built once whatever else is.
 //!
-//! - [`field`]: the data contract — the grid, the field, and numpy's rounding rules.
-//! - [`text`]: `numpy.savetxt`'s exact text format, fast.
-//! - [`output`]: file names and all-or-nothing files ([`Output::create`] … [`PartialFile::commit`]).
-//! - [`args`], [`run`]: the shared command line and the frame around each step: checks before
-//!   the run, the summary after it, one line on stderr for any failure.
-//! - [`signals`]: Ctrl-C, `scancel` and file-size limits end a run cleanly.
-//! - [`progress`], [`profile`], [`trace`]: the progress bar, `--flamegraph` and `--trace`.
-//! - [`workers`]: what the thread steps share (the worker limit, a panicked worker's message).
-//! - [`read`]: loading outputs back, to check that every step wrote the same numbers.
-//! - `h5` (feature `hdf5`): the frame around the HDF5 steps' one file.
-//! - `mpi` (feature `mpi`): the frame around the MPI steps, and `array_split`.
+//! What the steps call:
+//! - [`run`] with [`step!`]: the frame around a lesson — checks before the run, the summary
+//!   after it, one line on stderr for any failure.
+//! - [`Args`], [`WorkerArgs`]: the shared command line.
+//! - [`Output`]: file names, and all-or-nothing files ([`Output::create`] …
+//!   [`PartialFile::commit`]); [`Output::progress`] for the datasets of one file.
+//! - [`field`]: the data contract — the grid, and numpy's rounding rules ([`field::frac`]).
+//! - [`npy::header`]: `numpy.save`'s header.
+//! - [`workers`]: the thread steps' shared errors and names.
+//!
+//! What `gridgen-mpi`, `gridgen-h5` and the tools build on: [`frame`].
 
+mod alloc;
 pub mod args;
+mod dirfd;
 mod error;
 pub mod field;
-#[cfg(feature = "hdf5")]
-pub mod h5;
 pub mod memory;
-#[cfg(feature = "mpi")]
-pub mod mpi;
 pub mod npy;
 mod observe;
 pub mod output;
 pub mod profile;
-pub mod progress;
-pub mod read;
+mod progress;
 mod report;
-pub mod run;
+mod run;
 mod signals;
 pub mod space;
+mod team;
 pub mod text;
 pub mod trace;
 pub mod workers;
 
-use ndarray::Array2;
-
-pub use args::{Args, Step, StepArgs, WorkerArgs};
+pub use args::{Args, StepArgs, WorkerArgs, WorkersFrom};
 pub use error::{Error, Result};
-pub use field::{axes, generate_value, meshgrid};
-#[cfg(feature = "hdf5")]
-pub use h5::H5Output;
+pub use field::{axes, meshgrid};
 pub use output::{Output, PartialFile};
+pub use progress::Progressing;
 pub use report::Summary;
 pub use run::run;
+pub use steps::{self, Format, Launch, Step};
+pub use team::{Alone, Team};
 
-/// [`field::generate_data`], the field of file `file_id` over a meshgrid, as the steps call it:
-/// gridgen notes when each file's computing starts and ends (for `--trace` and the progress
-/// bar), so that the contract itself stays free of it.
-pub fn generate_data(
-    xx: &Array2<f64>,
-    yy: &Array2<f64>,
-    n_files: usize,
-    file_id: usize,
-) -> Array2<f64> {
-    progress::computing(file_id);
-    let data = field::generate_data(xx, yy, n_files, file_id);
-    progress::computed(file_id);
-    data
+/// The calling crate's row of the step table ([`steps::STEPS`]), found by its package name
+/// when it compiles: a step crate missing from the table does not build.
+#[macro_export]
+macro_rules! step {
+    () => {
+        $crate::step!(env!("CARGO_PKG_NAME"))
+    };
+    ($name:expr) => {{
+        const STEP: &'static $crate::Step = match $crate::steps::find($name) {
+            Some(step) => step,
+            None => panic!("this crate is not in the step table (crates/steps/src/lib.rs)"),
+        };
+        STEP
+    }};
+}
+
+/// The pieces of the frame that gridgen's sibling crates (`gridgen-mpi`, `gridgen-h5`) and the
+/// workshop's tools build on. The steps call none of them.
+pub mod frame {
+    pub use crate::observe::{title, write_profile, write_trace, Observer, Seen};
+    pub use crate::output::{secret_name, LibraryFile, TempName};
+    pub use crate::report::{failure, line, mark_told, one_line_panics, summary};
+    pub use crate::run::{check, create, lesson, summarize, Folders};
+    pub use crate::signals::{watch, Process};
 }

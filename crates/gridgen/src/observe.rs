@@ -7,16 +7,16 @@ use std::time::Instant;
 use crate::profile::{self, Profile, Sampler, MIN_SAMPLES};
 use crate::report::line as report;
 use crate::trace::{self, Slice};
-use crate::{Args, Error, Result, Summary};
+use crate::{Args, Output, Result, Summary};
 
-pub(crate) struct Observer {
+/// The sampler, when `--flamegraph` asked for one.
+pub struct Observer {
     sampler: Option<Sampler>,
-    tracing: bool,
     start: Instant,
 }
 
 /// What was observed during the run.
-pub(crate) struct Seen {
+pub struct Seen {
     pub profile: Option<Profile>,
     pub slices: Option<Vec<Slice>>,
     pub seconds: f64,
@@ -28,30 +28,26 @@ impl Observer {
             Some(_) => Some(Sampler::start(args.profile_hz)?),
             None => None,
         };
-        if args.trace.is_some() {
-            trace::enable();
-        }
         Ok(Observer {
             sampler,
-            tracing: args.trace.is_some(),
             start: Instant::now(),
         })
     }
 
-    pub fn finish(self) -> Result<Seen> {
+    /// Stops the sampler and takes the run's slices from `out`.
+    pub fn finish(self, out: &Output) -> Result<Seen> {
         let seconds = self.start.elapsed().as_secs_f64();
         let profile = self.sampler.map(Sampler::finish).transpose()?;
-        let slices = self.tracing.then(trace::take);
         Ok(Seen {
             profile,
-            slices,
+            slices: out.progress.take_slices(),
             seconds,
         })
     }
 }
 
 /// The flamegraph's title: the step and its parameters.
-pub(crate) fn title(summary: &Summary) -> String {
+pub fn title(summary: &Summary) -> String {
     let mut title = format!(
         "{}  n={} size={}",
         summary.step, summary.n_files, summary.size
@@ -67,7 +63,7 @@ pub(crate) fn title(summary: &Summary) -> String {
 
 /// Writes `profile` as `svg` (and its folded stacks beside it), however few its samples; with
 /// fewer than [`MIN_SAMPLES`] it also says so, and how to get more.
-pub(crate) fn write_profile(
+pub fn write_profile(
     profile: &Profile,
     svg: &Path,
     title: &str,
@@ -83,11 +79,9 @@ pub(crate) fn write_profile(
     profile.write(svg, title)
 }
 
-pub(crate) fn write_trace(path: &Path, processes: &[(i32, String, Vec<Slice>)]) -> Result<()> {
-    std::fs::write(path, trace::chrome_json(processes)).map_err(|source| Error::Write {
-        path: path.to_owned(),
-        source,
-    })
+/// Writes the timeline of `processes`, all or nothing.
+pub fn write_trace(path: &Path, processes: &[(i32, String, Vec<Slice>)]) -> Result<()> {
+    crate::output::write_all_or_nothing(path, trace::chrome_json(processes).as_bytes())
 }
 
 impl Seen {

@@ -1,47 +1,89 @@
-//! Where the steps write: file names, and the rule that no file is ever left half-written
-//! under its final name.
+//! Where the steps write: file names, and the rule that no file is ever left half-written — or
+//! swapped for someone else's — under its final name.
 //!
 //! A step asks for a file with [`Output::create`] and gets a [`PartialFile`]: a new, hidden
-//! temporary file beside the final one, under a name no other run uses (`.data00042.npy.<pid>-<n>.partial`),
-//! created exclusively — an existing file or a symlink at that name is an error, never
-//! followed. The step writes into it with whatever library its lesson is about, then calls
-//! [`PartialFile::commit`], which renames it into place. A file that is dropped without a commit
-//! (an error, a panic) is removed, and so is every open one on Ctrl-C or `scancel` (see
-//! [`crate::signals`]). Two runs into one folder therefore never write into each other's files:
-//! the last one to finish a file wins, with a complete file.
+//! temporary file beside the final one, under a name no other run uses
+//! (`.data00042.npy.<pid>-<n>.partial`), created exclusively through the folder's descriptor —
+//! an existing file or a symlink at that name is never followed (the next name is tried). The
+//! step writes into it, then calls [`PartialFile::commit`], which checks that the name still
+//! holds the very file written (not a symlink or file someone put in its place) and renames it
+//! into place. A file dropped without a commit (an error, a panic) is removed, and so is every
+//! open one on Ctrl-C or `scancel` (see [`crate::signals`]). Two runs into one folder never
+//! write into each other's files: the last one to finish a file wins, with a complete file.
+//!
+//! A library that opens its file by path (HDF5, and MPI-IO on every rank) gets a
+//! [`LibraryFile`]: a file in a private folder of the run's own (mode 700, so no one else can
+//! put anything in it), under a name no one can guess; it is renamed from there into place.
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use ndarray::Array2;
+use steps::{Format, Step};
 
-use crate::{progress, text, Error, Result};
+use crate::dirfd::{self, Dir, Identity};
+use crate::error::in_file;
+use crate::progress::{Begun, Progress, Progressing};
+use crate::signals::{self, guarded, Registered};
+use crate::{text, Error, Result};
 
-/// The output folder and file-name prefix of one run, and the bytes written to it so far.
-/// Shared by reference between worker threads: the counter is atomic.
+pub use crate::signals::PARTIAL_SUFFIX;
+
+/// How many taken temporary names are skipped before creating a file is given up.
+const NAME_TRIES: usize = 64;
+
+/// The output folder and file-name prefix of one run, what it has written so far and how far it
+/// is. Shared by reference between worker threads.
 #[derive(Debug)]
 pub struct Output {
     dir: PathBuf,
+    folder: Dir,
     prefix: String,
+    step: &'static Step,
     bytes: AtomicU64,
+    names: AtomicU64,
+    /// The bytes of every array the run writes (all ranks').
+    data_bytes: u64,
+    pub(crate) progress: Progress,
+}
+
+/// What makes a temporary name unique among all runs writing into one folder at the same time:
+/// the process id and a counter. (Ranks of one parallel file agree on rank 0's.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TempName {
+    pub pid: u32,
+    pub n: u64,
+}
+
+impl TempName {
+    /// `.<name>.<pid>-<n>.partial`.
+    pub fn for_name(self, name: &str) -> String {
+        format!(".{name}.{}-{}{PARTIAL_SUFFIX}", self.pid, self.n)
+    }
 }
 
 impl Output {
-    /// Creates the folder if it is missing.
-    pub fn create_dir(dir: &Path, prefix: &str) -> Result<Self> {
-        fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+    /// The run's output in the existing folder `dir`.
+    pub(crate) fn open(dir: &Path, args: &crate::Args, step: &'static Step) -> Result<Output> {
+        let prefix = &args.output;
+        let tracing = args.trace.is_some();
+        let data_bytes = (args.n_files as u64)
+            .saturating_mul(crate::memory::grid_bytes(args.size).unwrap_or(u64::MAX));
+        let folder = Dir::open(dir).map_err(|source| Error::CreateDir {
             path: dir.to_owned(),
             source,
         })?;
         Ok(Output {
             dir: dir.to_owned(),
+            folder,
             prefix: prefix.to_owned(),
+            step,
             bytes: AtomicU64::new(0),
+            names: AtomicU64::new(0),
+            data_bytes,
+            progress: Progress::new(tracing),
         })
     }
 
@@ -51,13 +93,21 @@ impl Output {
     }
 
     /// `<dir>/<prefix><file_id:05>.<ext>`.
-    pub fn path(&self, file_id: usize, ext: &str) -> PathBuf {
-        self.dir.join(format!("{}.{ext}", self.name(file_id)))
+    pub fn path(&self, file_id: usize) -> PathBuf {
+        self.dir.join(self.file_name(file_id))
     }
 
-    /// `<dir>/<prefix>.<ext>`: the one file of the HDF5 steps.
-    pub fn single_path(&self, ext: &str) -> PathBuf {
-        self.dir.join(format!("{}.{ext}", self.prefix))
+    fn file_name(&self, file_id: usize) -> String {
+        format!("{}.{}", self.name(file_id), self.step.format)
+    }
+
+    /// `<dir>/<prefix>.<ext>`: the one file of a run that writes one.
+    pub fn single_path(&self) -> PathBuf {
+        self.dir.join(self.single_name())
+    }
+
+    fn single_name(&self) -> String {
+        format!("{}.{}", self.prefix, self.step.format)
     }
 
     /// The file-name prefix.
@@ -65,317 +115,462 @@ impl Output {
         &self.prefix
     }
 
+    /// The output folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What the step writes.
+    pub fn format(&self) -> Format {
+        self.step.format
+    }
+
     /// Bytes written by this process so far.
     pub fn bytes_written(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }
 
+    /// The bytes of every array of the run, on all ranks: what its one file must hold at least.
+    pub fn data_bytes(&self) -> u64 {
+        self.data_bytes
+    }
+
+    /// Files (or datasets) this process has finished so far.
+    pub fn files_done(&self) -> u64 {
+        self.progress.done()
+    }
+
+    /// A temporary name no other file of this run has had.
+    pub fn temp_name(&self) -> TempName {
+        TempName {
+            pid: std::process::id(),
+            n: self.names.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
     /// Starts `<prefix><file_id:05>.<ext>`: a new hidden temporary file, renamed into place by
     /// [`PartialFile::commit`].
-    pub fn create(&self, file_id: usize, ext: &str) -> Result<PartialFile<'_>> {
-        PartialFile::create(
-            self,
-            self.path(file_id, ext),
-            Some(file_id),
-            TempName::next(),
-        )
-    }
-
-    /// Starts `<prefix>.<ext>`, the one file of a run, the same way.
-    pub fn create_single(&self, ext: &str) -> Result<PartialFile<'_>> {
-        self.create_single_named(ext, TempName::next())
-    }
-
-    /// Starts `<prefix>.<ext>` under the temporary name `name` — rank 0's, which the other
-    /// ranks of a parallel file were told.
-    #[cfg_attr(not(feature = "mpio"), allow(dead_code))]
-    pub(crate) fn create_single_named(&self, ext: &str, name: TempName) -> Result<PartialFile<'_>> {
-        PartialFile::create(self, self.single_path(ext), None, name)
+    pub fn create(&self, file_id: usize) -> Result<PartialFile<'_>> {
+        let begun = self.progress.writing();
+        let name = self.file_name(file_id);
+        let file =
+            TempFile::create(&self.folder, &name, || self.temp_name()).map_err(|source| {
+                Error::Write {
+                    path: self.dir.join(&name),
+                    source,
+                }
+            })?;
+        Ok(PartialFile {
+            out: self,
+            file,
+            file_id,
+            begun,
+            path: self.dir.join(name),
+        })
     }
 
     /// `numpy.savetxt(path, data)` into `<prefix><file_id:05>.txt`, all or nothing.
     pub fn save_txt(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
-        let mut txt = self.create(file_id, "txt")?;
+        let mut txt = self.create(file_id)?;
         // Buffered: savetxt hands over one row at a time.
         text::savetxt(io::BufWriter::with_capacity(1 << 16, &mut txt), data)?;
         txt.commit()
+    }
+
+    /// The file indices `files`, each counted as finished (for the progress bar, the summary
+    /// and `--trace`) when the loop moves on to the next — for the datasets of an HDF5 file,
+    /// which have no file of their own to tell when they are done. Like `tqdm(range(n))`.
+    pub fn progress<I: IntoIterator<Item = usize>>(
+        &self,
+        files: I,
+    ) -> Progressing<'_, I::IntoIter> {
+        Progressing::new(&self.progress, files.into_iter())
+    }
+
+    /// Reserves the run's one file (`<prefix>.<ext>`) for a library that creates it itself, in a
+    /// private folder under a new temporary name, as the file `<secret>.<ext>` there.
+    pub fn reserve_library_file(&self, secret: &str) -> Result<LibraryFile<'_>> {
+        let mut last = None;
+        for _ in 0..NAME_TRIES {
+            match LibraryFile::reserve(self, self.temp_name(), secret, true) {
+                Err(Error::Write { source, .. })
+                    if source.kind() == io::ErrorKind::AlreadyExists =>
+                {
+                    last = Some(source);
+                }
+                other => return other,
+            }
+        }
+        Err(Error::Write {
+            path: self.single_path(),
+            source: last.unwrap_or_else(|| io::Error::other("no free temporary name")),
+        })
+    }
+
+    /// The same file, reserved by another rank: this one only opens it (through the library)
+    /// and removes it if interrupted.
+    pub fn adopt_library_file(&self, name: TempName, secret: &str) -> Result<LibraryFile<'_>> {
+        LibraryFile::reserve(self, name, secret, false)
+    }
+
+    fn add_bytes(&self, bytes: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// A private name for a library's file (64 random bits), so that no one can put a symlink where
+/// it will be opened.
+pub fn secret_name() -> String {
+    dirfd::random_hex()
+}
+
+/// A new temporary file of ours in a folder, written through its descriptor and renamed into
+/// place only if the name still holds it.
+#[derive(Debug)]
+struct TempFile<'d> {
+    folder: &'d Dir,
+    target: String,
+    temp: String,
+    file: Option<File>,
+    identity: Identity,
+    _registered: Registered,
+    done: bool,
+}
+
+impl<'d> TempFile<'d> {
+    /// Creates a temporary file for `target` in `folder`, skipping names already taken.
+    fn create(
+        folder: &'d Dir,
+        target: &str,
+        mut next: impl FnMut() -> TempName,
+    ) -> io::Result<Self> {
+        let mut last = None;
+        for _ in 0..NAME_TRIES {
+            let temp = next().for_name(target);
+            if temp.len() > folder.name_max() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("its temporary name {temp:?} is longer than the filesystem allows"),
+                ));
+            }
+            let registered = signals::register(folder.raw(), &temp)?;
+            match guarded(|| folder.create_new(&temp)) {
+                Ok(file) => {
+                    let identity = dirfd::identity(&file)?;
+                    return Ok(TempFile {
+                        folder,
+                        target: target.to_owned(),
+                        temp,
+                        file: Some(file),
+                        identity,
+                        _registered: registered,
+                        done: false,
+                    });
+                }
+                // Someone's file (or a symlink) holds that name: never touch it, try the next.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
+    }
+
+    fn file(&mut self) -> io::Result<&mut File> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the file is already closed"))
+    }
+
+    /// Closes the file, checks the temporary name still holds it, and renames it into place.
+    /// Returns its size.
+    fn commit(&mut self) -> io::Result<u64> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("closed twice"))?;
+        let bytes = file.metadata()?.len();
+        drop(file);
+        rename_checked(
+            self.folder,
+            &self.temp,
+            self.identity,
+            self.folder,
+            &self.target,
+        )?;
+        self.done = true;
+        Ok(bytes)
+    }
+}
+
+impl Drop for TempFile<'_> {
+    /// Not committed: an error or a panic came first. The file is incomplete; remove it.
+    fn drop(&mut self) {
+        drop(self.file.take());
+        if !self.done {
+            let _ = guarded(|| self.folder.remove(&self.temp));
+        }
+    }
+}
+
+/// Renames `from` (in `src`) to `to` (in `dst`) if, and only if, `from` still names the file
+/// `identity` — not a symlink or another file someone put in its place — and checks afterwards
+/// that `to` names it: a swap in the instant between the check and the rename is undone.
+fn rename_checked(
+    src: &Dir,
+    from: &str,
+    identity: Identity,
+    dst: &Dir,
+    to: &str,
+) -> io::Result<()> {
+    let replaced = || {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "someone replaced the temporary file while it was written (another user of the folder?)",
+        )
+    };
+    match src.identity_of(from)? {
+        Some((id, true)) if id == identity => {}
+        _ => return Err(replaced()),
+    }
+    guarded(|| src.rename(from, dst, to))?;
+    match dst.identity_of(to)? {
+        Some((id, true)) if id == identity => Ok(()),
+        _ => {
+            // What we renamed was not ours: take it away again rather than leave it there.
+            let _ = guarded(|| dst.remove(to));
+            Err(replaced())
+        }
     }
 }
 
 /// A file being written under a hidden temporary name; see the [module](self) docs.
 ///
-/// It writes like a [`File`] (`Write`), and [`PartialFile::path`] hands its temporary path to a
-/// library that opens files itself (HDF5). While it lives, an error converted with `?` on this
-/// thread names its final path.
+/// It writes like a [`File`] (`Write`); an error from a write names the file, so `?` in a step
+/// reports it.
 #[derive(Debug)]
 pub struct PartialFile<'a> {
     out: &'a Output,
-    target: PathBuf,
-    partial: PathBuf,
-    file: Option<File>,
-    file_id: Option<usize>,
-    done: bool,
+    file: TempFile<'a>,
+    file_id: usize,
+    begun: Option<Begun>,
+    path: PathBuf,
 }
 
-impl<'a> PartialFile<'a> {
-    fn create(
-        out: &'a Output,
-        path: PathBuf,
-        file_id: Option<usize>,
-        name: TempName,
-    ) -> Result<Self> {
-        if let Some(id) = file_id {
-            progress::write_started(id);
-        }
-        let partial = name.path_for(&path);
-        // live::create registers the file as it creates it.
-        let file = live::create(&partial).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(Self::registered(out, path, partial, Some(file), file_id))
-    }
-
-    /// Closes gridgen's own handle, for a library that opens the file itself.
-    #[cfg_attr(not(feature = "hdf5"), allow(dead_code))]
-    pub(crate) fn close_handle(&mut self) {
-        self.file = None;
-    }
-
-    /// A temporary file another process created (rank 0 of a parallel HDF5 file): this one
-    /// writes into it, and removes it too if interrupted.
-    #[cfg_attr(not(feature = "mpio"), allow(dead_code))]
-    pub(crate) fn adopt(out: &'a Output, path: PathBuf, partial: PathBuf) -> Self {
-        live::add(&partial);
-        Self::registered(out, path, partial, None, None)
-    }
-
-    /// Wraps a temporary file already in the registry of live ones.
-    fn registered(
-        out: &'a Output,
-        path: PathBuf,
-        partial: PathBuf,
-        file: Option<File>,
-        file_id: Option<usize>,
-    ) -> Self {
-        naming::push(&path, &partial);
-        PartialFile {
-            out,
-            target: path,
-            partial,
-            file,
-            file_id,
-            done: false,
-        }
-    }
-
-    /// The hidden temporary path being written (for libraries that open the file themselves).
-    pub fn path(&self) -> &Path {
-        &self.partial
-    }
-
+impl PartialFile<'_> {
     /// Closes the file and renames it to its final name: from now on it is a complete output.
     /// (It replaces any file of that name, as `numpy.save` would.)
     pub fn commit(mut self) -> Result<()> {
-        let bytes = self.close_and_rename().map_err(|source| Error::Write {
-            path: self.target.clone(),
+        let bytes = self.file.commit().map_err(|source| Error::Write {
+            path: self.path.clone(),
             source,
         })?;
-        self.out.bytes.fetch_add(bytes, Ordering::Relaxed);
-        if let Some(id) = self.file_id {
-            progress::file_done(id);
-        }
+        self.out.add_bytes(bytes);
+        self.out.progress.finished(self.file_id, self.begun);
         Ok(())
-    }
-
-    fn close_and_rename(&mut self) -> io::Result<u64> {
-        let bytes = match self.file.take() {
-            Some(file) => file.metadata()?.len(),
-            None => fs::symlink_metadata(&self.partial)?.len(),
-        };
-        live::rename(&self.partial, &self.target)?;
-        self.done = true;
-        Ok(bytes)
-    }
-
-    /// Marks the file as someone else's to rename (the ranks of a parallel HDF5 file other than
-    /// rank 0): dropping it then leaves it alone.
-    #[cfg_attr(not(feature = "hdf5"), allow(dead_code))]
-    pub(crate) fn release(mut self) {
-        self.done = true;
     }
 }
 
 impl Write for PartialFile<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file_mut()?.write(buf)
+        let path = &self.path;
+        self.file.file()?.write(buf).map_err(|e| in_file(path, e))
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.file_mut()?.write_all(buf)
+        let path = &self.path;
+        self.file
+            .file()?
+            .write_all(buf)
+            .map_err(|e| in_file(path, e))
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.file_mut()?.flush()
+        let path = &self.path;
+        self.file.file()?.flush().map_err(|e| in_file(path, e))
     }
 }
 
-impl PartialFile<'_> {
-    fn file_mut(&mut self) -> io::Result<&mut File> {
-        self.file
-            .as_mut()
-            .ok_or_else(|| io::Error::other("the file is opened by a library, not by gridgen"))
-    }
+/// The run's one file, written by a library that opens it by path (HDF5; with MPI-IO, every
+/// rank): `.<prefix>.h5.<pid>-<n>.partial/<secret>.h5`, in a private folder of the run's own.
+#[derive(Debug)]
+pub struct LibraryFile<'a> {
+    out: &'a Output,
+    name: TempName,
+    folder_name: String,
+    private: Option<Dir>,
+    inner: String,
+    path: PathBuf,
+    owner: bool,
+    _registered: Registered,
+    done: bool,
 }
 
-impl Drop for PartialFile<'_> {
-    /// Not committed: an error or a panic came first. The file is incomplete; remove it.
-    fn drop(&mut self) {
-        drop(self.file.take());
-        live::forget(&self.partial, !self.done);
-        naming::pop(&self.target);
-    }
-}
-
-/// Every temporary name ends so, whatever the run: `.<name>.<pid>-<n>.partial`.
-pub const PARTIAL_SUFFIX: &str = ".partial";
-
-/// What makes a temporary name unique among all runs on this machine writing into one folder
-/// at the same time: the process id and a counter. (Ranks of one parallel file agree on rank 0's.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TempName {
-    pub pid: u32,
-    pub n: u64,
-}
-
-impl TempName {
-    /// A name no other file of this process has had.
-    pub(crate) fn next() -> TempName {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        TempName {
-            pid: std::process::id(),
-            n: NEXT.fetch_add(1, Ordering::Relaxed),
+impl<'a> LibraryFile<'a> {
+    fn reserve(out: &'a Output, name: TempName, secret: &str, owner: bool) -> Result<Self> {
+        let target = out.single_name();
+        let folder_name = name.for_name(&target);
+        let inner = format!("{secret}.{}", out.step.format);
+        let path = out.dir.join(&folder_name).join(&inner);
+        let fail = |source| Error::Write {
+            path: out.single_path(),
+            source,
+        };
+        if folder_name.len() > out.folder.name_max() {
+            return Err(fail(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("its temporary name {folder_name:?} is longer than the filesystem allows"),
+            )));
         }
-    }
-
-    /// `.<name>.<pid>-<n>.partial` beside `path`.
-    pub(crate) fn path_for(self, path: &Path) -> PathBuf {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        path.with_file_name(format!(".{name}.{}-{}{PARTIAL_SUFFIX}", self.pid, self.n))
-    }
-}
-
-/// `O_CREAT | O_EXCL`: fails if anything — a file, a folder, a symlink, even a dangling one — is
-/// at `path`, so a run never writes through a name someone else put there.
-pub(crate) fn create_exclusive(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
-}
-
-/// The temporary files this process has open, for removal when a signal ends the run.
-pub(crate) mod live {
-    use super::*;
-    use std::sync::{RwLock, RwLockReadGuard};
-
-    /// Held shared by every creation, rename and removal of a temporary file — threads do those
-    /// at once, which matters where each is a round trip to a metadata server (Lustre, GPFS) —
-    /// and exclusively, for good, by [`remove_all`].
-    static GATE: RwLock<()> = RwLock::new(());
-    static FILES: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
-
-    fn files() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
-        FILES.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn shared() -> RwLockReadGuard<'static, ()> {
-        GATE.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Creates `path` exclusively and remembers it. Once [`remove_all`] has run, this waits
-    /// for the end of the process instead: no new temporary file can appear.
-    pub(crate) fn create(path: &Path) -> io::Result<File> {
-        let _gate = shared();
-        let file = create_exclusive(path)?;
-        files().insert(path.to_owned());
-        Ok(file)
-    }
-
-    pub(crate) fn add(path: &Path) {
-        files().insert(path.to_owned());
-    }
-
-    /// Renames a temporary file into place. Once [`remove_all`] has run, this waits for the
-    /// end of the process instead of renaming (or reporting a failed rename of) a removed file.
-    pub(crate) fn rename(partial: &Path, target: &Path) -> io::Result<()> {
-        let _gate = shared();
-        fs::rename(partial, target)?;
-        files().remove(partial);
-        Ok(())
-    }
-
-    /// Stops tracking `path`, removing the file first when `remove` (it was never completed).
-    pub(crate) fn forget(path: &Path, remove: bool) {
-        let _gate = shared();
-        if remove {
-            let _ = fs::remove_file(path);
-        }
-        files().remove(path);
-    }
-
-    #[cfg(test)]
-    pub(crate) fn files_contain(path: &Path) -> bool {
-        files().contains(path)
-    }
-
-    /// Removes every temporary file still open and returns how many there were. For the end of
-    /// the process: it waits for the file operations under way, then keeps the gate closed, so
-    /// no thread creates, renames or removes a temporary file after this; such a thread waits
-    /// for the process to end.
-    pub(crate) fn remove_all() -> usize {
-        let gate = GATE.write().unwrap_or_else(|p| p.into_inner());
-        let mut files = files();
-        for path in files.iter() {
-            let _ = fs::remove_file(path);
-        }
-        let removed = std::mem::take(&mut *files).len();
-        std::mem::forget(gate);
-        removed
-    }
-}
-
-/// Which file this thread is writing, so that an I/O or HDF5 error that `?` converts into
-/// gridgen's [`Error`] names it (the libraries' errors do not).
-pub(crate) mod naming {
-    use super::*;
-
-    thread_local! {
-        /// (final name, temporary name) of each file this thread has open.
-        static OPEN: RefCell<Vec<(PathBuf, PathBuf)>> = const { RefCell::new(Vec::new()) };
-    }
-
-    pub(crate) fn push(path: &Path, partial: &Path) {
-        OPEN.with(|o| o.borrow_mut().push((path.to_owned(), partial.to_owned())));
-    }
-
-    pub(crate) fn pop(path: &Path) {
-        OPEN.with(|o| {
-            let mut open = o.borrow_mut();
-            if let Some(at) = open.iter().rposition(|(p, _)| p == path) {
-                open.remove(at);
+        let registered = signals::register(out.folder.raw(), &folder_name).map_err(fail)?;
+        let private = if owner {
+            let dir = guarded(|| out.folder.create_dir(&folder_name, 0o700)).map_err(fail)?;
+            registered.holds(dir.raw(), &inner);
+            Some(dir)
+        } else {
+            // Another rank made it; this one removes the file too if a signal comes first.
+            let dir = Dir::open(&out.dir.join(&folder_name)).ok();
+            if let Some(dir) = &dir {
+                registered.holds(dir.raw(), &inner);
             }
-        });
+            dir
+        };
+        Ok(LibraryFile {
+            out,
+            name,
+            folder_name,
+            private,
+            inner,
+            path,
+            owner,
+            _registered: registered,
+            done: false,
+        })
     }
 
-    /// The file most recently started on this thread and not yet finished.
-    pub(crate) fn current() -> Option<PathBuf> {
-        OPEN.with(|o| o.borrow().last().map(|(p, _)| p.clone()))
+    /// The temporary name, for the other ranks of a parallel file.
+    pub fn name(&self) -> TempName {
+        self.name
     }
 
-    /// Its temporary name, where its bytes are now.
-    #[cfg_attr(not(feature = "hdf5"), allow(dead_code))]
-    pub(crate) fn current_partial() -> Option<PathBuf> {
-        OPEN.with(|o| o.borrow().last().map(|(_, p)| p.clone()))
+    /// Where the library creates the file (exclusively: `hdf5::File::create_excl`).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
+
+    /// The final name, `<dir>/<prefix>.<ext>`.
+    pub fn target(&self) -> PathBuf {
+        self.out.single_path()
+    }
+
+    /// The file as it is now, opened for reading without following a symlink: for checking
+    /// that its bytes arrived before it is renamed.
+    pub fn open_for_check(&self) -> io::Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&self.path)
+    }
+
+    /// The library has closed the file: rename it into place (on the rank that reserved it).
+    /// Returns its size.
+    pub fn commit(mut self) -> Result<u64> {
+        let fail = |source| Error::Write {
+            path: self.out.single_path(),
+            source,
+        };
+        if !self.owner {
+            self.done = true;
+            return Ok(0);
+        }
+        let private = self
+            .private
+            .as_ref()
+            .ok_or_else(|| fail(io::Error::other("the private folder is gone")))?;
+        let (identity, regular) = private
+            .identity_of(&self.inner)
+            .map_err(fail)?
+            .ok_or_else(|| fail(io::Error::other("the library left no file")))?;
+        if !regular {
+            return Err(fail(io::Error::other(
+                "the library's file is not a plain file",
+            )));
+        }
+        let size = std::fs::symlink_metadata(&self.path).map_err(fail)?.len();
+        rename_checked(
+            private,
+            &self.inner,
+            identity,
+            &self.out.folder,
+            &self.out.single_name(),
+        )
+        .map_err(fail)?;
+        let _ = guarded(|| self.out.folder.remove_dir(&self.folder_name));
+        self.done = true;
+        self.out.add_bytes(size);
+        Ok(size)
+    }
+
+    /// Leaves the file to the rank that reserved it (a rank other than 0 of a parallel file).
+    pub fn release(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for LibraryFile<'_> {
+    fn drop(&mut self) {
+        if self.done || !self.owner {
+            return;
+        }
+        if let Some(private) = &self.private {
+            let _ = guarded(|| private.remove(&self.inner));
+        }
+        let _ = guarded(|| self.out.folder.remove_dir(&self.folder_name));
+    }
+}
+
+/// Writes `bytes` to `path` all or nothing, as the steps' data files are written: a profile or
+/// a timeline is either complete under its name or not there.
+pub(crate) fn write_all_or_nothing(path: &Path, bytes: &[u8]) -> Result<()> {
+    let fail = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let (folder, name) = folder_and_name(path).map_err(fail)?;
+    let mut file = side_file(&folder, &name).map_err(fail)?;
+    file.file().and_then(|f| f.write_all(bytes)).map_err(fail)?;
+    file.commit().map_err(fail)?;
+    Ok(())
+}
+
+/// Checks that a file can be created where `path` will be (a temporary file, removed again).
+pub(crate) fn check_creatable(path: &Path) -> Result<()> {
+    let fail = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let (folder, name) = folder_and_name(path).map_err(fail)?;
+    drop(side_file(&folder, &name).map_err(fail)?);
+    Ok(())
+}
+
+fn folder_and_name(path: &Path) -> io::Result<(Dir, String)> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    Ok((Dir::open(parent)?, name))
+}
+
+/// A temporary file for a profile or a timeline, numbered apart from the data files' names.
+fn side_file<'d>(folder: &'d Dir, name: &str) -> io::Result<TempFile<'d>> {
+    let counter = AtomicU64::new(0);
+    TempFile::create(folder, name, || TempName {
+        pid: std::process::id(),
+        n: u64::MAX / 2 + counter.fetch_add(1, Ordering::Relaxed),
+    })
 }
 
 #[cfg(test)]
@@ -383,7 +578,7 @@ mod tests {
     use super::*;
 
     fn leftovers(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
+        let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
@@ -391,105 +586,155 @@ mod tests {
         names
     }
 
+    fn output(dir: &Path, step: &str) -> Output {
+        use clap::Parser;
+        let args = crate::Args::try_parse_from(["step", "-n", "4", "-s", "3"]).unwrap();
+        Output::open(dir, &args, steps::find(step).unwrap()).unwrap()
+    }
+
     #[test]
     fn names_follow_the_workshop() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create_dir(dir.path(), "data").unwrap();
-        assert_eq!(out.path(7, "npy"), dir.path().join("data00007.npy"));
-        assert_eq!(out.path(123456, "txt"), dir.path().join("data123456.txt"));
-        assert_eq!(out.single_path("h5"), dir.path().join("data.h5"));
+        let out = output(dir.path(), "write_vectorized_binary");
+        assert_eq!(out.path(7), dir.path().join("data00007.npy"));
+        assert_eq!(out.name(123456), "data123456");
+        let h5 = output(dir.path(), "write_hdf5");
+        assert_eq!(h5.single_path(), dir.path().join("data.h5"));
         let name = TempName { pid: 42, n: 7 };
         assert_eq!(
-            name.path_for(&dir.path().join("data00001.txt")),
-            dir.path().join(".data00001.txt.42-7.partial")
+            name.for_name("data00001.txt"),
+            ".data00001.txt.42-7.partial"
         );
-        assert_ne!(TempName::next(), TempName::next());
+        assert_ne!(out.temp_name(), out.temp_name());
     }
 
     #[test]
     fn a_committed_file_appears_under_its_name_only() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create_dir(dir.path(), "data").unwrap();
-        let mut file = out.create(3, "bin").unwrap();
+        let out = output(dir.path(), "write_vectorized_binary");
+        let mut file = out.create(3).unwrap();
         file.write_all(b"12345").unwrap();
-        let partial = file.path().to_owned();
-        assert!(partial.exists());
-        assert!(!out.path(3, "bin").exists());
+        assert_eq!(leftovers(dir.path()).len(), 1);
+        assert!(!out.path(3).exists());
         file.commit().unwrap();
-        assert_eq!(leftovers(dir.path()), ["data00003.bin"]);
+        assert_eq!(leftovers(dir.path()), ["data00003.npy"]);
         assert_eq!(out.bytes_written(), 5);
+        assert_eq!(out.files_done(), 1);
     }
 
     #[test]
     fn two_writers_of_one_name_never_share_a_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create_dir(dir.path(), "data").unwrap();
-        let mut first = out.create(0, "bin").unwrap();
-        let mut second = out.create(0, "bin").unwrap();
-        assert_ne!(first.path(), second.path());
+        let out = output(dir.path(), "write_vectorized_binary");
+        let mut first = out.create(0).unwrap();
+        let mut second = out.create(0).unwrap();
         first.write_all(b"first").unwrap();
         second.write_all(b"second").unwrap();
         second.commit().unwrap();
         first.commit().unwrap();
-        assert_eq!(fs::read(out.path(0, "bin")).unwrap(), b"first");
-        assert_eq!(leftovers(dir.path()), ["data00000.bin"]);
+        assert_eq!(std::fs::read(out.path(0)).unwrap(), b"first");
+        assert_eq!(leftovers(dir.path()), ["data00000.npy"]);
     }
 
     #[test]
     fn an_uncommitted_file_is_removed_and_errors_name_it() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create_dir(dir.path(), "data").unwrap();
+        let out = output(dir.path(), "write");
         let failed = || -> Result<()> {
-            let mut file = out.create(0, "txt")?;
+            let mut file = out.create(0)?;
             file.write_all(b"half of it")?;
-            Err(io::Error::other("disk on fire"))?
+            Err(in_file(&out.path(0), io::Error::other("disk on fire")))?
         };
         let err = failed().unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!(
-                "cannot write {}: disk on fire",
-                out.path(0, "txt").display()
-            )
+            format!("cannot write {}: disk on fire", out.path(0).display())
         );
         assert!(leftovers(dir.path()).is_empty());
         assert_eq!(out.bytes_written(), 0);
-        // Outside any file, an I/O error names none.
-        let err: Error = io::Error::other("plain").into();
-        assert_eq!(err.to_string(), "plain");
     }
 
     #[test]
-    fn a_symlink_at_the_temporary_name_is_refused_not_followed() {
+    fn a_name_someone_holds_is_skipped_never_followed() {
         let dir = tempfile::tempdir().unwrap();
         let victim = dir.path().join("victim.txt");
-        fs::write(&victim, "precious").unwrap();
-        let target = dir.path().join("data00000.npy");
-        let partial = TempName { pid: 1, n: 1 }.path_for(&target);
-        std::os::unix::fs::symlink(&victim, &partial).unwrap();
-        let err = create_exclusive(&partial).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
-        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        std::fs::write(&victim, "precious").unwrap();
+        let out = output(dir.path(), "write_vectorized_binary");
+        // Symlinks at the next few temporary names this run will try.
+        for n in 0..3 {
+            let name = TempName {
+                pid: std::process::id(),
+                n,
+            };
+            std::os::unix::fs::symlink(&victim, dir.path().join(name.for_name("data00000.npy")))
+                .unwrap();
+        }
+        let mut file = out.create(0).unwrap();
+        file.write_all(b"ours").unwrap();
+        file.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(std::fs::read(out.path(0)).unwrap(), b"ours");
+    }
+
+    #[test]
+    fn a_temporary_file_swapped_for_a_symlink_is_never_renamed_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let out = output(dir.path(), "write_vectorized_binary");
+        let mut file = out.create(0).unwrap();
+        file.write_all(b"ours").unwrap();
+        let temp = leftovers(dir.path())
+            .into_iter()
+            .find(|n| n.ends_with(PARTIAL_SUFFIX))
+            .unwrap();
+        std::fs::remove_file(dir.path().join(&temp)).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(&temp)).unwrap();
+        let err = file.commit().unwrap_err();
+        assert!(err.to_string().contains("replaced"), "{err}");
+        assert!(!out.path(0).exists(), "a symlink under the final name");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     }
 
     #[test]
     fn a_target_that_is_a_folder_fails_cleanly() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create_dir(dir.path(), "data").unwrap();
-        fs::create_dir(out.path(0, "txt")).unwrap();
+        let out = output(dir.path(), "write");
+        std::fs::create_dir(out.path(0)).unwrap();
         let err = out.save_txt(0, &Array2::zeros((2, 2))).unwrap_err();
         assert!(err.to_string().contains("data00000.txt"), "{err}");
         assert_eq!(leftovers(dir.path()), ["data00000.txt"]);
     }
 
     #[test]
-    fn open_temporary_files_are_known_until_finished() {
+    fn a_library_file_lives_in_a_private_folder_until_committed() {
         let dir = tempfile::tempdir().unwrap();
-        let out = Output::create_dir(dir.path(), "data").unwrap();
-        let file = out.create(9, "bin").unwrap();
-        assert!(live::files_contain(file.path()));
-        let partial = file.path().to_owned();
-        drop(file);
-        assert!(!live::files_contain(&partial));
+        let out = output(dir.path(), "write_hdf5");
+        let file = out.reserve_library_file(&secret_name()).unwrap();
+        std::fs::write(file.path(), b"hdf5 bytes").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let private = file.path().parent().unwrap();
+        assert_eq!(
+            std::fs::metadata(private).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(file.commit().unwrap(), 10);
+        assert_eq!(leftovers(dir.path()), ["data.h5"]);
+        let dropped = out.reserve_library_file(&secret_name()).unwrap();
+        std::fs::write(dropped.path(), b"half").unwrap();
+        drop(dropped);
+        assert_eq!(leftovers(dir.path()), ["data.h5"]);
+    }
+
+    #[test]
+    fn profiles_are_written_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.svg");
+        write_all_or_nothing(&path, b"<svg/>").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"<svg/>");
+        assert_eq!(leftovers(dir.path()), ["p.svg"]);
+        check_creatable(&dir.path().join("q.json")).unwrap();
+        assert_eq!(leftovers(dir.path()), ["p.svg"]);
+        assert!(check_creatable(&path.join("x")).is_err());
     }
 }

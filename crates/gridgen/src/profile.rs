@@ -106,14 +106,11 @@ impl Profile {
         }
     }
 
-    /// Writes `svg` and the folded stacks beside it (`.folded`).
+    /// Writes `svg` and the folded stacks beside it (`.folded`), each all or nothing.
     pub fn write(&self, svg: &Path, title: &str) -> Result<()> {
         let folded_path = svg.with_extension("folded");
         let folded = self.folded();
-        std::fs::write(&folded_path, &folded).map_err(|source| Error::Write {
-            path: folded_path,
-            source,
-        })?;
+        crate::output::write_all_or_nothing(&folded_path, folded.as_bytes())?;
         let mut options = inferno::flamegraph::Options::default();
         options.title = title.to_owned();
         options.count_name = "samples".to_owned();
@@ -129,10 +126,7 @@ impl Profile {
                 },
             )?;
         }
-        std::fs::write(svg, svg_bytes).map_err(|source| Error::Write {
-            path: svg.to_owned(),
-            source,
-        })
+        crate::output::write_all_or_nothing(svg, &svg_bytes)
     }
 }
 

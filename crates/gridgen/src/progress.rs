@@ -1,130 +1,213 @@
 //! How far a run is: files finished (for the summary, the progress bar and an interrupted run's
-//! last line), and each file's compute and write phases for `--trace`.
+//! last line) and, with `--trace`, each file's slice of time on the thread that wrote it.
 //!
-//! The lessons call nothing here. gridgen sees each file's phases go by on the thread doing it:
-//! computing starts and ends in [`crate::generate_data`], writing starts when the file's
-//! temporary file is created and ends at its commit. A dataset written into an HDF5 file has no
-//! file of its own: it is finished when the same thread starts computing the next one, or when
-//! the HDF5 file is closed.
+//! All of it belongs to the run's [`crate::Output`]. A file of its own is seen as it goes by:
+//! its computing ends when its temporary file is created and it is finished at its commit (it
+//! began where the same thread's previous file ended). A dataset inside an HDF5 file has no file
+//! of its own: the step's loop goes through [`crate::Output::progress`], which finishes each
+//! index as the loop moves on to the next.
 
-use std::cell::Cell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+use std::time::Instant;
 
-use crate::trace;
+use crate::trace::Slice;
 
-static FILES_DONE: AtomicU64 = AtomicU64::new(0);
-static BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+/// The progress of one run.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    done: Arc<AtomicU64>,
+    bar: Mutex<Option<indicatif::ProgressBar>>,
+    trace: Option<Recorder>,
+}
 
-/// The file a thread is working on: its index, and (when tracing) when it began and when its
-/// computing ended.
-#[derive(Clone, Copy)]
-struct Current {
-    file_id: usize,
+/// What `--trace` keeps: the slices, and where each thread's last file ended.
+#[derive(Debug)]
+struct Recorder {
+    origin: Instant,
+    slices: Mutex<Vec<Slice>>,
+    last_end: Mutex<HashMap<ThreadId, f64>>,
+}
+
+/// A file begun: when, and when its computing ended (`None` where it cannot be told apart).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Begun {
     start: f64,
     compute_end: Option<f64>,
 }
 
-thread_local! {
-    static CURRENT: Cell<Option<Current>> = const { Cell::new(None) };
-    static LAST_END: Cell<f64> = const { Cell::new(0.0) };
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn stamp() -> f64 {
-    if trace::enabled() {
-        trace::now()
-    } else {
-        0.0
+impl Progress {
+    pub(crate) fn new(tracing: bool) -> Progress {
+        let done = Arc::new(AtomicU64::new(0));
+        crate::signals::count_files(&done);
+        Progress {
+            done,
+            bar: Mutex::new(None),
+            trace: tracing.then(|| Recorder {
+                origin: Instant::now(),
+                slices: Mutex::new(Vec::new()),
+                last_end: Mutex::new(HashMap::new()),
+            }),
+        }
     }
-}
 
-/// This thread starts computing `file_id`'s array.
-pub(crate) fn computing(file_id: usize) {
-    finish_thread();
-    let start = stamp();
-    CURRENT.with(|c| {
-        c.set(Some(Current {
-            file_id,
+    fn now(&self) -> Option<f64> {
+        self.trace
+            .as_ref()
+            .map(|t| t.origin.elapsed().as_secs_f64() * 1e6)
+    }
+
+    /// This thread has computed a file and starts writing it.
+    pub(crate) fn writing(&self) -> Option<Begun> {
+        let t = self.trace.as_ref()?;
+        let now = self.now()?;
+        let start = lock(&t.last_end)
+            .get(&std::thread::current().id())
+            .copied()
+            .unwrap_or(0.0);
+        Some(Begun {
             start,
-            compute_end: None,
-        }))
-    });
-}
-
-/// This thread has computed `file_id`'s array.
-pub(crate) fn computed(file_id: usize) {
-    let now = stamp();
-    CURRENT.with(|c| {
-        if let Some(mut cur) = c.get().filter(|cur| cur.file_id == file_id) {
-            cur.compute_end = Some(now);
-            c.set(Some(cur));
-        }
-    });
-}
-
-/// This thread starts writing `file_id`'s file. (Step 1 computes values one by one, without
-/// gridgen: its file began where the thread's previous one ended.)
-pub(crate) fn write_started(file_id: usize) {
-    let now = stamp();
-    CURRENT.with(|c| match c.get().filter(|cur| cur.file_id == file_id) {
-        Some(mut cur) => {
-            cur.compute_end.get_or_insert(now);
-            c.set(Some(cur));
-        }
-        None => c.set(Some(Current {
-            file_id,
-            start: LAST_END.with(Cell::get),
             compute_end: Some(now),
-        })),
-    });
-}
-
-/// This thread finished `file_id`'s file (committed it).
-pub(crate) fn file_done(file_id: usize) {
-    debug_assert!(CURRENT.with(|c| c.get().is_none_or(|cur| cur.file_id == file_id)));
-    finish_thread();
-}
-
-/// Finishes the file this thread is on, if any: counts it and records its slice.
-pub(crate) fn finish_thread() {
-    let Some(cur) = CURRENT.with(Cell::take) else {
-        return;
-    };
-    FILES_DONE.fetch_add(1, Ordering::Relaxed);
-    if let Some(bar) = BAR.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        bar.inc(1);
+        })
     }
-    if trace::enabled() {
-        let end = trace::now();
-        trace::record(cur.file_id, cur.start, cur.compute_end.unwrap_or(end), end);
-        LAST_END.with(|l| l.set(end));
+
+    /// This thread starts on a dataset (computing and writing it, not told apart).
+    pub(crate) fn beginning(&self) -> Option<Begun> {
+        let now = self.now()?;
+        Some(Begun {
+            start: now,
+            compute_end: None,
+        })
+    }
+
+    /// This thread finished file `file_id`, begun as `begun`.
+    pub(crate) fn finished(&self, file_id: usize, begun: Option<Begun>) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        if let Some(bar) = lock(&self.bar).as_ref() {
+            bar.inc(1);
+        }
+        let (Some(t), Some(begun), Some(end)) = (&self.trace, begun, self.now()) else {
+            return;
+        };
+        let thread = std::thread::current();
+        lock(&t.last_end).insert(thread.id(), end);
+        lock(&t.slices).push(Slice {
+            file_id,
+            thread: thread.name().unwrap_or("main").to_owned(),
+            start: begun.start,
+            compute_end: begun.compute_end,
+            end,
+        });
+    }
+
+    /// Files (or datasets) finished so far.
+    pub(crate) fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Every slice recorded (with `--trace`).
+    pub(crate) fn take_slices(&self) -> Option<Vec<Slice>> {
+        self.trace
+            .as_ref()
+            .map(|t| std::mem::take(&mut *lock(&t.slices)))
+    }
+
+    /// Shows a bar of `n_files` on stderr — only on a terminal: piped, redirected or under
+    /// test, nothing is drawn. (Not under MPI, where every rank shares one terminal.)
+    pub(crate) fn show_bar(&self, n_files: usize) {
+        let target = indicatif::ProgressDrawTarget::stderr();
+        if target.is_hidden() {
+            return;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(Some(n_files as u64), target);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files, {eta} left")
+        {
+            bar.set_style(style);
+        }
+        *lock(&self.bar) = Some(bar);
+    }
+
+    /// Removes the bar, if one is drawn, before the summary or an error is printed.
+    pub(crate) fn clear_bar(&self) {
+        if let Some(bar) = lock(&self.bar).take() {
+            bar.finish_and_clear();
+        }
     }
 }
 
-/// Files (or datasets) this process has finished so far.
-pub fn files_done() -> u64 {
-    FILES_DONE.load(Ordering::Relaxed)
+/// The file indices of a loop, each finished as the loop moves on: see
+/// [`crate::Output::progress`].
+pub struct Progressing<'a, I> {
+    progress: &'a Progress,
+    files: I,
+    current: Option<(usize, Option<Begun>)>,
 }
 
-/// Shows a bar of `n_files` on stderr — only on a terminal: piped, redirected or under test,
-/// nothing is drawn. (Not under MPI, where every rank shares one terminal.)
-pub(crate) fn show_bar(n_files: usize) {
-    let target = indicatif::ProgressDrawTarget::stderr();
-    if target.is_hidden() {
-        return;
+impl<'a, I> Progressing<'a, I> {
+    pub(crate) fn new(progress: &'a Progress, files: I) -> Self {
+        Progressing {
+            progress,
+            files,
+            current: None,
+        }
     }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(n_files as u64), target);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files, {eta} left")
-    {
-        bar.set_style(style);
-    }
-    *BAR.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
 }
 
-/// Removes the bar, if one is drawn, before the summary or an error is printed.
-pub(crate) fn clear_bar() {
-    if let Some(bar) = BAR.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        bar.finish_and_clear();
+impl<I: Iterator<Item = usize>> Iterator for Progressing<'_, I> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        // The loop asks for the next index: the one before it is done.
+        if let Some((file_id, begun)) = self.current.take() {
+            self.progress.finished(file_id, begun);
+        }
+        let file_id = self.files.next()?;
+        self.current = Some((file_id, self.progress.beginning()));
+        Some(file_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loop_counts_the_files_it_finished_and_not_the_one_it_left() {
+        let progress = Progress::new(true);
+        for file_id in Progressing::new(&progress, 0..3) {
+            if file_id == 2 {
+                break; // an error: file 2 is not finished
+            }
+        }
+        assert_eq!(progress.done(), 2);
+        let slices = progress.take_slices().unwrap();
+        assert_eq!(slices.iter().map(|s| s.file_id).collect::<Vec<_>>(), [0, 1]);
+        assert!(slices.iter().all(|s| s.compute_end.is_none()));
+        assert_eq!(Progressing::new(&progress, 0..4).count(), 4);
+        assert_eq!(progress.done(), 6);
+    }
+
+    #[test]
+    fn a_file_begins_where_the_threads_previous_one_ended() {
+        let progress = Progress::new(true);
+        let first = progress.writing();
+        progress.finished(0, first);
+        let second = progress.writing().unwrap();
+        progress.finished(1, Some(second));
+        let slices = progress.take_slices().unwrap();
+        assert_eq!(slices[1].start, slices[0].end);
+        assert!(slices[1].compute_end.unwrap() >= slices[1].start);
+        let untraced = Progress::new(false);
+        assert!(untraced.writing().is_none());
+        untraced.finished(0, None);
+        assert_eq!(untraced.done(), 1);
+        assert!(untraced.take_slices().is_none());
     }
 }

@@ -3,10 +3,10 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::args::WorkersFrom;
 use crate::Error;
 
 /// What a finished run reports: one line of text, or one JSON object with `--json`.
@@ -24,7 +24,7 @@ pub struct Summary {
     pub workers: Option<usize>,
     /// Where the worker count came from: `-w`, `SLURM_CPUS_PER_TASK` or `default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workers_from: Option<String>,
+    pub workers_from: Option<WorkersFrom>,
     /// MPI ranks, for the MPI steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranks: Option<usize>,
@@ -65,7 +65,7 @@ impl Summary {
         if let Some(w) = self.workers {
             let plural = if w == 1 { "" } else { "s" };
             by = format!(" by {w} worker{plural}");
-            if let Some(from) = self.workers_from.as_deref().filter(|f| *f != "-w") {
+            if let Some(from) = self.workers_from.filter(|f| *f != WorkersFrom::Flag) {
                 by += &format!(" (from {from})");
             }
         }
@@ -102,28 +102,18 @@ impl Summary {
 
 /// Writes one line to stderr in a single write, so that lines from several MPI ranks sharing
 /// one terminal do not interleave mid-line (`eprintln!` may write in pieces).
-pub(crate) fn line(text: &str) {
-    crate::progress::clear_bar();
+pub fn line(text: &str) {
     let _ = io::stderr().write_all(format!("{text}\n").as_bytes());
 }
 
-/// Set once the run's outcome has been told (a summary or an error): a signal that arrives
-/// after it (`mpirun` ending the other ranks of a failed job) has nothing to add.
-static TOLD: AtomicBool = AtomicBool::new(false);
-
-pub(crate) fn outcome_told() -> bool {
-    TOLD.load(Ordering::Relaxed)
-}
-
-/// The outcome was told by another rank.
-#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-pub(crate) fn mark_told() {
-    TOLD.store(true, Ordering::Relaxed);
+/// The outcome was told by another rank: a signal that ends this one has nothing to add.
+pub fn mark_told() {
+    crate::signals::mark_told();
 }
 
 /// Reports `e` as `<step>: [rank N: ]<cause>` and gives its exit code.
-pub(crate) fn failure(step: &str, rank: Option<i32>, e: &Error) -> ExitCode {
-    TOLD.store(true, Ordering::Relaxed);
+pub fn failure(step: &str, rank: Option<usize>, e: &Error) -> ExitCode {
+    mark_told();
     let rank = rank.map(|r| format!("rank {r}: ")).unwrap_or_default();
     line(&format!("{step}: {rank}{e}"));
     ExitCode::from(e.exit_code())
@@ -132,8 +122,8 @@ pub(crate) fn failure(step: &str, rank: Option<i32>, e: &Error) -> ExitCode {
 /// Prints the summary on stdout. The files are written by now: a reader that went away (a
 /// closed pipe, `| head`) is no failure of the run, so that ends it quietly and successfully;
 /// any other failure to print (`> /dev/full`) is one line and exit 1.
-pub(crate) fn summary(step: &str, summary: &Summary, json: bool) -> ExitCode {
-    TOLD.store(true, Ordering::Relaxed);
+pub fn summary(step: &str, summary: &Summary, json: bool) -> ExitCode {
+    mark_told();
     let text = if json { summary.json() } else { summary.line() };
     let mut stdout = io::stdout().lock();
     match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
@@ -148,7 +138,7 @@ pub(crate) fn summary(step: &str, summary: &Summary, json: bool) -> ExitCode {
 
 /// A panic prints one line, like every other failure, naming the worker it happened in. (The
 /// panic that `std::thread::scope` raises afterwards, to say a worker panicked, adds nothing.)
-pub(crate) fn one_line_panics(step: &'static str) {
+pub fn one_line_panics(step: &'static str) {
     std::panic::set_hook(Box::new(move |info| {
         let message = crate::workers::panic_message(info.payload());
         if message == "a scoped thread panicked" {
@@ -157,7 +147,7 @@ pub(crate) fn one_line_panics(step: &'static str) {
         let thread = std::thread::current();
         let worker = thread
             .name()
-            .filter(|n| n.starts_with(crate::workers::THREAD_PREFIX))
+            .filter(|n| n.starts_with(steps::WORKER_PREFIX))
             .map(|n| format!(" in {n}"))
             .unwrap_or_default();
         let place = info
@@ -194,14 +184,14 @@ mod tests {
     fn summary_names_workers_and_where_their_count_came_from() {
         let mut s = Summary::new("write_multiprocessing_queue", 4, 10, 4000, 1.0);
         s.workers = Some(2);
-        s.workers_from = Some("SLURM_CPUS_PER_TASK".into());
+        s.workers_from = Some(WorkersFrom::Slurm);
         assert!(
             s.line()
                 .contains("written by 2 workers (from SLURM_CPUS_PER_TASK) in"),
             "{}",
             s.line()
         );
-        s.workers_from = Some("-w".into());
+        s.workers_from = Some(WorkersFrom::Flag);
         assert!(s.line().contains("written by 2 workers in"), "{}", s.line());
         let json: serde_json::Value = serde_json::from_str(&s.json()).unwrap();
         assert_eq!(json["workers"], 2);

@@ -1,6 +1,8 @@
 //! Refusing a run whose output cannot fit on its filesystem, before writing anything.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use steps::Format;
 
 use crate::{Error, Result};
 
@@ -17,6 +19,37 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
         stat.assume_init()
     };
     (stat.f_bavail as u64).checked_mul(stat.f_frsize as u64)
+}
+
+/// The longest file name the filesystem of `dir` allows.
+pub fn name_max(dir: &Path) -> usize {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return 255;
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: as in free_bytes.
+    unsafe {
+        if libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return 255;
+        }
+        (stat.assume_init().f_namemax as usize).max(1)
+    }
+}
+
+/// `dir` itself if it exists, else its nearest ancestor that does: where a folder about to be
+/// created will live, and so which filesystem it will be on.
+pub fn nearest_existing(dir: &Path) -> PathBuf {
+    let mut at = dir.to_path_buf();
+    loop {
+        if at.exists() {
+            return at;
+        }
+        match at.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => at = parent.to_path_buf(),
+            _ => return PathBuf::from("."),
+        }
+    }
 }
 
 /// Checks that `needed` bytes fit in `dir`'s filesystem. A filesystem that cannot say is not
@@ -59,10 +92,11 @@ pub fn file_size_limit() -> Option<u64> {
 }
 
 /// The largest single file a run writes: one array's file, or the one HDF5 file.
-pub fn largest_file(ext: &str, n_files: usize, size: usize) -> u64 {
-    match ext {
-        "h5" => bytes_for(ext, n_files, size),
-        _ => bytes_for(ext, 1, size),
+pub fn largest_file(format: Format, n_files: usize, size: usize) -> u64 {
+    if format.one_file() {
+        bytes_for(format, n_files, size)
+    } else {
+        bytes_for(format, 1, size)
     }
 }
 
@@ -70,13 +104,12 @@ pub fn largest_file(ext: &str, n_files: usize, size: usize) -> u64 {
 /// text (25 bytes a value: `d.{18 digits}e-XX` and a separator; tiny values take a digit more,
 /// which the check may miss) and .npy (a 128-byte header), and for HDF5 the data plus about
 /// 600 bytes of metadata a dataset (measured: 6 000 one-value datasets take 2.4 MB).
-pub fn bytes_for(ext: &str, n_files: usize, size: usize) -> u64 {
+pub fn bytes_for(format: Format, n_files: usize, size: usize) -> u64 {
     let values = (size as u64).saturating_mul(size as u64);
-    let per_file = match ext {
-        "txt" => values.saturating_mul(25),
-        "npy" => values.saturating_mul(8).saturating_add(128),
-        "h5" => values.saturating_mul(8).saturating_add(600),
-        _ => 0,
+    let per_file = match format {
+        Format::Txt => values.saturating_mul(25),
+        Format::Npy => values.saturating_mul(8).saturating_add(128),
+        Format::H5 => values.saturating_mul(8).saturating_add(600),
     };
     per_file.saturating_mul(n_files as u64)
 }
@@ -99,16 +132,16 @@ mod tests {
 
     #[test]
     fn sizes_per_format() {
-        assert_eq!(bytes_for("txt", 2, 10), 2 * 100 * 25);
-        assert_eq!(bytes_for("npy", 3, 10), 3 * (800 + 128));
-        assert_eq!(bytes_for("npy", usize::MAX, usize::MAX), u64::MAX);
+        assert_eq!(bytes_for(Format::Txt, 2, 10), 2 * 100 * 25);
+        assert_eq!(bytes_for(Format::Npy, 3, 10), 3 * (800 + 128));
+        assert_eq!(bytes_for(Format::Npy, usize::MAX, usize::MAX), u64::MAX);
         assert_eq!(human(3 << 20), "3.0 MiB");
     }
 
     #[test]
     fn the_largest_file_is_one_array_or_the_whole_hdf5_file() {
-        assert_eq!(largest_file("npy", 1000, 10), 928);
-        assert_eq!(largest_file("h5", 10, 10), 10 * (800 + 600));
+        assert_eq!(largest_file(Format::Npy, 1000, 10), 928);
+        assert_eq!(largest_file(Format::H5, 10, 10), 10 * (800 + 600));
         assert!(check_file_size_limit(1).is_ok());
     }
 
@@ -117,7 +150,10 @@ mod tests {
         let here = std::env::temp_dir();
         assert!(check_room(&here, 1).is_ok());
         let err = check_room(&here, u64::MAX).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
+        assert_eq!(err.exit_code(), 1, "the machine refuses, not the arguments");
         assert!(err.to_string().contains("free"), "{err}");
+        let missing = here.join("no/such/folder");
+        assert_eq!(nearest_existing(&missing), here);
+        assert!(name_max(&here) >= 14);
     }
 }

@@ -1,22 +1,14 @@
 //! `--trace PATH.json`: a timeline of the run, one slice per file with its two phases (compute,
-//! write), one track per thread, in Chrome's trace-event format (open it in Perfetto or
-//! chrome://tracing). MPI steps merge every rank into one file, one process per rank.
+//! write) where they can be told apart, one track per thread, in Chrome's trace-event format
+//! (open it in Perfetto or chrome://tracing). MPI steps merge every rank into one file, one
+//! process per rank.
 //!
-//! The events are recorded here rather than through `tracing` + `tracing-chrome`: a file's slice
-//! spans the computing and the writing of that file, which the lesson does with its own calls,
-//! so a span around both would have to be opened in every step's `main.rs`. gridgen's
-//! [`progress`](crate::progress) sees both phases begin and end (the field, the temporary file,
-//! its commit) and hands each finished file here. When tracing is off, nothing is recorded.
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+//! The slices are recorded by the run's [`crate::Output`] (see [`crate::progress`]) rather than
+//! through `tracing` + `tracing-chrome`: a file's slice spans the computing and the writing of
+//! that file, which the lesson does with its own calls, so a span around both would have to be
+//! opened in every step's `main.rs`.
 
 use serde::{Deserialize, Serialize};
-
-static ENABLED: AtomicBool = AtomicBool::new(false);
-static ORIGIN: OnceLock<Instant> = OnceLock::new();
-static EVENTS: Mutex<Vec<Slice>> = Mutex::new(Vec::new());
 
 /// One finished file on one thread: microseconds since the run began.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -24,45 +16,11 @@ pub struct Slice {
     pub file_id: usize,
     pub thread: String,
     pub start: f64,
-    pub compute_end: f64,
+    /// Where computing ended and writing began; `None` for a dataset of an HDF5 file, whose
+    /// two phases the run does not see apart.
+    #[serde(default)]
+    pub compute_end: Option<f64>,
     pub end: f64,
-}
-
-/// Starts recording (the run's clock starts now).
-pub fn enable() {
-    ORIGIN.get_or_init(Instant::now);
-    ENABLED.store(true, Ordering::Relaxed);
-}
-
-/// Whether `--trace` is recording.
-#[inline]
-pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
-
-/// Microseconds since recording began.
-pub fn now() -> f64 {
-    ORIGIN
-        .get()
-        .map_or(0.0, |o| o.elapsed().as_secs_f64() * 1e6)
-}
-
-/// Records one finished file of the calling thread.
-pub(crate) fn record(file_id: usize, start: f64, compute_end: f64, end: f64) {
-    let thread = std::thread::current().name().unwrap_or("main").to_owned();
-    let slice = Slice {
-        file_id,
-        thread,
-        start,
-        compute_end,
-        end,
-    };
-    EVENTS.lock().unwrap_or_else(|p| p.into_inner()).push(slice);
-}
-
-/// Takes every slice recorded so far.
-pub fn take() -> Vec<Slice> {
-    std::mem::take(&mut *EVENTS.lock().unwrap_or_else(|p| p.into_inner()))
 }
 
 /// The Chrome trace-event JSON for the slices of each process (`(pid, process name, slices)`):
@@ -84,10 +42,14 @@ pub fn chrome_json(processes: &[(i32, String, Vec<Slice>)]) -> String {
                 serde_json::json!({"ph": "X", "name": format!("file {}", s.file_id), "cat": "file",
                 "pid": pid, "tid": tid, "ts": s.start, "dur": s.end - s.start, "args": args}),
             );
-            events.push(serde_json::json!({"ph": "X", "name": "compute", "cat": "phase",
-                "pid": pid, "tid": tid, "ts": s.start, "dur": s.compute_end - s.start, "args": args}));
-            events.push(serde_json::json!({"ph": "X", "name": "write", "cat": "phase",
-                "pid": pid, "tid": tid, "ts": s.compute_end, "dur": s.end - s.compute_end, "args": args}));
+            let phases = match s.compute_end {
+                Some(split) => vec![("compute", s.start, split), ("write", split, s.end)],
+                None => vec![("compute and write", s.start, s.end)],
+            };
+            for (name, from, to) in phases {
+                events.push(serde_json::json!({"ph": "X", "name": name, "cat": "phase",
+                    "pid": pid, "tid": tid, "ts": from, "dur": to - from, "args": args}));
+            }
         }
     }
     serde_json::json!({"traceEvents": events, "displayTimeUnit": "ms"}).to_string()
@@ -103,7 +65,7 @@ mod tests {
             file_id,
             thread: thread.into(),
             start: 1.0,
-            compute_end: 2.0,
+            compute_end: Some(2.0),
             end: 4.0,
         };
         let json = chrome_json(&[(

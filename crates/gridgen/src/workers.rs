@@ -6,9 +6,7 @@ use std::io;
 
 use crate::Error;
 
-/// Worker threads are named `worker-0`, `worker-1`, …: profiles and timelines show them by
-/// name, and a worker's panic is reported by the step rather than printed by the panic hook.
-pub const THREAD_PREFIX: &str = "worker-";
+pub use steps::{worker_name, WORKER_PREFIX};
 
 /// A worker thread could not be started (the system's thread limit, or memory for its stack).
 pub fn cannot_start(worker: usize, e: io::Error) -> Error {

@@ -1,81 +1,16 @@
-//! Shared by the workshop's tools and the end-to-end tests: the list of steps, running a step
-//! binary, and loading any run's output back as arrays.
+//! Shared by the workshop's tools and the end-to-end tests: running a step binary, and loading
+//! any run's output back as arrays. The steps themselves are the table in `steps`.
+
+pub mod read;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
-use gridgen::read::{load_h5, load_npy, load_txt};
 use gridgen::Summary;
 use ndarray::Array2;
-
-/// One workshop step: its binary, the step it improves on, and what it writes.
-#[derive(Debug, Clone, Copy)]
-pub struct StepInfo {
-    pub name: &'static str,
-    pub predecessor: Option<&'static str>,
-    pub format: Format,
-    pub launch: Launch,
-    /// The one optimization it shows.
-    pub lesson: &'static str,
-}
-
-/// How a step is started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Launch {
-    /// One process.
-    Serial,
-    /// One process with `-w` worker threads.
-    Threads,
-    /// `mpirun -np NP`.
-    Mpi,
-}
-
-/// What a step writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Txt,
-    Npy,
-    H5,
-}
-
-/// Every step, in the workshop's order. Adding a step is one line here.
-#[rustfmt::skip]
-pub const STEPS: &[StepInfo] = &[
-    step("write", None, Format::Txt, Launch::Serial, "nested loops, text files"),
-    step("write_vectorized", Some("write"), Format::Txt, Launch::Serial, "one array expression"),
-    step("write_vectorized_binary", Some("write_vectorized"), Format::Npy, Launch::Serial, "binary .npy files"),
-    step("write_multiprocessing", Some("write_vectorized_binary"), Format::Npy, Launch::Threads, "a pool, one blocking task a file"),
-    step("write_multiprocessing_queue", Some("write_multiprocessing"), Format::Npy, Launch::Threads, "workers fed by a channel"),
-    step("write_mpi", Some("write_vectorized_binary"), Format::Npy, Launch::Mpi, "MPI ranks, point-to-point sends"),
-    step("write_mpi_scatter", Some("write_mpi"), Format::Npy, Launch::Mpi, "one collective scatter"),
-    step("write_hdf5", Some("write_vectorized_binary"), Format::H5, Launch::Serial, "one HDF5 file"),
-    step("write_final", Some("write_mpi_scatter"), Format::H5, Launch::Mpi, "MPI ranks, one parallel HDF5 file"),
-    step("write_rayon", Some("write_multiprocessing_queue"), Format::Npy, Launch::Threads, "rayon: a parallel iterator"),
-    step("write_final_collective", Some("write_final"), Format::H5, Launch::Mpi, "one dataset, collective writes"),
-];
-
-const fn step(
-    name: &'static str,
-    predecessor: Option<&'static str>,
-    format: Format,
-    launch: Launch,
-    lesson: &'static str,
-) -> StepInfo {
-    StepInfo {
-        name,
-        predecessor,
-        format,
-        launch,
-        lesson,
-    }
-}
-
-/// Looks a step up by name.
-pub fn step_info(name: &str) -> Option<&'static StepInfo> {
-    STEPS.iter().find(|s| s.name == name)
-}
+pub use steps::{find as step_info, Format, Launch, Needs, Step, STEPS};
 
 /// The folder holding the built step binaries: the one this program was built into.
 pub fn bin_dir() -> Result<PathBuf> {
@@ -132,7 +67,7 @@ pub fn mpirun_with(ranks: usize, options: &[&str], program: &Path) -> Command {
 /// The command that starts a step: the binary itself, or under `mpirun` with `ranks` ranks.
 pub fn step_command(name: &str, ranks: usize) -> Result<Command> {
     let binary = step_binary(name)?;
-    let launch = step_info(name).map_or(Launch::Serial, |s| s.launch);
+    let launch = steps::find(name).map_or(Launch::Serial, |s| s.launch);
     Ok(if launch == Launch::Mpi {
         mpirun(ranks, &binary)
     } else {
@@ -177,19 +112,18 @@ pub fn load_run(dir: &Path, prefix: &str, format: Format, n_files: usize) -> Res
     let mut arrays = Arrays::new();
     match format {
         Format::Txt | Format::Npy => {
-            let ext = if format == Format::Txt { "txt" } else { "npy" };
             for file_id in 0..n_files {
-                let path = dir.join(format!("{prefix}{file_id:05}.{ext}"));
+                let path = dir.join(format!("{prefix}{file_id:05}.{format}"));
                 let data = if format == Format::Txt {
-                    load_txt(&path)?
+                    read::load_txt(&path)?
                 } else {
-                    load_npy(&path)?
+                    read::load_npy(&path)?
                 };
                 arrays.insert(file_id, data);
             }
         }
         Format::H5 => {
-            let contents = load_h5(&dir.join(format!("{prefix}.h5")))?;
+            let contents = read::load_h5(&dir.join(format!("{prefix}.h5")))?;
             ensure!(
                 contents.datasets.len() == n_files,
                 "expected {n_files} datasets, found {}",
@@ -213,7 +147,7 @@ pub fn reference(n_files: usize, size: usize) -> Arrays {
     let (x, y) = gridgen::axes(size);
     let (xx, yy) = gridgen::meshgrid(&x, &y);
     (0..n_files)
-        .map(|t| (t, gridgen::generate_data(&xx, &yy, n_files, t)))
+        .map(|t| (t, gridgen::field::generate_data(&xx, &yy, n_files, t)))
         .collect()
 }
 

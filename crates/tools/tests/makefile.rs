@@ -1,9 +1,7 @@
-//! The Makefile and the tools' step list describe the same steps: a target per step, and the
-//! same predecessor for `make diff` as `make workshop` compares against.
+//! The Makefile takes its steps from the table (through steps.mk, which `cargo test -p steps`
+//! holds to the table), and the drawing tools build with cargo alone.
 
 use std::path::Path;
-
-use tools::STEPS;
 
 fn makefile() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Makefile");
@@ -11,56 +9,30 @@ fn makefile() -> String {
 }
 
 #[test]
-fn every_step_has_a_target_and_the_same_predecessor() {
+fn the_makefile_takes_its_steps_from_the_table() {
     let makefile = makefile();
-    for step in STEPS {
-        let target = format!("\n{}: ## ", step.name);
-        assert!(
-            makefile.contains(&target),
-            "no documented `make {}` target",
-            step.name
-        );
-        let pred_line = makefile
+    assert!(
+        makefile.contains("\ninclude steps.mk\n"),
+        "no `include steps.mk`"
+    );
+    // Step names appear in the Makefile only through the lists of steps.mk.
+    for step in tools::STEPS {
+        // Comments and help texts (`target: ## …`) may show an example.
+        let code = makefile
             .lines()
-            .find_map(|l| l.strip_prefix(&format!("PRED_{} := ", step.name)))
-            .map(str::trim);
-        assert_eq!(pred_line, step.predecessor, "predecessor of {}", step.name);
-        assert!(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(format!("../{}/src/main.rs", step.name))
-                .is_file(),
-            "crates/{} is missing",
-            step.name
-        );
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| l.split(" ## ").next().unwrap_or(l));
+        for line in code {
+            assert!(
+                !line
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|w| w == step.name),
+                "the Makefile names {} itself: `{line}`",
+                step.name
+            );
+        }
     }
-}
-
-/// The Makefile's step lists (how `make` starts each step) hold exactly tools::STEPS, each
-/// under the launch it has there.
-#[test]
-fn the_makefile_lists_every_step_under_its_launch() {
-    let makefile = makefile();
-    let list = |name: &str| -> Vec<String> {
-        makefile
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} := ")))
-            .unwrap_or_else(|| panic!("the Makefile has no {name}"))
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect()
-    };
-    for (name, launch) in [
-        ("SERIAL_STEPS", tools::Launch::Serial),
-        ("THREAD_STEPS", tools::Launch::Threads),
-        ("MPI_STEPS", tools::Launch::Mpi),
-    ] {
-        let want: Vec<String> = STEPS
-            .iter()
-            .filter(|s| s.launch == launch)
-            .map(|s| s.name.to_owned())
-            .collect();
-        assert_eq!(list(name), want, "{name} differs from tools::STEPS");
-    }
+    assert!(makefile.contains("$(STEPS): %: setup-for-%"));
 }
 
 #[test]
@@ -88,7 +60,7 @@ fn the_drawing_tools_need_no_mpi_and_no_hdf5() {
     );
     let tree = String::from_utf8_lossy(&out.stdout);
     assert!(tree.contains("plotters"), "{tree}");
-    for system in ["hdf5", "mpi ", "mpi-sys", "gridgen"] {
+    for system in ["hdf5", "mpi ", "mpi-sys"] {
         assert!(!tree.contains(system), "viz depends on {system}:\n{tree}");
     }
     let makefile = makefile();
@@ -107,6 +79,33 @@ fn the_drawing_tools_need_no_mpi_and_no_hdf5() {
         assert!(
             !recipe.contains(" build ##"),
             "make {target} builds the workspace"
+        );
+    }
+}
+
+#[test]
+fn gridgen_needs_no_system_library() {
+    // The shared crate builds once, with cargo alone: MPI and HDF5 are its sibling crates'.
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            "gridgen",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && tree.contains("ndarray"), "{tree}");
+    for system in ["hdf5", "mpi-sys", "mpi v"] {
+        assert!(
+            !tree.contains(system),
+            "gridgen depends on {system}:\n{tree}"
         );
     }
 }

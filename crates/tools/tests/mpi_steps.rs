@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{files_under, numpy_check, steps_launched, timed_mpirun};
-use gridgen::read::load_h5;
+use tools::read::load_h5;
 use tools::{compare_runs, load_run, reference, step_binary, Format, Launch};
 
 const RANKS: [usize; 4] = [1, 2, 3, 4];

@@ -9,8 +9,16 @@
 
 use std::process::ExitCode;
 
-use gridgen::{generate_value, Args, Output};
+use gridgen::field::frac;
+use gridgen::{Args, Output};
 use ndarray::{Array1, Array2};
+
+/// The field at one point, in numpy's order of operations:
+/// `((x/10)² · (y/10) + (y/10)² · (x/10) + t/n) % 1`.
+fn generate_value(x: f64, y: f64, n_files: usize, file_id: usize) -> f64 {
+    let (x, y) = (x / 10.0, y / 10.0);
+    frac(x * x * y + y * y * x + file_id as f64 / n_files as f64)
+}
 
 // ANCHOR: write_data
 /// Compute file `file_id`'s array element by element and save it as text.
@@ -33,13 +41,11 @@ fn write_data(
 // ANCHOR_END: write_data
 
 fn main() -> ExitCode {
-    gridgen::run(gridgen::step!("txt"), |args: &Args, out| {
-        // ANCHOR: main_loop
+    gridgen::run(gridgen::step!(), |args: &Args, out| {
         let (x, y) = gridgen::axes(args.size);
         for file_id in 0..args.n_files {
             write_data(&x, &y, out, args.n_files, file_id)?;
         }
-        // ANCHOR_END: main_loop
         Ok(())
     })
 }

@@ -10,17 +10,37 @@
 
 use std::process::ExitCode;
 
-use gridgen::field::{X_ORIGIN, Y_ORIGIN};
-use gridgen::mpi::{array_split, ROOT};
-use gridgen::{generate_data, Args, Output};
+use gridgen::field::{frac, X_ORIGIN, Y_ORIGIN};
+use gridgen::{Args, Output};
+use gridgen_mpi::{array_split, World, ROOT};
 use mpi::datatype::Partition;
+use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Count;
-use ndarray::Array2;
+use ndarray::{Array2, Zip};
+
+/// The field of file `file_id` over the whole grid: numpy's
+/// `((X/10)**2 * (Y/10) + (Y/10)**2 * (X/10) + t/n) % 1` as one expression over `xx` and `yy`,
+/// in the same order of operations, so that every value has numpy's bits.
+fn generate_data(
+    xx: &Array2<f64>,
+    yy: &Array2<f64>,
+    n_files: usize,
+    file_id: usize,
+) -> Array2<f64> {
+    let t = file_id as f64 / n_files as f64;
+    // Zip walks both grids together, point by point, and collects the results into a new array
+    // of their shape: what numpy does for the whole expression (in one pass, not one per
+    // operator).
+    Zip::from(xx).and(yy).map_collect(|&x, &y| {
+        let (x, y) = (x / 10.0, y / 10.0);
+        frac(x * x * y + y * y * x + t)
+    })
+}
 
 // ANCHOR: attributes
 /// The run's parameters on the file's root (h5py: `hf.attrs["n_files"] = n`, …).
-fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen::Result<()> {
+fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen_h5::Result<()> {
     hf.new_attr::<u64>()
         .create("n_files")?
         .write_scalar(&(args.n_files as u64))?;
@@ -37,7 +57,6 @@ fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen::Result<()> {
 }
 // ANCHOR_END: attributes
 
-// ANCHOR: write_data
 /// Compute file `file_id`'s array in one expression and store it in its dataset.
 fn write_data(
     xx: &Array2<f64>,
@@ -46,13 +65,76 @@ fn write_data(
     out: &Output,
     n_files: usize,
     file_id: usize,
-) -> gridgen::Result<()> {
+) -> gridgen_h5::Result<()> {
     let data = generate_data(xx, yy, n_files, file_id);
     // Independent: only this rank writes this dataset, whenever it is ready.
     hf.dataset(&out.name(file_id))?.write(&data)?;
     Ok(())
 }
-// ANCHOR_END: write_data
+
+// ANCHOR: distribute
+/// This rank's file indices, handed out by MPI: a scatter gives every rank its count, then a
+/// variable-count scatter its own slice of `0..n_files` (chunks sized like numpy.array_split).
+fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
+    let root = world.process_at_rank(ROOT);
+    let mut my_count: Count = 0;
+    let mut my_files: Vec<usize>;
+    if world.rank() == ROOT {
+        let chunks = array_split(n_files, world.size() as usize);
+        let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
+        let starts: Vec<Count> = chunks.iter().map(|c| c.start as Count).collect();
+        let all_files: Vec<usize> = (0..n_files).collect();
+        root.scatter_into_root(&counts[..], &mut my_count);
+        my_files = vec![0; my_count as usize];
+        let partition = Partition::new(&all_files[..], counts, starts);
+        root.scatter_varcount_into_root(&partition, &mut my_files[..]);
+    } else {
+        root.scatter_into(&mut my_count);
+        my_files = vec![0; my_count as usize];
+        root.scatter_varcount_into(&mut my_files[..]);
+    }
+    my_files
+}
+// ANCHOR_END: distribute
+
+// ANCHOR: parallel_hdf5
+/// One HDF5 file that every rank writes into: each rank creates every dataset, and fills its
+/// own files' datasets.
+fn write_file(
+    xx: &Array2<f64>,
+    yy: &Array2<f64>,
+    args: &Args,
+    out: &Output,
+    world: &World,
+    my_files: &[usize],
+) -> gridgen_h5::Result<()> {
+    // Collective: every rank opens the same file, through the MPI-IO driver on `world`.
+    let hf = gridgen_h5::create_on(out, world, |path| {
+        hdf5::File::with_options()
+            .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
+            .create_excl(path)
+    })?;
+    // Collective: attributes and datasets change the file's structure, so every rank creates
+    // every one of them, with the same values, in the same order.
+    write_attributes(&hf, args)?;
+    for file_id in 0..args.n_files {
+        let dataset = hf
+            .new_dataset::<f64>()
+            .shape((args.size, args.size))
+            .create(out.name(file_id).as_str())?;
+        dataset
+            .new_attr::<u64>()
+            .create("file_id")?
+            .write_scalar(&(file_id as u64))?;
+    }
+    // Independent: each rank fills the datasets of its own files.
+    for file_id in out.progress(my_files.iter().copied()) {
+        write_data(xx, yy, &hf, out, args.n_files, file_id)?;
+    }
+    // Collective: closing writes the metadata of every rank's changes.
+    hf.close()
+}
+// ANCHOR_END: parallel_hdf5
 
 fn main() -> ExitCode {
     // ANCHOR: init
@@ -60,57 +142,11 @@ fn main() -> ExitCode {
     let universe = mpi::initialize().expect("MPI is initialised once, here");
     let world = universe.world();
     // ANCHOR_END: init
-    gridgen::mpi::run_in(gridgen::step!("h5"), &world, |args: &Args, out, world| {
-        // ANCHOR: main_loop
+    gridgen_mpi::run_in(gridgen::step!(), &world, |args: &Args, out, world| {
         let (x, y) = gridgen::axes(args.size);
         let (xx, yy) = gridgen::meshgrid(&x, &y);
-        // ANCHOR: distribute
-        let root = world.process_at_rank(ROOT);
-        let mut my_count: Count = 0;
-        let mut my_files: Vec<usize>;
-        if world.rank() == ROOT {
-            let chunks = array_split(args.n_files, world.size() as usize);
-            let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
-            let starts: Vec<Count> = chunks.iter().map(|c| c.start as Count).collect();
-            let all_files: Vec<usize> = (0..args.n_files).collect();
-            root.scatter_into_root(&counts[..], &mut my_count);
-            my_files = vec![0; my_count as usize];
-            let partition = Partition::new(&all_files[..], counts, starts);
-            root.scatter_varcount_into_root(&partition, &mut my_files[..]);
-        } else {
-            root.scatter_into(&mut my_count);
-            my_files = vec![0; my_count as usize];
-            root.scatter_varcount_into(&mut my_files[..]);
-        }
-        // ANCHOR_END: distribute
-        // ANCHOR: parallel_hdf5
-        // Collective: every rank opens the same file, through the MPI-IO driver on `world`.
-        let hf = gridgen::mpi::create_h5(out, world, |path| {
-            hdf5::File::with_options()
-                .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
-                .create(path)
-        })?;
-        // Collective: attributes and datasets change the file's structure, so every rank
-        // creates every one of them, with the same values, in the same order.
-        write_attributes(&hf, args)?;
-        for file_id in 0..args.n_files {
-            let dataset = hf
-                .new_dataset::<f64>()
-                .shape((args.size, args.size))
-                .create(out.name(file_id).as_str())?;
-            dataset
-                .new_attr::<u64>()
-                .create("file_id")?
-                .write_scalar(&(file_id as u64))?;
-        }
-        // Independent: each rank fills the datasets of its own files.
-        for file_id in my_files {
-            write_data(&xx, &yy, &hf, out, args.n_files, file_id)?;
-        }
-        // Collective: closing writes the metadata of every rank's changes.
-        hf.close()
-        // ANCHOR_END: parallel_hdf5
-        // ANCHOR_END: main_loop
+        let my_files = my_files(world, args.n_files);
+        Ok(write_file(&xx, &yy, args, out, world, &my_files)?)
     })
     // `universe` is dropped on the way out of main: MPI_Finalize.
 }

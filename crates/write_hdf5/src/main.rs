@@ -6,13 +6,32 @@
 
 use std::process::ExitCode;
 
-use gridgen::field::{X_ORIGIN, Y_ORIGIN};
-use gridgen::{generate_data, Args, Output};
-use ndarray::Array2;
+use gridgen::field::{frac, X_ORIGIN, Y_ORIGIN};
+use gridgen::{Args, Output};
+use ndarray::{Array2, Zip};
+
+/// The field of file `file_id` over the whole grid: numpy's
+/// `((X/10)**2 * (Y/10) + (Y/10)**2 * (X/10) + t/n) % 1` as one expression over `xx` and `yy`,
+/// in the same order of operations, so that every value has numpy's bits.
+fn generate_data(
+    xx: &Array2<f64>,
+    yy: &Array2<f64>,
+    n_files: usize,
+    file_id: usize,
+) -> Array2<f64> {
+    let t = file_id as f64 / n_files as f64;
+    // Zip walks both grids together, point by point, and collects the results into a new array
+    // of their shape: what numpy does for the whole expression (in one pass, not one per
+    // operator).
+    Zip::from(xx).and(yy).map_collect(|&x, &y| {
+        let (x, y) = (x / 10.0, y / 10.0);
+        frac(x * x * y + y * y * x + t)
+    })
+}
 
 // ANCHOR: attributes
 /// The run's parameters on the file's root (h5py: `hf.attrs["n_files"] = n`, …).
-fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen::Result<()> {
+fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen_h5::Result<()> {
     hf.new_attr::<u64>()
         .create("n_files")?
         .write_scalar(&(args.n_files as u64))?;
@@ -29,7 +48,26 @@ fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen::Result<()> {
 }
 // ANCHOR_END: attributes
 
-// ANCHOR: write_data
+// ANCHOR: dataset
+/// h5py: `hf.create_dataset("data00042", data=Z)`, then the dataset's `file_id` attribute.
+fn save_dataset(
+    hf: &hdf5::File,
+    out: &Output,
+    file_id: usize,
+    data: &Array2<f64>,
+) -> gridgen_h5::Result<()> {
+    let dataset = hf
+        .new_dataset_builder()
+        .with_data(data)
+        .create(out.name(file_id).as_str())?;
+    dataset
+        .new_attr::<u64>()
+        .create("file_id")?
+        .write_scalar(&(file_id as u64))?;
+    Ok(())
+}
+// ANCHOR_END: dataset
+
 /// Compute file `file_id`'s array in one expression and store it as a dataset.
 fn write_data(
     xx: &Array2<f64>,
@@ -38,37 +76,35 @@ fn write_data(
     out: &Output,
     n_files: usize,
     file_id: usize,
-) -> gridgen::Result<()> {
+) -> gridgen_h5::Result<()> {
     let data = generate_data(xx, yy, n_files, file_id);
-    // ANCHOR: dataset
-    // h5py: hf.create_dataset("data00042", data=Z), then its file_id attribute.
-    let dataset = hf
-        .new_dataset_builder()
-        .with_data(&data)
-        .create(out.name(file_id).as_str())?;
-    dataset
-        .new_attr::<u64>()
-        .create("file_id")?
-        .write_scalar(&(file_id as u64))?;
-    Ok(())
-    // ANCHOR_END: dataset
+    save_dataset(hf, out, file_id, &data)
 }
-// ANCHOR_END: write_data
+
+// ANCHOR: write_file
+/// One HDF5 file for every array of the run.
+fn write_file(
+    xx: &Array2<f64>,
+    yy: &Array2<f64>,
+    args: &Args,
+    out: &Output,
+) -> gridgen_h5::Result<()> {
+    // h5py.File("output/data.h5", "w"): HDF5 creates the file itself, exclusively, at the
+    // hidden temporary path the run hands it.
+    let hf = gridgen_h5::create(out, |path| hdf5::File::create_excl(path))?;
+    write_attributes(&hf, args)?;
+    // out.progress: a dataset has no file of its own to say when it is done (like tqdm).
+    for file_id in out.progress(0..args.n_files) {
+        write_data(xx, yy, &hf, out, args.n_files, file_id)?;
+    }
+    hf.close() // and only now is it renamed data.h5
+}
+// ANCHOR_END: write_file
 
 fn main() -> ExitCode {
-    gridgen::run(gridgen::step!("h5"), |args: &Args, out| {
-        // ANCHOR: main_loop
+    gridgen::run(gridgen::step!(), |args: &Args, out| {
         let (x, y) = gridgen::axes(args.size);
         let (xx, yy) = gridgen::meshgrid(&x, &y);
-        // ANCHOR: create
-        // h5py.File("output/data.h5", "w"), on the file's hidden temporary name.
-        let hf = out.create_h5(|path| hdf5::File::create(path))?;
-        // ANCHOR_END: create
-        write_attributes(&hf, args)?;
-        for file_id in 0..args.n_files {
-            write_data(&xx, &yy, &hf, out, args.n_files, file_id)?;
-        }
-        hf.close() // and only now it is renamed data.h5
-                   // ANCHOR_END: main_loop
+        Ok(write_file(&xx, &yy, args, out)?)
     })
 }

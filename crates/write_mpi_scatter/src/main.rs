@@ -8,26 +8,38 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use gridgen::mpi::{array_split, ROOT};
-use gridgen::{generate_data, Args, Output};
+use gridgen::field::frac;
+use gridgen::{Args, Output};
+use gridgen_mpi::{array_split, ROOT};
 use mpi::datatype::Partition;
+use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Count;
-use ndarray::Array2;
+use ndarray::{Array2, Zip};
 
-// ANCHOR: write_data
-/// Compute file `file_id`'s array in one expression and save it as .npy.
-fn write_data(
+/// The field of file `file_id` over the whole grid: numpy's
+/// `((X/10)**2 * (Y/10) + (Y/10)**2 * (X/10) + t/n) % 1` as one expression over `xx` and `yy`,
+/// in the same order of operations, so that every value has numpy's bits.
+fn generate_data(
     xx: &Array2<f64>,
     yy: &Array2<f64>,
-    out: &Output,
     n_files: usize,
     file_id: usize,
-) -> gridgen::Result<()> {
-    let data = generate_data(xx, yy, n_files, file_id);
-    // ANCHOR: npy
+) -> Array2<f64> {
+    let t = file_id as f64 / n_files as f64;
+    // Zip walks both grids together, point by point, and collects the results into a new array
+    // of their shape: what numpy does for the whole expression (in one pass, not one per
+    // operator).
+    Zip::from(xx).and(yy).map_collect(|&x, &y| {
+        let (x, y) = (x / 10.0, y / 10.0);
+        frac(x * x * y + y * y * x + t)
+    })
+}
+
+/// `numpy.save(path, data)`: the .npy header, then the array's bytes, in a new file.
+fn save_npy(out: &Output, file_id: usize, data: &Array2<f64>) -> gridgen::Result<()> {
     // A new hidden file; it gets its name `data00042.npy` only when complete.
-    let mut npy = out.create(file_id, "npy")?;
+    let mut npy = out.create(file_id)?;
     // numpy.save's header: the value type ('<f8', little-endian f64), the order (C: rows one
     // after another, as ndarray stores them) and the shape, byte for byte as numpy writes it.
     npy.write_all(&gridgen::npy::header(data.shape()))?;
@@ -37,9 +49,44 @@ fn write_data(
         .expect("generate_data returns a standard-layout array");
     npy.write_all(bytemuck::cast_slice(values))?;
     npy.commit()
-    // ANCHOR_END: npy
 }
-// ANCHOR_END: write_data
+
+/// Compute file `file_id`'s array in one expression and save it as .npy.
+fn write_data(
+    xx: &Array2<f64>,
+    yy: &Array2<f64>,
+    out: &Output,
+    n_files: usize,
+    file_id: usize,
+) -> gridgen::Result<()> {
+    let data = generate_data(xx, yy, n_files, file_id);
+    save_npy(out, file_id, &data)
+}
+
+// ANCHOR: distribute
+/// This rank's file indices, handed out by MPI: a scatter gives every rank its count, then a
+/// variable-count scatter its own slice of `0..n_files` (chunks sized like numpy.array_split).
+fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
+    let root = world.process_at_rank(ROOT);
+    let mut my_count: Count = 0;
+    let mut my_files: Vec<usize>;
+    if world.rank() == ROOT {
+        let chunks = array_split(n_files, world.size() as usize);
+        let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
+        let starts: Vec<Count> = chunks.iter().map(|c| c.start as Count).collect();
+        let all_files: Vec<usize> = (0..n_files).collect();
+        root.scatter_into_root(&counts[..], &mut my_count);
+        my_files = vec![0; my_count as usize];
+        let partition = Partition::new(&all_files[..], counts, starts);
+        root.scatter_varcount_into_root(&partition, &mut my_files[..]);
+    } else {
+        root.scatter_into(&mut my_count);
+        my_files = vec![0; my_count as usize];
+        root.scatter_varcount_into(&mut my_files[..]);
+    }
+    my_files
+}
+// ANCHOR_END: distribute
 
 fn main() -> ExitCode {
     // ANCHOR: init
@@ -47,33 +94,12 @@ fn main() -> ExitCode {
     let universe = mpi::initialize().expect("MPI is initialised once, here");
     let world = universe.world();
     // ANCHOR_END: init
-    gridgen::mpi::run_in(gridgen::step!("npy"), &world, |args: &Args, out, world| {
-        // ANCHOR: main_loop
+    gridgen_mpi::run_in(gridgen::step!(), &world, |args: &Args, out, world| {
         let (x, y) = gridgen::axes(args.size);
         let (xx, yy) = gridgen::meshgrid(&x, &y);
-        // ANCHOR: distribute
-        let root = world.process_at_rank(ROOT);
-        let mut my_count: Count = 0;
-        let mut my_files: Vec<usize>;
-        if world.rank() == ROOT {
-            let chunks = array_split(args.n_files, world.size() as usize);
-            let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
-            let starts: Vec<Count> = chunks.iter().map(|c| c.start as Count).collect();
-            let all_files: Vec<usize> = (0..args.n_files).collect();
-            root.scatter_into_root(&counts[..], &mut my_count);
-            my_files = vec![0; my_count as usize];
-            let partition = Partition::new(&all_files[..], counts, starts);
-            root.scatter_varcount_into_root(&partition, &mut my_files[..]);
-        } else {
-            root.scatter_into(&mut my_count);
-            my_files = vec![0; my_count as usize];
-            root.scatter_varcount_into(&mut my_files[..]);
-        }
-        // ANCHOR_END: distribute
-        for file_id in my_files {
+        for file_id in my_files(world, args.n_files) {
             write_data(&xx, &yy, out, args.n_files, file_id)?;
         }
-        // ANCHOR_END: main_loop
         Ok(())
     })
     // `universe` is dropped on the way out of main: MPI_Finalize.

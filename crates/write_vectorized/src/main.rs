@@ -8,8 +8,30 @@
 
 use std::process::ExitCode;
 
-use gridgen::{generate_data, Args, Output};
-use ndarray::Array2;
+use gridgen::field::frac;
+use gridgen::{Args, Output};
+use ndarray::{Array2, Zip};
+
+// ANCHOR: generate_data
+/// The field of file `file_id` over the whole grid: numpy's
+/// `((X/10)**2 * (Y/10) + (Y/10)**2 * (X/10) + t/n) % 1` as one expression over `xx` and `yy`,
+/// in the same order of operations, so that every value has numpy's bits.
+fn generate_data(
+    xx: &Array2<f64>,
+    yy: &Array2<f64>,
+    n_files: usize,
+    file_id: usize,
+) -> Array2<f64> {
+    let t = file_id as f64 / n_files as f64;
+    // Zip walks both grids together, point by point, and collects the results into a new array
+    // of their shape: what numpy does for the whole expression (in one pass, not one per
+    // operator).
+    Zip::from(xx).and(yy).map_collect(|&x, &y| {
+        let (x, y) = (x / 10.0, y / 10.0);
+        frac(x * x * y + y * y * x + t)
+    })
+}
+// ANCHOR_END: generate_data
 
 // ANCHOR: write_data
 /// Compute file `file_id`'s array in one expression and save it as text.
@@ -26,14 +48,13 @@ fn write_data(
 // ANCHOR_END: write_data
 
 fn main() -> ExitCode {
-    gridgen::run(gridgen::step!("txt"), |args: &Args, out| {
-        // ANCHOR: main_loop
+    gridgen::run(gridgen::step!(), |args: &Args, out| {
         let (x, y) = gridgen::axes(args.size);
+        // numpy.meshgrid(x, y): the x and the y of every grid point, rows running over y.
         let (xx, yy) = gridgen::meshgrid(&x, &y);
         for file_id in 0..args.n_files {
             write_data(&xx, &yy, out, args.n_files, file_id)?;
         }
-        // ANCHOR_END: main_loop
         Ok(())
     })
 }

@@ -33,7 +33,7 @@ fn main() -> Result<()> {
     let arrays = load_run(dir, prefix, format, cli.n_files)?;
     compare_runs(&reference(cli.n_files, cli.size), &arrays)?;
     if format == Format::H5 {
-        let root = gridgen::read::load_h5(&dir.join(format!("{prefix}.h5")))?.root_attributes;
+        let root = tools::read::load_h5(&dir.join(format!("{prefix}.h5")))?.root_attributes;
         let want = [
             ("n_files", cli.n_files as f64),
             ("size", cli.size as f64),

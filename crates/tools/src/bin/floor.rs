@@ -11,6 +11,14 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use gridgen::Summary;
 
+/// What the floor writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Floor {
+    Npy,
+    Txt,
+    One,
+}
+
 #[derive(Parser)]
 #[command(about = "Write n files of the size a step writes, as fast as plain writes go")]
 struct Cli {
@@ -20,8 +28,8 @@ struct Cli {
     size: usize,
     /// Which step's files to imitate: npy (steps 3-7), txt (steps 1-2), or one (all the
     /// arrays' bytes in one file, as the HDF5 steps write them)
-    #[arg(long, default_value = "npy")]
-    format: String,
+    #[arg(long, value_enum, default_value_t = Floor::Npy)]
+    format: Floor,
     #[arg(long, default_value = "output/floor")]
     dir: PathBuf,
     #[arg(long)]
@@ -31,19 +39,18 @@ struct Cli {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let s = cli.size;
-    let bytes_per_file = match cli.format.as_str() {
+    let bytes_per_file = match cli.format {
         // numpy's 128-byte header for a 2-D <f8 array, then 8 bytes a value.
-        "npy" => 128 + 8 * s * s,
+        Floor::Npy => 128 + 8 * s * s,
         // `%.18e` is 24 characters for every value the field takes, plus a space or newline.
-        "txt" => 25 * s * s,
+        Floor::Txt => 25 * s * s,
         // One file: every array's 8 bytes a value, one array at a time.
-        "one" => 8 * s * s,
-        other => anyhow::bail!("--format must be npy, txt or one, not {other}"),
+        Floor::One => 8 * s * s,
     };
     let content = vec![b'7'; bytes_per_file];
     let start = Instant::now();
     fs::create_dir_all(&cli.dir).with_context(|| format!("cannot create {}", cli.dir.display()))?;
-    if cli.format == "one" {
+    if cli.format == Floor::One {
         let path = cli.dir.join("data.bin");
         let mut file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -52,8 +59,13 @@ fn main() -> Result<()> {
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
-    for file_id in (0..cli.n_files).filter(|_| cli.format != "one") {
-        let path = cli.dir.join(format!("data{file_id:05}.{}", cli.format));
+    let ext = if cli.format == Floor::Txt {
+        "txt"
+    } else {
+        "npy"
+    };
+    for file_id in (0..cli.n_files).filter(|_| cli.format != Floor::One) {
+        let path = cli.dir.join(format!("data{file_id:05}.{ext}"));
         File::create(&path)
             .and_then(|mut f| f.write_all(&content))
             .with_context(|| format!("cannot write {}", path.display()))?;

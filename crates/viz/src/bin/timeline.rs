@@ -1,10 +1,13 @@
 //! `make timeline`: a step's `--trace` file drawn as an SVG for the book: one row per worker
-//! thread or MPI rank, one bar per file, split into computing (blue) and writing (orange).
+//! thread or MPI rank, one bar per file, split into computing (blue) and writing (orange) — or,
+//! for a dataset inside an HDF5 file, whose two phases a run does not see apart, one bar of
+//! both (green).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde_json::Value;
 
@@ -37,6 +40,14 @@ struct Bar {
 
 const COMPUTE: RGBColor = RGBColor(31, 119, 180);
 const WRITE: RGBColor = RGBColor(255, 127, 14);
+const BOTH: RGBColor = RGBColor(44, 160, 44);
+
+/// The phases a bar can be, with their colours; `gridgen::trace` names them.
+const PHASES: [(&str, RGBColor); 3] = [
+    ("compute", COMPUTE),
+    ("write", WRITE),
+    ("compute and write", BOTH),
+];
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -150,25 +161,33 @@ fn draw(timeline: &Timeline, title: &str, path: &Path) -> Result<()> {
         .x_desc("ms since the run started")
         .draw()
         .map_err(fail)?;
-    for (phase, color) in [("compute", COMPUTE), ("write", WRITE)] {
-        let is_write = phase == "write";
-        let bars = timeline
-            .bars
-            .iter()
-            .filter(|b| (b.phase == "write") == is_write)
-            .map(|b| {
-                let y = b.row as f64;
-                Rectangle::new(
-                    [(b.start / 1e3, y + 0.15), (b.end / 1e3, y + 0.85)],
-                    color.filled(),
-                )
-            });
+    for (phase, color) in PHASES {
+        if !timeline.bars.iter().any(|b| b.phase == phase) {
+            continue;
+        }
+        let bars = timeline.bars.iter().filter(|b| b.phase == phase).map(|b| {
+            let y = b.row as f64;
+            Rectangle::new(
+                [(b.start / 1e3, y + 0.15), (b.end / 1e3, y + 0.85)],
+                color.filled(),
+            )
+        });
         chart
             .draw_series(bars)
             .map_err(fail)?
             .label(phase)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
     }
+    legend(&mut chart)?;
+    root.present().map_err(fail)
+}
+
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -176,7 +195,7 @@ fn draw(timeline: &Timeline, title: &str, path: &Path) -> Result<()> {
         .border_style(BLACK)
         .draw()
         .map_err(fail)?;
-    root.present().map_err(fail)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -205,7 +224,7 @@ mod tests {
             .collect();
         for (pid, _) in processes {
             for tid in [2, 1] {
-                let name = format!("worker-{}", tid - 1);
+                let name = steps::worker_name(tid as usize - 1);
                 events.push(event(
                     "thread_name",
                     *pid,

@@ -61,6 +61,23 @@ pub fn load_npy(path: &Path) -> Result<Array2<f64>, ReadError> {
 #[cfg(feature = "hdf5")]
 pub use self::hdf5_read::{load_h5, H5Contents};
 
+/// Without the `hdf5` feature, .h5 files cannot be read: say so, and how to get it.
+#[cfg(not(feature = "hdf5"))]
+pub fn load_h5(path: &Path) -> Result<H5Contents, ReadError> {
+    Err(fail(
+        path,
+        "this build reads no HDF5 files (build the tools with their default `hdf5` feature)",
+    ))
+}
+
+/// What an HDF5 output holds (without the `hdf5` feature, nothing can be read into it).
+#[cfg(not(feature = "hdf5"))]
+#[derive(Debug, PartialEq)]
+pub struct H5Contents {
+    pub root_attributes: std::collections::BTreeMap<String, f64>,
+    pub datasets: std::collections::BTreeMap<String, (u64, Array2<f64>)>,
+}
+
 #[cfg(feature = "hdf5")]
 mod hdf5_read {
     use super::*;

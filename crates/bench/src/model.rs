@@ -1,0 +1,383 @@
+//! The benchmark's plain data: what a case runs ([`Program`]), the case itself ([`Case`]: a
+//! program at a size, with workers or ranks, on the disk or on tmpfs) and what was measured of
+//! it ([`Measured`]). Everything else in the crate builds on these; they build on nothing else
+//! of it.
+//!
+//! Programs are saved in the raw results as the short names the report shows (`write_mpi`,
+//! `py-write`, `floor-npy`, `launch`, `capacity`), so earlier runs' files still load.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use steps::{Fs, Launch, Step};
+
+use crate::stats::Stats;
+
+/// What the file-writing floor writes: `floor --format <this>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Floor {
+    /// The .npy steps' files: the same bytes, `File::create` and one `write_all` each.
+    Npy,
+    /// The text steps' files.
+    Txt,
+    /// One file of all the bytes: what one parallel HDF5 file costs at least.
+    One,
+}
+
+impl Floor {
+    pub const ALL: [Floor; 3] = [Floor::Npy, Floor::Txt, Floor::One];
+
+    pub fn format(self) -> &'static str {
+        match self {
+            Floor::Npy => "npy",
+            Floor::Txt => "txt",
+            Floor::One => "one",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Program {
+    /// A workshop step, by its name in the step table.
+    Step(&'static str),
+    /// The Python original of a serial step (`python/reference.py <step>`).
+    Python(&'static str),
+    Floor(Floor),
+    /// The launch floor: `mpirun` of a program that only starts and stops MPI.
+    Launch,
+    /// The machine's parallel capacity: fixed CPU work on `-w` threads.
+    Capacity,
+}
+
+impl Program {
+    /// The step called `name`. Panics on a name that is not a step: the benchmark's cases are
+    /// written in this crate, and a typo there is a bug to catch in its tests.
+    pub fn step(name: &str) -> Program {
+        Program::Step(step_name(name).unwrap_or_else(|| panic!("no step named {name}")))
+    }
+
+    /// Python's version of the step called `name`.
+    pub fn python(name: &str) -> Program {
+        Program::Python(step_name(name).unwrap_or_else(|| panic!("no step named {name}")))
+    }
+
+    /// A workshop step's name, for a step.
+    pub fn step_name(self) -> Option<&'static str> {
+        match self {
+            Program::Step(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Does the program print the steps' one-line JSON summary (with the bytes written)?
+    pub fn summarises(self) -> bool {
+        matches!(self, Program::Step(_) | Program::Floor(_))
+    }
+
+    pub fn is_floor(self) -> bool {
+        matches!(self, Program::Floor(_))
+    }
+}
+
+fn step_name(name: &str) -> Option<&'static str> {
+    steps::find(name).map(|s| s.name)
+}
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Program::Step(name) => f.write_str(name),
+            Program::Python(name) => write!(f, "py-{name}"),
+            Program::Floor(floor) => write!(f, "floor-{}", floor.format()),
+            Program::Launch => f.write_str("launch"),
+            Program::Capacity => f.write_str("capacity"),
+        }
+    }
+}
+
+impl FromStr for Program {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Program, String> {
+        let unknown = || format!("no benchmark program named {s:?}");
+        match s {
+            "launch" => Ok(Program::Launch),
+            "capacity" => Ok(Program::Capacity),
+            _ => {
+                if let Some(format) = s.strip_prefix("floor-") {
+                    Floor::ALL
+                        .into_iter()
+                        .find(|f| f.format() == format)
+                        .map(Program::Floor)
+                        .ok_or_else(unknown)
+                } else if let Some(step) = s.strip_prefix("py-") {
+                    step_name(step).map(Program::Python).ok_or_else(unknown)
+                } else {
+                    step_name(s).map(Program::Step).ok_or_else(unknown)
+                }
+            }
+        }
+    }
+}
+
+impl Serialize for Program {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Program {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Program, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// What to run, at which sizes, with how many workers or ranks, and where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub program: Program,
+    pub n_files: usize,
+    pub size: usize,
+    #[serde(default)]
+    pub workers: Option<usize>,
+    #[serde(default)]
+    pub ranks: Option<usize>,
+    /// More ranks than cores.
+    #[serde(default)]
+    pub oversubscribed: bool,
+    /// `mpirun` told to use shared memory only (`tools::SHARED_MEMORY_ONLY`).
+    #[serde(default)]
+    pub shared_memory: bool,
+    /// Written to a RAM-backed folder (tmpfs) instead of the disk: what the code costs, without
+    /// what the disk costs.
+    #[serde(default)]
+    pub ram: bool,
+    /// The step built for this machine's CPU (`-C target-cpu=native`, `make bench NATIVE=1`).
+    #[serde(default)]
+    pub native: bool,
+}
+
+impl Case {
+    pub fn new(program: Program, n_files: usize, size: usize) -> Case {
+        Case {
+            program,
+            n_files,
+            size,
+            workers: None,
+            ranks: None,
+            oversubscribed: false,
+            shared_memory: false,
+            ram: false,
+            native: false,
+        }
+    }
+    /// The step `step` of the table.
+    pub fn of(step: &Step, n_files: usize, size: usize) -> Case {
+        Case::new(Program::Step(step.name), n_files, size)
+    }
+    /// The step called `name` (see [`Program::step`]).
+    pub fn step(name: &str, n_files: usize, size: usize) -> Case {
+        Case::new(Program::step(name), n_files, size)
+    }
+    /// The same case on the filesystem `fs`.
+    pub fn on(self, fs: Fs) -> Case {
+        match fs {
+            Fs::Disk => self,
+            Fs::Tmpfs => self.on_ram(),
+        }
+    }
+    /// The same case, written to the RAM-backed folder.
+    pub fn on_ram(mut self) -> Case {
+        self.ram = true;
+        self
+    }
+    /// The same case with `mpirun` told to use shared memory only.
+    pub fn shared_memory(mut self) -> Case {
+        self.shared_memory = true;
+        self
+    }
+    /// The same case, built for this machine's CPU.
+    pub fn native(mut self) -> Case {
+        self.native = true;
+        self
+    }
+    fn mpirun_options(&self) -> &'static [&'static str] {
+        if self.shared_memory {
+            &tools::SHARED_MEMORY_ONLY
+        } else {
+            &[]
+        }
+    }
+    pub fn workers(mut self, w: usize) -> Case {
+        self.workers = Some(w);
+        self
+    }
+    /// Run under `mpirun -np r` (marked oversubscribed by [`Case::on_cores`]).
+    pub fn ranks(mut self, r: usize) -> Case {
+        self.ranks = Some(r);
+        self
+    }
+    /// Marks the case oversubscribed when it has more ranks than `cores`: the cores of the
+    /// machine the plan was made for, not of the one redrawing a report.
+    pub fn on_cores(mut self, cores: usize) -> Case {
+        self.oversubscribed = self.ranks.is_some_and(|r| r > cores);
+        self
+    }
+
+    /// The command line as the report prints it: the real command, with every path shortened
+    /// to its file name and without the output options (`--json --dir <folder>`), then where
+    /// it wrote (`[tmpfs]`) and how it was built (`[native]`).
+    pub fn command_line(&self) -> String {
+        let command = self.build(|_, name| Ok(Path::new("/bin").join(name)));
+        let mut words = match command {
+            Ok(command) => shown(&command),
+            Err(e) => vec![format!("<{e}>")],
+        };
+        if self.ram {
+            words.push("[tmpfs]".into());
+        }
+        if self.native {
+            words.push("[native]".into());
+        }
+        words.join(" ")
+    }
+
+    /// The command that runs this case, writing into `dir`; `locate` finds a program by name.
+    pub fn command(
+        &self,
+        locate: impl Fn(&Case, &str) -> Result<PathBuf>,
+        dir: &Path,
+    ) -> Result<Command> {
+        let mut command = self.build(locate)?;
+        if self.program.summarises() {
+            command.arg("--json");
+        }
+        if !matches!(self.program, Program::Launch | Program::Capacity) {
+            command.arg("--dir").arg(dir);
+        }
+        Ok(command)
+    }
+
+    /// The command without its output options; `locate` finds a program by name.
+    fn build(&self, locate: impl Fn(&Case, &str) -> Result<PathBuf>) -> Result<Command> {
+        let ranks = self.ranks.unwrap_or(1);
+        let mpirun = |program: PathBuf| tools::mpirun_with(ranks, self.mpirun_options(), &program);
+        let sizes = [
+            "-n".to_string(),
+            self.n_files.to_string(),
+            "-s".into(),
+            self.size.to_string(),
+        ];
+        Ok(match self.program {
+            Program::Launch => mpirun(locate(self, "mpi_noop")?),
+            Program::Capacity => {
+                let mut c = Command::new(locate(self, "capacity")?);
+                c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
+                c
+            }
+            Program::Python(step) => {
+                let mut c = Command::new(PYTHON);
+                c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
+                    .arg(step)
+                    .args(&sizes);
+                c
+            }
+            Program::Floor(floor) => {
+                let mut c = Command::new(locate(self, "floor")?);
+                c.args(["--format", floor.format()]).args(&sizes);
+                c
+            }
+            Program::Step(step) => {
+                let info = steps::find(step).with_context(|| format!("no step named {step}"))?;
+                let binary = locate(self, step)?;
+                let mut c = if info.launch == Launch::Mpi {
+                    mpirun(binary)
+                } else {
+                    Command::new(binary)
+                };
+                c.args(&sizes);
+                if info.launch == Launch::Threads {
+                    c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
+                }
+                c
+            }
+        })
+    }
+}
+
+/// A command's words, each path (a word with a `/`) shortened to its file name.
+fn shown(command: &Command) -> Vec<String> {
+    let short = |word: &std::ffi::OsStr| {
+        let word = word.to_string_lossy();
+        match word.rsplit_once('/') {
+            Some((_, name)) => name.to_owned(),
+            None => word.into_owned(),
+        }
+    };
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(short)
+        .collect()
+}
+
+/// Debian's Python, which has numpy and h5py (`make setup`).
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// One case's measurements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measured {
+    pub case: Case,
+    pub command: String,
+    /// Wall seconds of the whole process, from outside.
+    pub wall: Stats,
+    /// Largest resident set of any one process of the run, in MiB (for MPI: the largest rank).
+    pub peak_mib: f64,
+    /// Bytes the run reported writing.
+    pub bytes: u64,
+    /// Every measured run: (round, wall seconds). Ratios pair two cases round by round.
+    #[serde(default)]
+    pub samples: Vec<(usize, f64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_program_reads_back_from_its_name() {
+        let mut all = vec![Program::Launch, Program::Capacity];
+        all.extend(Floor::ALL.map(Program::Floor));
+        for step in tools::STEPS {
+            all.push(Program::step(step.name));
+            all.push(Program::python(step.name));
+        }
+        for p in all {
+            assert_eq!(p.to_string().parse::<Program>(), Ok(p));
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(serde_json::from_str::<Program>(&json).unwrap(), p);
+        }
+        assert_eq!(Program::Floor(Floor::Npy).to_string(), "floor-npy");
+        assert_eq!(Program::python("write").to_string(), "py-write");
+    }
+
+    #[test]
+    fn unknown_names_are_refused() {
+        for name in [
+            "",
+            "py-",
+            "floor-",
+            "floor-csv",
+            "py-nothing",
+            "write_fast",
+            "launch2",
+        ] {
+            assert!(name.parse::<Program>().is_err(), "{name:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Everything that lists the steps agrees with the table: the derived files are what `make
+//! steps` writes, every step has its crate and its chapter, every step crate is in the table,
+//! and the lists that cannot be derived (job scripts, Python originals) name only its steps.
+
+use std::path::{Path, PathBuf};
+
+use steps::{derived, Launch, STEPS};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn every_derived_file_is_what_the_table_makes() {
+    let stale = derived::stale(&root()).unwrap();
+    let names: Vec<String> = stale.iter().map(|(p, _)| p.display().to_string()).collect();
+    assert!(
+        names.is_empty(),
+        "{names:?} disagree with the step table: run `make steps`"
+    );
+}
+
+#[test]
+fn every_step_has_its_crate_and_every_step_crate_is_a_step() {
+    for step in STEPS {
+        let manifest = read(&format!("crates/{}/Cargo.toml", step.name));
+        assert!(
+            manifest.contains(&format!("name = \"{}\"", step.name)),
+            "crates/{}/Cargo.toml names another package",
+            step.name
+        );
+        // The lesson is the table's, not spelled again in the manifest.
+        assert!(
+            !manifest.contains("description ="),
+            "crates/{}/Cargo.toml has a description: the table holds the lesson",
+            step.name
+        );
+        let main = read(&format!("crates/{}/src/main.rs", step.name));
+        assert!(
+            main.contains("gridgen::step!()"),
+            "{} does not take its row with step!()",
+            step.name
+        );
+    }
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let dir = entry.unwrap().path();
+        let main = dir.join("src/main.rs");
+        let is_step = std::fs::read_to_string(&main).is_ok_and(|m| m.contains("gridgen::step!"));
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            is_step,
+            steps::find(&name).is_some(),
+            "crates/{name}: a step crate must have a row in the table, and a row its crate"
+        );
+    }
+    // The workspace takes every crate under crates/, so a new step needs no line there.
+    assert!(read("Cargo.toml").contains("members = [\"crates/*\"]"));
+}
+
+#[test]
+fn every_chapter_exists_and_is_in_the_book() {
+    let summary = read("workshop/src/SUMMARY.md");
+    for step in STEPS {
+        assert!(
+            root().join("workshop/src").join(step.chapter).is_file(),
+            "{}: no chapter {}",
+            step.name,
+            step.chapter
+        );
+        assert!(
+            summary.contains(&format!("]({})", step.chapter)),
+            "SUMMARY.md lacks {}",
+            step.chapter
+        );
+        let chapter = read(&format!("workshop/src/{}", step.chapter));
+        assert!(
+            chapter.contains(&format!("`{}`", step.name)),
+            "{} never names {}",
+            step.chapter,
+            step.name
+        );
+    }
+}
+
+#[test]
+fn the_job_scripts_and_the_python_originals_name_only_steps_of_the_table() {
+    let mut jobs = 0;
+    for entry in std::fs::read_dir(root().join("slurm")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "job") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let step = text
+            .lines()
+            .find_map(|l| l.strip_prefix("step="))
+            .unwrap_or_else(|| panic!("{} has no step= line", path.display()));
+        let name = step.rsplit('/').next().unwrap_or(step).trim_matches('"');
+        assert!(
+            steps::find(name).is_some(),
+            "{} runs {name}, which is not a step",
+            path.display()
+        );
+        jobs += 1;
+    }
+    assert!(jobs >= 6, "only {jobs} job scripts");
+    // The benchmark's Python versions: one for every serial step, none for any other name.
+    let python = read("crates/bench/python/reference.py");
+    for step in steps::launched(Launch::Serial) {
+        assert!(
+            python.contains(&format!("\"{}\"", step.name)),
+            "reference.py has no version of {}",
+            step.name
+        );
+    }
+}
