@@ -28,12 +28,13 @@ ifeq ($(shell id -u),0)
   export OMPI_ALLOW_RUN_AS_ROOT := 1
   export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 endif
-# More ranks than cores needs Open MPI's permission too.
-CORES := $(shell nproc 2>/dev/null || echo 1)
 # Extra mpirun options. On one machine, MPIRUN_FLAGS="--mca pml ob1 --mca btl self,vader" skips
 # probing for cluster networks and cuts MPI's start-up by about 0.2 s (see docs/troubleshooting.md).
 MPIRUN_FLAGS ?=
-MPIRUN := mpirun -np $(NP) $(if $(shell test $(NP) -gt $(CORES) && echo yes),--oversubscribe) $(MPIRUN_FLAGS)
+export MPIRUN_FLAGS
+# mpirun -np NP (with --oversubscribe past the cores) through scripts/launch.sh, so that Ctrl-C
+# reaches the ranks as SIGINT and the run ends with 130, as any program stopped by Ctrl-C.
+MPIRUN := scripts/launch.sh $(NP)
 
 .DEFAULT_GOAL := help
 # Profiling workloads: large enough for hundreds of samples (the kernel allows ~250 per busy

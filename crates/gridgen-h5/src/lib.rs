@@ -56,6 +56,9 @@ pub struct H5File<'a> {
     team: &'a dyn Team,
     /// Bytes of data the closed file must hold at least: every rank's arrays.
     data_bytes: u64,
+    /// Its disk space was taken up front ([`LibraryFile::take_space`]): the holes a failed
+    /// write leaves cannot be seen from the space the file takes.
+    space_taken: bool,
 }
 
 /// Creates `<prefix>.h5` under its private temporary path: `open` is the step's own call that
@@ -75,15 +78,16 @@ pub fn create_on<'a>(
     team: &'a dyn Team,
     open: impl FnOnce(&Path) -> hdf5::Result<hdf5::File>,
 ) -> Result<H5File<'a>> {
-    // [reserved, pid, n, secret]: rank 0's choice, for everyone.
-    let mut told = [0u64; 4];
+    // [reserved, pid, n, secret, device, inode]: rank 0's choice, for everyone.
+    let mut told = [0u64; 6];
     let mut mine = None;
     if team.member() == 0 {
         let secret = u64::from_str_radix(&secret_name(), 16).unwrap_or(0);
         let reserved = out.reserve_library_file(&format!("{secret:016x}"));
         if let Ok(file) = &reserved {
             let name = file.name();
-            told = [1, u64::from(name.pid), name.n, secret];
+            let (dev, ino) = file.folder_identity().unwrap_or_default();
+            told = [1, u64::from(name.pid), name.n, secret, dev, ino];
         }
         mine = Some(reserved);
     }
@@ -99,18 +103,46 @@ pub fn create_on<'a>(
         }
         None => return Err(gridgen::Error::OtherRankFailed.into()),
     };
+    // Every rank opens the file by its path: each checks first that the path still leads into
+    // rank 0's private folder, and no rank opens it unless all found it so.
+    let checked = partial.check_path((told[4], told[5]));
+    if !team.all(checked.is_ok()) {
+        checked?;
+        return Err(gridgen::Error::OtherRankFailed.into());
+    }
+    let mut partial = partial;
     let opened = open(partial.path());
     // Creating is collective: either every rank has the file, or none goes on.
     if !team.all(opened.is_ok()) {
         opened?;
         return Err(gridgen::Error::OtherRankFailed.into());
     }
-    Ok(H5File {
-        file: Some(opened?),
+    let file = opened?;
+    // The disk space the file will take, taken now by rank 0: a write or a metadata flush that
+    // meets a full disk on one rank only would leave the others waiting.
+    let taken = if team.member() == 0 {
+        partial
+            .take_space(out.single_file_bound())
+            .map_err(|source| gridgen::Error::Write {
+                path: partial.target(),
+                source,
+            })
+    } else {
+        Ok(true)
+    };
+    let mut h5 = H5File {
+        file: Some(file),
         partial: Some(partial),
         team,
         data_bytes: out.data_bytes(),
-    })
+        space_taken: false,
+    };
+    if !team.all(taken.is_ok()) {
+        taken?;
+        return Err(gridgen::Error::OtherRankFailed.into());
+    }
+    h5.space_taken = taken?;
+    Ok(h5)
 }
 
 impl H5File<'_> {
@@ -134,8 +166,11 @@ impl H5File<'_> {
             partial.release();
             return Ok(());
         }
-        // The bytes must have arrived, although every call said they did (see check_allocated).
-        check_allocated(&partial, self.data_bytes)?;
+        // The bytes must have arrived, although every call said they did (see check_allocated);
+        // where the space was taken up front, no write could meet a full disk to begin with.
+        if !self.space_taken {
+            check_allocated(&partial, self.data_bytes)?;
+        }
         partial.commit()?;
         Ok(())
     }

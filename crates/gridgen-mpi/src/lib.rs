@@ -13,6 +13,8 @@
 //!   A panic aborts the whole job (`MPI_Abort`).
 //! - Rank 0 prints the summary, with the bytes of all ranks added up.
 
+mod start;
+
 use std::cell::Cell;
 use std::ops::{Deref, Range};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -85,6 +87,8 @@ pub fn run_in<A: StepArgs>(
     let code = run_on_rank(step, &world, body);
     if world.abandoned.get() {
         use std::io::Write;
+        // MPI is not finalized: its shared memory is this rank's to remove.
+        frame::remove_own();
         // No rank leaves before every one has said what it had to: mpirun ends the whole job
         // as soon as one rank exits with an error.
         world.barrier();
@@ -177,6 +181,7 @@ fn start_together<A: StepArgs>(
                     .any(|v| std::env::var_os(v).is_some()),
         },
     );
+    start::remember_own_segment();
     // The root holds the list of every file index (8 bytes each) while it hands them out, and
     // each rank its own share.
     let index_bytes = (args.common().n_files as u64).saturating_mul(16);
@@ -213,7 +218,7 @@ fn node_memory<A: StepArgs>(world: &World, args: &A, extra: u64) -> Result<()> {
         says: format!("{} (for {ranks} ranks on this node together)", l.says),
         ..l
     });
-    memory::check_against(common.size, grids, total, limit)
+    memory::check_against(common.size, grids * ranks as u64, total, limit)
 }
 
 /// MPI counts are C ints: refuse what a scatter could not describe, on every rank alike.

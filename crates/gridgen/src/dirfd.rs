@@ -130,6 +130,16 @@ impl Dir {
         check(unsafe { libc::unlinkat(self.raw(), c.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
     }
 
+    /// The folder's own identity.
+    pub fn identity(&self) -> io::Result<Identity> {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: a valid descriptor and buffer.
+        check(unsafe { libc::fstat(self.raw(), st.as_mut_ptr()) })?;
+        // SAFETY: fstat filled it.
+        let st = unsafe { st.assume_init() };
+        Ok((st.st_dev, st.st_ino))
+    }
+
     /// The longest file name this folder's filesystem allows.
     pub fn name_max(&self) -> usize {
         let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();

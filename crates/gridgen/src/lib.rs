@@ -67,5 +67,5 @@ pub mod frame {
     pub use crate::output::{secret_name, LibraryFile, TempName};
     pub use crate::report::{failure, line, mark_told, one_line_panics, summary};
     pub use crate::run::{check, create, lesson, summarize, Folders};
-    pub use crate::signals::{watch, Process};
+    pub use crate::signals::{remove_on_abnormal_end, remove_own, watch, Process};
 }

@@ -44,8 +44,9 @@ pub struct Output {
     step: &'static Step,
     bytes: AtomicU64,
     names: AtomicU64,
-    /// The bytes of every array the run writes (all ranks').
+    /// The bytes of every array the run writes (all ranks'), and how many arrays.
     data_bytes: u64,
+    n_files: u64,
     pub(crate) progress: Progress,
 }
 
@@ -83,6 +84,7 @@ impl Output {
             bytes: AtomicU64::new(0),
             names: AtomicU64::new(0),
             data_bytes,
+            n_files: args.n_files as u64,
             progress: Progress::new(tracing),
         })
     }
@@ -133,6 +135,14 @@ impl Output {
     /// The bytes of every array of the run, on all ranks: what its one file must hold at least.
     pub fn data_bytes(&self) -> u64 {
         self.data_bytes
+    }
+
+    /// What the run's one file will take at most: every array's bytes, and a generous bound on
+    /// an HDF5 file's metadata (a few hundred bytes a dataset are measured; 2 KiB are allowed).
+    pub fn single_file_bound(&self) -> u64 {
+        self.data_bytes
+            .saturating_add(self.n_files.saturating_mul(2048))
+            .saturating_add(1 << 20)
     }
 
     /// Files (or datasets) this process has finished so far.
@@ -399,8 +409,22 @@ pub struct LibraryFile<'a> {
     inner: String,
     path: PathBuf,
     owner: bool,
+    /// The file, held open once its space is taken ([`LibraryFile::take_space`]).
+    taken: Option<File>,
     _registered: Registered,
     done: bool,
+}
+
+/// `O_NOFOLLOW` for `OpenOptions`.
+trait NoFollow {
+    fn custom_flags_nofollow(&mut self) -> &mut Self;
+}
+
+impl NoFollow for std::fs::OpenOptions {
+    fn custom_flags_nofollow(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(libc::O_NOFOLLOW)
+    }
 }
 
 impl<'a> LibraryFile<'a> {
@@ -440,6 +464,7 @@ impl<'a> LibraryFile<'a> {
             inner,
             path,
             owner,
+            taken: None,
             _registered: registered,
             done: false,
         })
@@ -448,6 +473,27 @@ impl<'a> LibraryFile<'a> {
     /// The temporary name, for the other ranks of a parallel file.
     pub fn name(&self) -> TempName {
         self.name
+    }
+
+    /// The private folder's identity (device, inode), as the reserving rank sees it.
+    pub fn folder_identity(&self) -> Option<(u64, u64)> {
+        self.private.as_ref().and_then(|d| d.identity().ok())
+    }
+
+    /// Checks that the path the library will open still leads into the private folder whose
+    /// identity is `expected` — not to a folder someone put in its place — just before the
+    /// library opens it by that path.
+    pub fn check_path(&self, expected: (u64, u64)) -> Result<()> {
+        let fail = |why: &str| Error::Write {
+            path: self.out.single_path(),
+            source: io::Error::new(io::ErrorKind::PermissionDenied, why.to_owned()),
+        };
+        match self.out.folder.identity_of(&self.folder_name) {
+            Ok(Some((id, _))) if id == expected => Ok(()),
+            _ => Err(fail(
+                "someone replaced the run's private folder (another user of the folder?)",
+            )),
+        }
     }
 
     /// Where the library creates the file (exclusively: `hdf5::File::create_excl`).
@@ -463,11 +509,41 @@ impl<'a> LibraryFile<'a> {
     /// The file as it is now, opened for reading without following a symlink: for checking
     /// that its bytes arrived before it is renamed.
     pub fn open_for_check(&self) -> io::Result<File> {
-        use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags_nofollow()
             .open(&self.path)
+    }
+
+    /// Takes `bytes` of the disk for the file now, before anything is written into it, so that no
+    /// write can later meet a full disk — in parallel HDF5 a write or a metadata flush that fails
+    /// on one rank only leaves the others waiting. The file's size stays what the library makes
+    /// it; what was taken and not used is given back at the commit. `Ok(false)` where the
+    /// filesystem cannot do it (then the commit's check of the bytes is what remains).
+    pub fn take_space(&mut self, bytes: u64) -> io::Result<bool> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags_nofollow()
+            .open(&self.path)?;
+        // SAFETY: a valid descriptor; FALLOC_FL_KEEP_SIZE allocates without changing the size.
+        let status = unsafe {
+            libc::fallocate(
+                file.as_raw_fd(),
+                libc::FALLOC_FL_KEEP_SIZE,
+                0,
+                bytes.min(i64::MAX as u64) as libc::off_t,
+            )
+        };
+        if status == 0 {
+            self.taken = Some(file);
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => Ok(false),
+            _ => Err(e),
+        }
     }
 
     /// The library has closed the file: rename it into place (on the rank that reserved it).
@@ -495,6 +571,10 @@ impl<'a> LibraryFile<'a> {
             )));
         }
         let size = std::fs::symlink_metadata(&self.path).map_err(fail)?.len();
+        if let Some(taken) = self.taken.take() {
+            // Give back the space taken beyond what the file came to be.
+            taken.set_len(size).map_err(fail)?;
+        }
         rename_checked(
             private,
             &self.inner,

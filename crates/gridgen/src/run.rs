@@ -70,11 +70,13 @@ pub fn lesson(out: &Output, outcome: Result<()>) -> Result<()> {
                 library,
                 path,
                 message,
-            } if message.contains("unknown library error") => Error::Library {
-                library,
-                path,
-                message: format!("{message}{}", likely_cause(out)),
-            },
+            } if message.contains("unknown library error") || message.contains("write failed") => {
+                Error::Library {
+                    library,
+                    path,
+                    message: format!("{message}{}", likely_cause(out)),
+                }
+            }
             other => other,
         }
     })

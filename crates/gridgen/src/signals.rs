@@ -69,6 +69,9 @@ const EMPTY: Slot = Slot {
 };
 
 static REGISTRY: [Slot; SLOTS] = [EMPTY; SLOTS];
+/// Files of this process's own that are not run outputs but must not outlive it either when it
+/// ends abnormally (an MPI rank's shared-memory segment, which MPI_Finalize would remove).
+static OWN: [Slot; 2] = [EMPTY; 2];
 /// Set once the handler has begun: no new temporary file may appear, none may be renamed.
 static CLOSING: AtomicBool = AtomicBool::new(false);
 /// File operations under way (see [`guarded`]).
@@ -77,8 +80,10 @@ static BUSY: AtomicUsize = AtomicUsize::new(0);
 static TOLD: AtomicBool = AtomicBool::new(false);
 /// The run's count of finished files, for the handler's line.
 static DONE: AtomicPtr<AtomicU64> = AtomicPtr::new(std::ptr::null_mut());
-/// The launcher's own stderr, opened at the start (MPI ranks), for when it has gone.
+/// The launcher's own stderr, opened at the start (MPI ranks), for when it has gone; and the
+/// launcher's process id, to tell.
 static LAUNCHER_STDERR: AtomicI32 = AtomicI32::new(-1);
+static LAUNCHER_PID: AtomicI32 = AtomicI32::new(-1);
 static INFO: OnceLock<Info> = OnceLock::new();
 
 /// What the handler says, and how it leaves.
@@ -90,6 +95,8 @@ struct Info {
     linger: Duration,
     /// stderr is a terminal (where a progress bar may need clearing).
     terminal: bool,
+    /// One rank of several: its count is its own files'.
+    rank: bool,
 }
 
 /// Which process is watching: a step on its own, or one rank of an MPI job.
@@ -164,6 +171,47 @@ impl Drop for Registered {
     }
 }
 
+/// Removes `name` (in folder `dir`, which is kept open for it) if this process ends abnormally: on
+/// a signal, or through [`remove_own`]. For files this process made that are not outputs (an MPI
+/// rank's shared-memory segment).
+pub fn remove_on_abnormal_end(dir: std::fs::File, name: &str) -> io::Result<()> {
+    use std::os::fd::IntoRawFd;
+    let bytes = name.as_bytes();
+    if bytes.len() >= NAME || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a name too long",
+        ));
+    }
+    let slot = OWN
+        .iter()
+        .find(|s| {
+            s.state
+                .compare_exchange(FREE, FILLING, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        })
+        .ok_or_else(|| io::Error::other("no room left for another file to remove"))?;
+    // SAFETY: FILLING makes this thread the slot's only writer.
+    let buf = unsafe { &mut *slot.name.get() };
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[bytes.len()] = 0;
+    // The descriptor stays open for the life of the process: the handler needs it.
+    slot.dir.store(dir.into_raw_fd() + 1, Ordering::Relaxed);
+    slot.state.store(LIVE, Ordering::Release);
+    Ok(())
+}
+
+/// Removes the files given to [`remove_on_abnormal_end`] now (a rank ending without finalizing).
+pub fn remove_own() {
+    for slot in &OWN {
+        if slot.state.load(Ordering::Acquire) == LIVE {
+            let dir = slot.dir.load(Ordering::Relaxed) - 1;
+            // SAFETY: a NUL-terminated name in a valid folder; unlinkat is async-signal-safe.
+            unsafe { libc::unlinkat(dir, (*slot.name.get()).as_ptr().cast(), 0) };
+        }
+    }
+}
+
 /// Runs a creation, rename or removal of a temporary file. Once the handler has begun, it
 /// waits for the end of the process instead: no file appears, and none is renamed, after the
 /// handler has removed them.
@@ -219,6 +267,7 @@ pub fn watch(step: &'static str, n_files: usize, process: Process) {
             reports,
             linger,
             terminal,
+            rank: matches!(process, Process::Rank { .. }),
         })
         .is_err()
     {
@@ -250,7 +299,9 @@ pub fn watch(step: &'static str, n_files: usize, process: Process) {
 /// Opens the launcher's stderr (`/proc/<parent>/fd/2`), so that the line of a rank whose
 /// `mpirun` has died still reaches the terminal or log that `mpirun` wrote to.
 fn keep_launcher_stderr() {
-    let path = format!("/proc/{}/fd/2\0", std::os::unix::process::parent_id());
+    let parent = std::os::unix::process::parent_id();
+    LAUNCHER_PID.store(parent as i32, Ordering::Relaxed);
+    let path = format!("/proc/{parent}/fd/2\0");
     // SAFETY: a NUL-terminated path; the descriptor is kept for the life of the process.
     let fd = unsafe {
         libc::open(
@@ -328,6 +379,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
         sleep(Duration::from_millis(1));
     }
     let removed = remove_all();
+    remove_own();
     if let Some(info) = INFO.get() {
         if info.reports && !outcome_told() {
             say_stopped(info, signal, removed);
@@ -345,6 +397,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
 pub(crate) fn out_of_memory(bytes: usize) -> ! {
     CLOSING.store(true, Ordering::SeqCst);
     remove_all();
+    remove_own();
     let mut line = Line::default();
     line.push(INFO.get().map_or("gridgen", |i| i.step).as_bytes());
     line.push(b": out of memory: an allocation of ");
@@ -389,9 +442,15 @@ fn say_stopped(info: &Info, signal: libc::c_int, removed: usize) {
     } else {
         unsafe { (*done).load(Ordering::Relaxed) }
     });
-    line.push(b" of ");
-    line.number(info.n_files as u64);
-    line.push(b" files");
+    if info.rank {
+        line.push(b" files on rank 0 (of ");
+        line.number(info.n_files as u64);
+        line.push(b" in all)");
+    } else {
+        line.push(b" of ");
+        line.number(info.n_files as u64);
+        line.push(b" files");
+    }
     match removed {
         0 => {}
         1 => line.push(b"; 1 unfinished file removed"),
@@ -402,13 +461,20 @@ fn say_stopped(info: &Info, signal: libc::c_int, removed: usize) {
         }
     }
     line.push(b"\n");
+    // Through our own stderr while the launcher is there to pass it on (a pipe to mpirun); once
+    // it is gone, straight to where the launcher's own stderr went.
     let launcher = LAUNCHER_STDERR.load(Ordering::Relaxed);
-    let fd = if launcher >= 0 { launcher } else { 2 };
-    // SAFETY: write is async-signal-safe; the buffer is valid for its length.
-    let written = unsafe { libc::write(fd, line.bytes.as_ptr().cast(), line.len) };
-    if written < 0 && fd != 2 {
-        // SAFETY: as above.
-        unsafe { libc::write(2, line.bytes.as_ptr().cast(), line.len) };
+    // SAFETY: getppid and write are async-signal-safe; the buffer is valid for its length.
+    unsafe {
+        let orphaned = libc::getppid() != LAUNCHER_PID.load(Ordering::Relaxed);
+        let fd = if launcher >= 0 && orphaned {
+            launcher
+        } else {
+            2
+        };
+        if libc::write(fd, line.bytes.as_ptr().cast(), line.len) < 0 && launcher >= 0 {
+            libc::write(launcher, line.bytes.as_ptr().cast(), line.len);
+        }
     }
 }
 

@@ -10,103 +10,16 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::{files_under, timed_mpirun};
+use common::{
+    all_gone, children_of, files_under, first, our_lines, partials, shared_memory_files, shell_run,
+    signal_to, start_long_run, stderr_of, step_launch, step_processes, steps_where, timed_mpirun,
+    SmallDisk,
+};
 use tools::{step_binary, Format, Launch, STEPS};
-
-/// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    /// `None` (after saying why) when this user cannot mount.
-    fn mount(test: &str, size: &str) -> Option<SmallDisk> {
-        if !is_root() {
-            let why = format!("{test}: not run: mounting a {size} tmpfs needs root");
-            if std::env::var("HPC_TESTS_WITHOUT_ROOT").as_deref() == Ok("skip") {
-                eprintln!("SKIPPED {why}");
-                return None;
-            }
-            panic!("{why} (set HPC_TESTS_WITHOUT_ROOT=skip to skip it knowingly)");
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .expect("mount runs");
-        assert!(status.success(), "cannot mount a tmpfs on {:?}", dir.path());
-        Some(SmallDisk { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// Temporary files left anywhere under `dir`.
-fn partials(dir: &Path) -> Vec<String> {
-    files_under(dir)
-        .into_iter()
-        .filter(|f| f.contains(".partial"))
-        .collect()
-}
-
-/// `bash -c "<shell>; exec <step> <args>"` under a time limit; for an MPI step, every rank runs
-/// that under `mpirun` (so a `ulimit` holds for the ranks, not for mpirun's own start-up files).
-fn shell_run(prefix: &str, step: &str, ranks: usize, args: &[&str]) -> Output {
-    let binary = step_binary(step).unwrap();
-    let rank_script = format!("{prefix}; exec {} {}", binary.display(), args.join(" "));
-    let script = if step_launch(step) == Launch::Mpi {
-        let mpirun = tools::mpirun(ranks, Path::new("bash"));
-        let mut words = vec![mpirun.get_program().to_string_lossy().into_owned()];
-        words.extend(mpirun.get_args().map(|a| a.to_string_lossy().into_owned()));
-        format!("{} -c '{rank_script}'", words.join(" "))
-    } else {
-        rank_script
-    };
-    Command::new("timeout")
-        .args(["-k", "5", "120", "bash", "-c", &script])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .output()
-        .unwrap()
-}
-
-fn step_launch(step: &str) -> Launch {
-    tools::step_info(step).unwrap().launch
-}
-
-fn stderr_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Our own lines on stderr (Open MPI adds its banners around a failed job, and its MPI-IO layer
-/// a line of its own, `<program>: mca_fbtl_…`, naming the system's error).
-fn our_lines(step: &str, stderr: &str) -> Vec<String> {
-    stderr
-        .lines()
-        .filter(|l| l.starts_with(&format!("{step}: ")) && !l.contains(": mca_"))
-        .map(str::to_owned)
-        .collect()
-}
 
 #[test]
 fn a_file_size_limit_too_small_for_the_run_is_refused_up_front_in_every_step() {
@@ -139,63 +52,6 @@ fn a_file_size_limit_too_small_for_the_run_is_refused_up_front_in_every_step() {
     }
 }
 
-/// Starts `step` on a run long enough to interrupt (`-n 100000 -s 60` into `out_dir`), under
-/// `timeout --foreground` — so a signal sent to it reaches the step (or mpirun, which passes it to
-/// its ranks) as Ctrl-C or `scancel` would, not every process of the group at once — and returns
-/// once the run is well underway (some files done; for an HDF5 step its one file started).
-fn start_long_run(step: &str, ranks: usize, out_dir: &Path) -> std::process::Child {
-    let mut command = Command::new("timeout");
-    command.args(["--foreground", "-k", "5", "120"]);
-    if step_launch(step) == Launch::Mpi {
-        let mpirun = tools::mpirun(ranks, &step_binary(step).unwrap());
-        command.arg(mpirun.get_program()).args(mpirun.get_args());
-        command.env("OMPI_ALLOW_RUN_AS_ROOT", "1");
-        command.env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    } else {
-        command.arg(step_binary(step).unwrap());
-    }
-    let child = command
-        .args(["-n", "100000", "-s", "60", "--dir"])
-        .arg(out_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let enough = if tools::step_info(step).unwrap().format == Format::H5 {
-        1
-    } else {
-        3
-    };
-    let start = Instant::now();
-    while files_under(out_dir).len() < enough && start.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    child
-}
-
-fn children_of(pid: u32) -> Vec<u32> {
-    let out = Command::new("pgrep")
-        .args(["-P", &pid.to_string()])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-/// The processes of a running step started under `timeout` (pid `launcher`): the step itself,
-/// or, under `timeout mpirun`, mpirun's ranks.
-fn step_processes(step: &str, launcher: u32) -> Vec<u32> {
-    let below_timeout = children_of(launcher);
-    if step_launch(step) == Launch::Mpi {
-        below_timeout.into_iter().flat_map(children_of).collect()
-    } else {
-        below_timeout
-    }
-}
-
 #[test]
 fn a_file_size_limit_met_mid_run_is_one_line_naming_the_file() {
     // The limit is lowered while the step runs (prlimit), past the up-front check: the next
@@ -203,10 +59,10 @@ fn a_file_size_limit_met_mid_run_is_one_line_naming_the_file() {
     // failed write. (The collective step is not here: a write failing inside a collective
     // MPI-IO transfer leaves the other ranks waiting in Open MPI; see its chapter.)
     for (step, ranks) in [
-        ("write_vectorized_binary", 1),
-        ("write_multiprocessing_queue", 1),
-        ("write_hdf5", 1),
-        ("write_final", 2),
+        (first(Launch::Serial, Format::Npy), 1),
+        (first(Launch::Threads, Format::Npy), 1),
+        (first(Launch::Serial, Format::H5), 1),
+        (first(Launch::Mpi, Format::H5), 2),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out_dir = dir.path().join("o");
@@ -243,7 +99,12 @@ fn a_run_larger_than_its_disk_is_refused_before_it_starts() {
     let Some(disk) = SmallDisk::mount("a_run_larger_than_its_disk_is_refused", "2m") else {
         return;
     };
-    for (step, ranks) in [("write_final", 1), ("write_final", 4), ("write_hdf5", 1)] {
+    let parallel_h5 = first(Launch::Mpi, Format::H5);
+    for (step, ranks) in [
+        (parallel_h5, 1),
+        (parallel_h5, 4),
+        (first(Launch::Serial, Format::H5), 1),
+    ] {
         for args in [["-n", "50", "-s", "100"], ["-n", "6000", "-s", "1"]] {
             let mut all = args.to_vec();
             all.extend(["--dir", disk.path().to_str().unwrap()]);
@@ -272,9 +133,9 @@ fn a_disk_that_fills_up_mid_run_leaves_only_complete_files() {
     };
     // Another process takes most of the room after the check: the run meets a full disk.
     for step in [
-        "write_vectorized_binary",
-        "write_multiprocessing_queue",
-        "write_hdf5",
+        first(Launch::Serial, Format::Npy),
+        first(Launch::Threads, Format::Npy),
+        first(Launch::Serial, Format::H5),
     ] {
         let filler = disk.path().join("filler");
         let dir = disk.path().join(step);
@@ -350,10 +211,10 @@ fn interrupt(step: &str, signal: &str, ranks: usize) -> Interrupted {
 #[test]
 fn ctrl_c_and_scancel_remove_the_temporary_files_and_say_what_was_done() {
     for (step, signal, code) in [
-        ("write", "INT", 130),
-        ("write_vectorized_binary", "TERM", 143),
-        ("write_multiprocessing_queue", "TERM", 143),
-        ("write_hdf5", "INT", 130),
+        (first(Launch::Serial, Format::Txt), "INT", 130),
+        (first(Launch::Serial, Format::Npy), "TERM", 143),
+        (first(Launch::Threads, Format::Npy), "TERM", 143),
+        (first(Launch::Serial, Format::H5), "INT", 130),
     ] {
         let Interrupted {
             exit,
@@ -378,17 +239,11 @@ fn ctrl_c_and_scancel_remove_the_temporary_files_and_say_what_was_done() {
 
 #[test]
 fn scancel_under_mpirun_leaves_no_temporary_file() {
-    // write_final's one file is removed by whichever rank handles the signal first; the .npy
+    // An HDF5 step's one file is removed by whichever rank handles the signal first; the .npy
     // steps' ranks each remove their own before mpirun's teardown kills the slow ones (three
     // ranks on two cores are the slow case).
-    for (step, ranks) in [
-        ("write_mpi", 2),
-        ("write_mpi", 3),
-        ("write_mpi_scatter", 3),
-        ("write_final", 2),
-        ("write_final", 3),
-        ("write_final_collective", 2),
-    ] {
+    let mpi = steps_where(|s| s.launch == Launch::Mpi);
+    for (step, ranks) in mpi.iter().flat_map(|s| [(*s, 2), (*s, 3)]) {
         let Interrupted {
             exit,
             stderr,
@@ -407,14 +262,23 @@ fn scancel_under_mpirun_leaves_no_temporary_file() {
             "{step} -np {ranks} left {:?}",
             partials(&out_dir)
         );
+        // One line from rank 0, saying what stopped it.
+        let ours = our_lines(step, &stderr);
+        assert!(
+            ours.iter().any(|l| l.contains("stopped by SIGTERM")),
+            "{step} -np {ranks}: {stderr}"
+        );
     }
 }
 
 #[test]
 fn ranks_whose_mpirun_is_killed_stop_and_remove_their_files() {
     // mpirun killed (or sent a second signal before it passed the first on, as plain `timeout`
-    // does) exits without stopping its ranks; they notice and stop themselves.
-    for (step, ranks) in [("write_mpi", 2), ("write_mpi_scatter", 3)] {
+    // does) exits without stopping its ranks; they notice and stop themselves, remove their
+    // files and their shared memory, and rank 0 says so where mpirun's stderr went.
+    let npy = steps_where(|s| s.launch == Launch::Mpi && s.format == Format::Npy);
+    for (step, ranks) in npy.iter().zip([2, 3]) {
+        let step = *step;
         let dir = tempfile::tempdir().unwrap();
         let out_dir = dir.path().join("o");
         let child = start_long_run(step, ranks, &out_dir);
@@ -425,9 +289,12 @@ fn ranks_whose_mpirun_is_killed_stop_and_remove_their_files() {
             signal_to(mpirun, "KILL");
         }
         let stopped = all_gone(&pids, Duration::from_secs(5));
-        let _ = child.wait_with_output();
-        // Open MPI's shared-memory files, which the killed mpirun can no longer remove.
-        for segment in segments {
+        let out = child.wait_with_output().unwrap();
+        let stderr = stderr_of(&out);
+        // Open MPI's shared-memory files, which the killed mpirun can no longer remove: each
+        // rank removed its own.
+        let left: Vec<_> = segments.iter().filter(|s| s.exists()).collect();
+        for segment in &left {
             let _ = fs::remove_file(segment);
         }
         assert!(
@@ -439,59 +306,22 @@ fn ranks_whose_mpirun_is_killed_stop_and_remove_their_files() {
             "{step} left {:?}",
             partials(&out_dir)
         );
-    }
-}
-
-/// The files under /dev/shm that processes `pids` have mapped (Open MPI's `vader_segment.*`).
-fn shared_memory_files(pids: &[u32]) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = pids
-        .iter()
-        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/maps")).ok())
-        .flat_map(|maps| {
-            maps.lines()
-                .filter_map(|l| l.split_whitespace().nth(5).map(str::to_owned))
-                .filter(|f| f.starts_with("/dev/shm/"))
-                .collect::<Vec<_>>()
-        })
-        .map(PathBuf::from)
-        .collect();
-    files.sort();
-    files.dedup();
-    files
-}
-
-fn signal_to(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-/// Waits up to `limit` for every process in `pids` to end; false if some are still there.
-fn all_gone(pids: &[u32], limit: Duration) -> bool {
-    let start = Instant::now();
-    loop {
-        // A zombie is gone too: it has ended and only waits for its parent to notice.
-        let running = pids.iter().any(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").starts_with(" Z"))
-        });
-        if !running {
-            return true;
-        }
-        if start.elapsed() > limit {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        assert!(!segments.is_empty(), "{step}: no shared memory seen");
+        assert!(left.is_empty(), "{step}: shared memory left: {left:?}");
+        assert!(
+            our_lines(step, &stderr)
+                .iter()
+                .any(|l| l.contains("stopped by SIGTERM")),
+            "{step}: the ranks said nothing: {stderr}"
+        );
     }
 }
 
 #[test]
 fn two_runs_into_one_folder_never_leave_a_wrong_file() {
     for (step, format) in [
-        ("write_hdf5", Format::H5),
-        ("write_vectorized_binary", Format::Npy),
+        (first(Launch::Serial, Format::H5), Format::H5),
+        (first(Launch::Serial, Format::Npy), Format::Npy),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
@@ -532,25 +362,45 @@ fn two_runs_into_one_folder_never_leave_a_wrong_file() {
 }
 
 #[test]
-fn a_symlink_planted_at_a_temporary_name_is_never_followed() {
-    for (step, name) in [
-        ("write_vectorized_binary", ".data00000.npy.partial"),
-        ("write", ".data00000.txt.partial"),
-        ("write_hdf5", ".data.h5.partial"),
+fn symlinks_planted_at_the_next_temporary_names_are_skipped_never_followed() {
+    // `bash -c '…; exec step'` keeps bash's process id, so the symlinks sit at the very names the
+    // step tries first (`.<name>.<pid>-0.partial`, -1, …): each is taken, so the step tries the
+    // next, and never writes through one.
+    for step in [
+        first(Launch::Serial, Format::Npy),
+        first(Launch::Serial, Format::Txt),
+        first(Launch::Serial, Format::H5),
     ] {
+        let format = tools::step_info(step).unwrap().format;
         let dir = tempfile::tempdir().unwrap();
         let out_dir = dir.path().join("o");
         fs::create_dir(&out_dir).unwrap();
         let victim = dir.path().join("victim.txt");
         fs::write(&victim, "precious").unwrap();
-        std::os::unix::fs::symlink("../victim.txt", out_dir.join(name)).unwrap();
-        let out = common::run(
-            step,
-            &["-n", "2", "-s", "3", "--dir", out_dir.to_str().unwrap()],
-        );
+        let target = if format.one_file() {
+            format!("data.{format}")
+        } else {
+            format!("data00000.{format}")
+        };
+        let plant = (0..3)
+            .map(|n| {
+                format!(
+                    "ln -s ../victim.txt {}/.{target}.$$-{n}.partial",
+                    out_dir.display()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let args = ["-n", "2", "-s", "3", "--dir", out_dir.to_str().unwrap()];
+        let out = shell_run(&plant, step, 1, &args);
         assert!(out.status.success(), "{step}: {}", stderr_of(&out));
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious", "{step}");
-        for file in files_under(&out_dir).iter().filter(|f| !f.ends_with(name)) {
+        let arrays = tools::load_run(&out_dir, "data", format, 2).unwrap();
+        tools::compare_runs(&tools::reference(2, 3), &arrays).unwrap();
+        for file in files_under(&out_dir)
+            .iter()
+            .filter(|f| !f.ends_with(".partial"))
+        {
             let meta = fs::symlink_metadata(file).unwrap();
             assert!(
                 meta.file_type().is_file(),
@@ -564,7 +414,7 @@ fn a_symlink_planted_at_a_temporary_name_is_never_followed() {
 fn a_closed_stdout_is_not_an_internal_error() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let binary = step_binary("write").unwrap();
+    let binary = step_binary(first(Launch::Serial, Format::Txt)).unwrap();
     let piped = Command::new("bash")
         .args([
             "-c",
@@ -601,32 +451,29 @@ fn absurd_arguments_are_refused_up_front_with_the_numbers() {
     let d = dir.path().join("o");
     let d = d.to_str().unwrap();
     // Exit 2 for arguments wrong on every machine, 1 for what this machine cannot hold.
+    let threads = steps_where(|s| s.launch == Launch::Threads);
+    let text = first(Launch::Serial, Format::Txt);
     let cases: [(&str, Vec<&str>, &str, i32); 5] = [
         (
-            "write_multiprocessing",
+            threads[0],
             vec!["-w", "20000", "-n", "15", "-s", "3"],
             "1024",
             2,
         ),
         (
-            "write_multiprocessing_queue",
+            threads[1],
             vec!["-w", "30000", "-n", "200", "-s", "1"],
             "1024",
             2,
         ),
+        (text, vec!["-o", "a\nb", "-n", "1"], "control character", 2),
         (
-            "write",
-            vec!["-o", "a\nb", "-n", "1"],
-            "control character",
-            2,
-        ),
-        (
-            "write",
+            text,
             vec!["--flamegraph", "x.folded", "-n", "1"],
             "folded",
             2,
         ),
-        ("write", vec!["-n", "100000", "-s", "1000"], "free", 1),
+        (text, vec!["-n", "100000", "-s", "1000"], "free", 1),
     ];
     for (step, mut args, cause, code) in cases {
         args.extend(["--dir", d]);
@@ -665,7 +512,7 @@ fn unwritable_profile_and_trace_paths_fail_before_the_run() {
     for flag in ["--trace", "--flamegraph"] {
         let target = blocked.join("x.svg");
         let out = common::run(
-            "write_vectorized_binary",
+            first(Launch::Serial, Format::Npy),
             &[
                 "-n",
                 "5",
@@ -692,7 +539,7 @@ fn unwritable_profile_and_trace_paths_fail_before_the_run() {
     // A missing folder is created, as --dir is.
     let trace = dir.path().join("new/folder/t.json");
     let out = common::run(
-        "write_vectorized_binary",
+        first(Launch::Serial, Format::Npy),
         &[
             "-n",
             "2",

@@ -173,6 +173,15 @@ fn write_file(
 // ANCHOR_END: parallel_hdf5
 
 fn main() -> ExitCode {
+    // ANCHOR: fcoll
+    // Open MPI chooses how to carry out a collective write when MPI starts. Its default in 4.1
+    // (`vulcan`, which gathers pieces on aggregator ranks) reports success when a write fails —
+    // a full disk — and leaves holes in the file; `individual`, where each rank writes its own
+    // part (one contiguous block a round, here), reports the failure. Unless you chose one.
+    if std::env::var_os("OMPI_MCA_fcoll").is_none() {
+        std::env::set_var("OMPI_MCA_fcoll", "individual");
+    }
+    // ANCHOR_END: fcoll
     // ANCHOR: init
     // Start MPI. Every rank runs this same program; `world` is all of them together.
     let universe = mpi::initialize().expect("MPI is initialised once, here");
