@@ -46,7 +46,7 @@ profile_args = $(if $(filter $(1),$(TEXT_STEPS)),$(PROFILE_ARGS_TEXT),$(PROFILE_
 # How a step is started: MPI steps under mpirun, thread steps with -w.
 launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
 
-.PHONY: help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
+.PHONY: exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
         flamegraph flamegraphs diff-flamegraph timeline book native-build
 
 help: ## List the targets
@@ -80,7 +80,7 @@ bench-quick: build ## The benchmark machinery on small sizes (a minute), into ou
 	$(BIN)/bench --quick --report output/bench-quick/benchmarks.md --plots output/bench-quick/plots \
 	  --results output/bench-quick/results --scratch output/bench-quick/scratch
 
-slurm-test: build setup-slurm ## Bring up a private one-node Slurm and run every job in slurm/ on it
+slurm-test: build setup-slurm ## Bring up a private two-node Slurm and run every job in slurm/ on it
 	scripts/slurm-test.sh
 
 preflight: ## Is this machine or cluster account ready? One verdict per item, under a minute
@@ -132,6 +132,27 @@ timeline: need-step setup-for-$(or $(STEP),none) ## STEP's timeline (a bar per f
 	$(call launch,$(STEP)) -n $(N) -s $(S) --dir output/profile/$(STEP) --trace profiles/$(STEP).trace.json
 	$(BIN)/timeline profiles/$(STEP).trace.json profiles/$(STEP).timeline.svg --title "$(STEP) -n $(N) -s $(S)"
 	@rm -rf output/profile/$(STEP)
+
+# The exercises (crates/grader): every step's code with its lesson left for the learner to write,
+# in exercises/<step>/, a workspace apart from the project's. The grader reads HDF5 only for the
+# exercises that write it, so the Rust-only ones need cargo alone.
+RUST_ONLY_EXERCISES := $(RUST_ONLY_STEPS) capstone_threads
+GRADER = $(CARGO) build --release --quiet -p grader $(if $(filter $(STEP),$(RUST_ONLY_EXERCISES)),--no-default-features) && $(BIN)/exercise
+
+need-exercise:
+	@test -n "$(STEP)" || { echo "make $(firstword $(MAKECMDGOALS)): give STEP=<exercise>; \`make exercises\` lists them" >&2; exit 2; }
+
+exercise: need-exercise setup-for-$(or $(STEP),none) ## Start an exercise in exercises/STEP/: the step with its lesson left to write (FROM=predecessor: harder; RESET=1: start over, keeping a copy)
+	@$(GRADER) new $(STEP) $(if $(filter predecessor,$(FROM)),--from-predecessor) $(if $(RESET),--reset)
+
+verify: need-exercise setup-for-$(or $(STEP),none) ## Grade exercises/STEP: it builds, writes the reference's bits, fails safely, is as fast as the reference
+	@$(GRADER) verify $(STEP)
+
+hint: need-exercise ## The next hint for exercise STEP, from its chapter
+	@$(GRADER) hint $(STEP)
+
+exercises: ## Every exercise and its state: not started, failing and why, passing and how fast
+	@$(CARGO) build --release --quiet -p grader --no-default-features && $(BIN)/exercise list
 
 book: ## Build the workshop book into workshop/book/ (installs mdbook if missing)
 	@command -v mdbook >/dev/null || $(CARGO) install --locked mdbook

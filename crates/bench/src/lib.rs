@@ -14,4 +14,4 @@ pub mod plots;
 pub mod report;
 pub mod results;
 pub mod runner;
-pub mod stats;
+pub use tools::stats;

@@ -243,3 +243,17 @@ mod tests {
         }
     }
 }
+
+/// The id mdBook gives a heading, the part after `#` in a link to it (`The .npy format` →
+/// `the-npy-format`): the step table's hole sections are links of that kind.
+pub fn heading_id(heading: &str) -> String {
+    let mut id = String::new();
+    for c in heading.trim().chars() {
+        if c.is_alphanumeric() || c == '_' || c == '-' {
+            id.extend(c.to_lowercase());
+        } else if c.is_whitespace() {
+            id.push('-');
+        }
+    }
+    id
+}

@@ -1,7 +1,9 @@
 //! Shared by the workshop's tools and the end-to-end tests: running a step binary, and loading
 //! any run's output back as arrays. The steps themselves are the table in `steps`.
 
+pub mod capacity;
 pub mod read;
+pub mod stats;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,9 +41,49 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `mpirun -np <ranks> <program>`, as the Makefile starts it: with `--oversubscribe` when there
-/// are more ranks than cores, and allowed to run as root (Open MPI refuses otherwise; the
-/// variables do nothing for other users).
+/// The MPI whose `mpirun` is first on the PATH: what a loaded module (or the system's
+/// alternatives) chose. Their launchers take different options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    OpenMpi,
+    /// MPICH and its derivatives, whose launcher is Hydra.
+    Mpich,
+    /// Another launcher: given only `-np`.
+    Other,
+}
+
+impl Flavour {
+    /// Asks `mpirun --version` once.
+    pub fn detect() -> Flavour {
+        static FLAVOUR: std::sync::OnceLock<Flavour> = std::sync::OnceLock::new();
+        *FLAVOUR.get_or_init(|| {
+            let out = Command::new("mpirun").arg("--version").output();
+            let text = out
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            if text.contains("Open MPI") || text.contains("OpenRTE") {
+                Flavour::OpenMpi
+            } else if text.contains("HYDRA") {
+                Flavour::Mpich
+            } else {
+                Flavour::Other
+            }
+        })
+    }
+
+    /// The options that keep a one-machine run on shared memory, skipping the probe for
+    /// cluster networks (Open MPI's takes about 0.2 s; Hydra does not probe).
+    pub fn one_machine(self) -> &'static [&'static str] {
+        match self {
+            Flavour::OpenMpi => &SHARED_MEMORY_ONLY,
+            Flavour::Mpich | Flavour::Other => &[],
+        }
+    }
+}
+
+/// `mpirun -np <ranks> <program>`, as the Makefile starts it: with Open MPI, `--oversubscribe`
+/// when there are more ranks than cores (Hydra allows it anyway) and allowed to run as root
+/// (Open MPI refuses otherwise; the variables do nothing for other users).
 pub fn mpirun(ranks: usize, program: &Path) -> Command {
     mpirun_with(ranks, &[], program)
 }
@@ -57,7 +99,7 @@ pub fn mpirun_with(ranks: usize, options: &[&str], program: &Path) -> Command {
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .args(["-np", &ranks.to_string()]);
-    if ranks > cores() {
+    if ranks > cores() && Flavour::detect() == Flavour::OpenMpi {
         command.arg("--oversubscribe");
     }
     command.args(options).arg(program);

@@ -24,23 +24,24 @@ fn fail(path: &Path, message: impl ToString) -> ReadError {
 /// needs, so parsing gives back the exact bits.
 pub fn load_txt(path: &Path) -> Result<Array2<f64>, ReadError> {
     let text = fs::read_to_string(path).map_err(|e| fail(path, e))?;
+    parse_txt(&text).map_err(|message| fail(path, message))
+}
+
+/// The array of a `numpy.savetxt` text: rows of numbers separated by single spaces.
+pub fn parse_txt(text: &str) -> Result<Array2<f64>, String> {
     let mut values = Vec::new();
     let mut rows = 0;
     for (line_no, line) in text.lines().enumerate() {
         for word in line.split(' ') {
-            let v: f64 = word.parse().map_err(|_| {
-                fail(
-                    path,
-                    format!("line {}: '{word}' is not a number", line_no + 1),
-                )
-            })?;
+            let v: f64 = word
+                .parse()
+                .map_err(|_| format!("line {}: '{word}' is not a number", line_no + 1))?;
             values.push(v);
         }
         rows += 1;
     }
     let cols = values.len().checked_div(rows).unwrap_or(0);
-    Array2::from_shape_vec((rows, cols), values)
-        .map_err(|_| fail(path, "rows of different lengths"))
+    Array2::from_shape_vec((rows, cols), values).map_err(|_| "rows of different lengths".into())
 }
 
 /// Reads a 2-D `<f8` .npy file.

@@ -239,19 +239,6 @@ fn the_cheat_sheet_names_only_calls_the_steps_make() {
     assert!(sheet.contains("## What the workshop's own helpers stand for"));
 }
 
-/// mdBook's id for a heading: lower case, words joined by `-`, punctuation dropped.
-fn heading_id(heading: &str) -> String {
-    let mut id = String::new();
-    for c in heading.trim().chars() {
-        if c.is_alphanumeric() || c == '_' || c == '-' {
-            id.extend(c.to_lowercase());
-        } else if c.is_whitespace() {
-            id.push('-');
-        }
-    }
-    id
-}
-
 #[test]
 fn every_chapter_shows_the_lines_its_exercise_leaves_out() {
     let mut checked = 0;
@@ -267,7 +254,7 @@ fn every_chapter_shows_the_lines_its_exercise_leaves_out() {
             let ids: Vec<String> = text
                 .lines()
                 .filter_map(|l| l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")))
-                .map(heading_id)
+                .map(steps::derived::heading_id)
                 .collect();
             assert!(
                 ids.iter().any(|id| id == section),
@@ -278,10 +265,38 @@ fn every_chapter_shows_the_lines_its_exercise_leaves_out() {
     }
     assert!(checked >= 10, "only {checked} holes");
     assert_eq!(
-        heading_id("A pool with a blocking `apply`"),
+        steps::derived::heading_id("A pool with a blocking `apply`"),
         "a-pool-with-a-blocking-apply"
     );
-    assert_eq!(heading_id("The .npy format"), "the-npy-format");
+    assert_eq!(
+        steps::derived::heading_id("The .npy format"),
+        "the-npy-format"
+    );
+}
+
+#[test]
+fn every_chapter_ends_with_write_it_yourself() {
+    let summary = std::fs::read_to_string(repo().join("workshop/src/SUMMARY.md")).unwrap();
+    let chapters: Vec<&str> = summary
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- ["))
+        .filter_map(|l| l.split_once("](")?.1.strip_suffix(')'))
+        .collect();
+    assert!(chapters.len() >= 10, "{chapters:?}");
+    for chapter in chapters {
+        let text = std::fs::read_to_string(repo().join("workshop/src").join(chapter)).unwrap();
+        let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
+        let first = headings
+            .iter()
+            .position(|h| h.starts_with("## Write it yourself"))
+            .unwrap_or_else(|| panic!("{chapter} has no \"Write it yourself\" section"));
+        assert!(
+            headings[first..]
+                .iter()
+                .all(|h| h.starts_with("## Write it yourself")),
+            "{chapter}: its \"Write it yourself\" sections must come last: {headings:?}"
+        );
+    }
 }
 
 #[test]

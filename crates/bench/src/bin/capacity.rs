@@ -3,8 +3,6 @@
 //! takes longer. The benchmark turns that into "the machine gave k× for W threads" and measures
 //! every parallel step's speedup against it, not against W.
 
-use std::time::Instant;
-
 use clap::Parser;
 
 #[derive(Parser)]
@@ -20,34 +18,11 @@ struct Cli {
     units: u64,
 }
 
-/// A few milliseconds of integer work that no compiler can skip or vectorize away.
-fn unit(mut x: u64) -> u64 {
-    for i in 0..2_000_000u64 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(i) ^ (x >> 29);
-    }
-    x
-}
-
 fn main() {
     let cli = Cli::parse();
-    let start = Instant::now();
-    let results: Vec<u64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..cli.workers.max(1))
-            .map(|w| {
-                scope.spawn(move || {
-                    (0..cli.units).fold(w as u64, |x, _| std::hint::black_box(unit(x)))
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
-    });
+    let workers = cli.workers.max(1);
+    let seconds = tools::capacity::seconds(workers, cli.units);
     // The summary line the runner reads: the work is "files" of size 0.
-    let summary = gridgen::Summary::new(
-        "capacity",
-        results.len(),
-        0,
-        0,
-        start.elapsed().as_secs_f64(),
-    );
+    let summary = gridgen::Summary::new("capacity", workers, 0, 0, seconds);
     println!("{}", summary.json());
 }

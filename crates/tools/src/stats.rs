@@ -1,4 +1,5 @@
-//! The few statistics a noisy machine allows: median, min and max of repeated runs.
+//! The few statistics a noisy machine allows: median, min and max of repeated runs, and ratios
+//! measured round by round (the benchmark and the exercise grader both judge by them).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,103 @@
+//! `exercise`: the workshop's exercises and their grader.
+//!
+//! `exercise new STEP` makes `exercises/STEP/` from the step's own code, with its lesson left
+//! as `todo!`; `exercise verify STEP` grades it (builds, correct bit for bit, safe on failure,
+//! as fast as the reference here); `exercise hint STEP` shows the chapter's hints one at a
+//! time; `exercise list` shows every exercise's state. The Makefile's `exercise`, `verify`,
+//! `hint` and `exercises` targets call it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use grader::exercise::{Exercise, Layout};
+use grader::generate::{self, Start};
+use grader::{hints, verify};
+
+#[derive(Parser)]
+#[command(about = "The workshop's exercises: create one, grade it, get a hint, list them all")]
+struct Cli {
+    /// The folder of the exercises (default: exercises/ in the project)
+    #[arg(long, global = true)]
+    exercises: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create exercises/NAME from its step, the lesson's functions left to write
+    New {
+        name: String,
+        /// Start from the predecessor's code instead (harder: all of the step's change is yours)
+        #[arg(long)]
+        from_predecessor: bool,
+        /// Start over: the current files move to exercises/.backup/ first
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Grade exercises/NAME: builds, correct, safe, fast
+    Verify { name: String },
+    /// The next hint for NAME
+    Hint { name: String },
+    /// Every exercise and its state
+    List,
+}
+
+fn find(name: &str) -> Result<Exercise, ExitCode> {
+    Exercise::find(name).ok_or_else(|| {
+        eprintln!(
+            "exercise: '{name}' is not an exercise; one of: {}",
+            Exercise::names()
+        );
+        ExitCode::from(2)
+    })
+}
+
+fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
+    let fail = |e: anyhow::Error| {
+        eprintln!("exercise: {e:#}");
+        ExitCode::from(1)
+    };
+    let layout = Layout::new(cli.exercises).map_err(fail)?;
+    match cli.command {
+        Command::New {
+            name,
+            from_predecessor,
+            reset,
+        } => {
+            let exercise = find(&name)?;
+            let start = if from_predecessor {
+                Start::Predecessor
+            } else {
+                Start::Holes
+            };
+            let folder = generate::create(&layout, exercise, start, reset).map_err(fail)?;
+            println!("{} is ready in {}: write the parts left as todo!(), then `make verify STEP={name}`", name, folder.display());
+        }
+        Command::Verify { name } => {
+            let grade = verify::verify(&layout, find(&name)?).map_err(fail)?;
+            let verdict = grade.verdict();
+            println!(
+                "{name}: {}",
+                match verdict {
+                    grader::verdict::Verdict::Passed => "every check passes".to_string(),
+                    grader::verdict::Verdict::PassedUnmeasured =>
+                        "correct and safe; the speed could not be measured on this machine now"
+                            .to_string(),
+                    grader::verdict::Verdict::Failed(check) =>
+                        format!("the {} check fails", check.name()),
+                }
+            );
+            return Ok(ExitCode::from(verdict.exit_code()));
+        }
+        Command::Hint { name } => hints::next(&layout, find(&name)?).map_err(fail)?,
+        Command::List => verify::list(&layout),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    run(Cli::parse()).unwrap_or_else(|code| code)
+}

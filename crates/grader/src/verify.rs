@@ -1,0 +1,196 @@
+//! `make verify`: build the learner's exercise, then check it — correct, safe, fast — against
+//! its reference, each check only once the one before it passed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::exercise::{Exercise, Layout};
+use crate::fast::Contest;
+use crate::run::Program;
+use crate::verdict::{hash_sources, Check, Checked, Grade, Outcome};
+use crate::{correct, fast, safe};
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Builds the reference (and its predecessor) in the project's workspace.
+fn build_references(layout: &Layout, names: &[&str]) -> Result<()> {
+    let mut command = cargo();
+    command
+        .current_dir(&layout.repo)
+        .args(["build", "--release", "--quiet"]);
+    for name in names {
+        command.args(["-p", name]);
+    }
+    let status = command.status().context("cannot run cargo")?;
+    if !status.success() {
+        bail!(
+            "the reference {} does not build here: see cargo's messages above",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Builds the exercise in its own workspace, into the project's target folder: cargo's own
+/// messages go to the terminal as they come.
+fn build_exercise(layout: &Layout, exercise: Exercise) -> Result<Checked> {
+    crate::generate::copy_lock(layout)?;
+    let status = cargo()
+        .current_dir(&layout.exercises)
+        .args(["build", "--release", "-p", exercise.name(), "--target-dir"])
+        .arg(&layout.target)
+        .status()
+        .context("cannot run cargo")?;
+    Ok(if status.success() {
+        Checked::pass(
+            Check::Builds,
+            format!("cargo build --release -p {}", exercise.name()),
+        )
+    } else {
+        Checked::fail(Check::Builds, "cargo build failed: its messages are above")
+    })
+}
+
+/// A folder of the grader's own for this run's files, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn verify(layout: &Layout, exercise: Exercise) -> Result<Grade> {
+    let folder = layout.folder(exercise);
+    if !folder.join("Cargo.toml").is_file() {
+        bail!(
+            "{} is not started: `make exercise STEP={}` creates it in {}",
+            exercise.name(),
+            exercise.name(),
+            folder.display()
+        );
+    }
+    let sources = hash_sources(&folder);
+    let reference = exercise.reference();
+    let predecessor = match exercise {
+        Exercise::Step(s) => s.predecessor_step(),
+        Exercise::Capstone(_) => None,
+    };
+    let mut names = vec![reference.name];
+    names.extend(predecessor.map(|p| p.name));
+    build_references(layout, &names)?;
+    let mut checks = vec![build_exercise(layout, exercise)?];
+    checks[0].print();
+    if checks[0].outcome == Outcome::Pass {
+        let scratch = Scratch(
+            layout
+                .exercises
+                .join(format!(".runs-{}", std::process::id())),
+        );
+        let contest = Contest {
+            yours: Program::new(
+                layout.binary(&exercise.binary()),
+                exercise.launch(),
+                format!("your {}", exercise.name()),
+            ),
+            reference: Program::new(
+                layout.binary(reference.name),
+                reference.launch,
+                format!("the reference {}", reference.name),
+            ),
+            predecessor: predecessor.map(|p| {
+                Program::new(
+                    layout.binary(p.name),
+                    p.launch,
+                    format!("the reference {}", p.name),
+                )
+            }),
+        };
+        run_checks(&contest, exercise, &scratch.0, &mut checks)?;
+    }
+    let grade = Grade {
+        exercise: exercise.name().to_string(),
+        sources,
+        checks,
+    };
+    grade.save(&folder);
+    Ok(grade)
+}
+
+/// Correct, then safe, then fast: each printed as it ends, the first failure the last.
+fn run_checks(
+    contest: &Contest,
+    exercise: Exercise,
+    scratch: &Path,
+    checks: &mut Vec<Checked>,
+) -> Result<()> {
+    let format = exercise.format();
+    type Run<'a> = Box<dyn Fn() -> Result<Checked> + 'a>;
+    let runs: [Run; 3] = [
+        Box::new(|| correct::check(&contest.yours, &contest.reference, format, scratch)),
+        Box::new(|| safe::check(&contest.yours, &contest.reference, format, scratch)),
+        Box::new(|| fast::check(contest, format, scratch)),
+    ];
+    for run in runs {
+        let checked = run()?;
+        checked.print();
+        let failed = checked.outcome == Outcome::Fail;
+        checks.push(checked);
+        if failed {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// `make exercises`: every exercise's state, from the grades kept in the folders.
+pub fn list(layout: &Layout) {
+    for exercise in Exercise::all() {
+        let folder = layout.folder(exercise);
+        let state = if !folder.join("Cargo.toml").is_file() {
+            format!("not started (make exercise STEP={})", exercise.name())
+        } else {
+            match Grade::load(&folder) {
+                None => format!(
+                    "started, not graded yet (make verify STEP={})",
+                    exercise.name()
+                ),
+                Some(grade) => {
+                    let state = describe(&grade);
+                    if grade.sources == hash_sources(&folder) {
+                        state
+                    } else {
+                        format!("changed since it was graded as: {state}")
+                    }
+                }
+            }
+        };
+        println!("  {:<28} {state}", exercise.name());
+    }
+}
+
+fn describe(grade: &Grade) -> String {
+    let speed = grade
+        .checks
+        .iter()
+        .find(|c| c.check == Check::Fast)
+        .map(|c| c.summary.clone());
+    match grade.verdict() {
+        crate::verdict::Verdict::Passed => format!("passing; fast: {}", speed.unwrap_or_default()),
+        crate::verdict::Verdict::PassedUnmeasured => {
+            "passing, its speed not measurable at the time".into()
+        }
+        crate::verdict::Verdict::Failed(check) => {
+            let why = grade
+                .checks
+                .iter()
+                .find(|c| c.check == check)
+                .map(|c| c.summary.clone());
+            format!("failing: {}: {}", check.name(), why.unwrap_or_default())
+        }
+    }
+}
