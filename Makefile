@@ -8,15 +8,22 @@ NP ?= 2
 # run of another step.
 STEP ?=
 CARGO ?= cargo
-BIN := target/release
+# One binary links one MPI: a build against the MPI the environment provides (a loaded module, a
+# Spack view, the system's) goes to that MPI's own target folder — `target` for Open MPI,
+# `target/mpich` for MPICH — because rsmpi's build script does not notice a change of MPI.
+MPI_FLAVOUR := $(shell scripts/mpi-stack.sh flavour)
+TARGET_DIR := $(shell scripts/mpi-stack.sh target-dir)
+export CARGO_TARGET_DIR ?= $(TARGET_DIR)
+BIN := $(CARGO_TARGET_DIR)/release
 
 # The steps: their lists, predecessors (PRED_<step>) and documented targets, generated from the
 # step table (crates/steps) by `make steps`.
 include steps.mk
 
-# Debian's parallel HDF5 lives beside its serial one; point hdf5-metno at the parallel build
-# unless the learner chose an HDF5 already (a cluster module sets HDF5_DIR).
-DEBIAN_HDF5 := /usr/lib/$(shell gcc -dumpmachine 2>/dev/null)/hdf5/openmpi
+# Debian installs each MPI's parallel HDF5 in a folder of its own: point hdf5-metno at the one
+# of the MPI in use, unless HDF5_DIR is set already (an HDF5 module sets it; hdf5-metno then
+# looks nowhere else).
+DEBIAN_HDF5 := /usr/lib/$(shell gcc -dumpmachine 2>/dev/null)/hdf5/$(MPI_FLAVOUR)
 ifeq ($(origin HDF5_DIR),undefined)
   ifneq ($(wildcard $(DEBIAN_HDF5)/include),)
     export HDF5_DIR := $(DEBIAN_HDF5)
@@ -36,17 +43,24 @@ export MPIRUN_FLAGS
 # reaches the ranks as SIGINT and the run ends with 130, as any program stopped by Ctrl-C.
 MPIRUN := scripts/launch.sh $(NP)
 
+# Where make targets write: the site file's SITE_OUTPUT (output/ on a laptop; scratch on a
+# cluster, see site/), or OUT=<folder> on the command line.
+OUT ?= $(shell . scripts/site.sh >/dev/null 2>&1 && echo "$$SITE_OUTPUT")
+override OUT := $(or $(OUT),output)
+
 .DEFAULT_GOAL := help
-# Profiling workloads: large enough for hundreds of samples (the kernel allows ~250 per busy
-# thread per second). The text steps are CPU-bound; the others spend most of their time in the
-# kernel writing files, which the sampler sees less often.
-PROFILE_ARGS_TEXT := -n 100 -s 1000
-PROFILE_ARGS_DEFAULT := -n 300 -s 1000
+# Profiling workloads: enough samples to trust (the kernel takes about 250 a second from each busy
+# thread) from PROFILE_RUNS runs of few files each, drawn as one flamegraph, so that what is on
+# the disk at once stays small: one run's files, 10 files of 1000×1000 values (250 MB of text
+# at 25 bytes a value) or 30 (240 MB of .npy or HDF5 at 8), removed at the end.
+PROFILE_RUNS := 10
+PROFILE_ARGS_TEXT := -n 10 -s 1000
+PROFILE_ARGS_DEFAULT := -n 30 -s 1000
 profile_args = $(if $(filter $(1),$(TEXT_STEPS)),$(PROFILE_ARGS_TEXT),$(PROFILE_ARGS_DEFAULT))
 # How a step is started: MPI steps under mpirun, thread steps with -w.
 launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
 
-.PHONY: exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
+.PHONY: submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
         flamegraph flamegraphs diff-flamegraph timeline book native-build
 
 help: ## List the targets
@@ -56,17 +70,23 @@ help: ## List the targets
 setup: ## Install the system packages the workshop needs (or say how), quick when all is there
 	@scripts/setup.sh
 
+setup-stacks: ## Install a second MPI stack (MPICH and its parallel HDF5) and Lmod, to test the modulefiles
+	@scripts/setup.sh --stacks
+
 setup-slurm: ## Install a Slurm (daemons, client, munge) to test the job scripts against
 	@scripts/setup.sh --slurm
 
 build: setup ## Build every step and tool (release)
 	$(CARGO) build --release --workspace
 
+build-mpi: setup ## Build only the MPI steps and the checker: quicker on a second MPI stack (module load mpich hdf5)
+	$(CARGO) build --release $(addprefix -p ,$(MPI_STEPS)) -p tools
+
 workshop: build ## Run every step in order, check they agree bit for bit, print the speed table
-	$(BIN)/workshop -n $(N) -s $(S) --workers $(W) --ranks $(NP)
+	$(BIN)/workshop -n $(N) -s $(S) --workers $(W) --ranks $(NP) --dir $(OUT)/workshop
 
 bench: build $(if $(NATIVE),native-build) ## Time every step and regenerate docs/benchmarks.md and its plots (NATIVE=1: also the steps built for this CPU)
-	$(BIN)/bench $(if $(NATIVE),--native $(NATIVE_BIN))
+	$(BIN)/bench --scratch $(OUT)/bench $(if $(NATIVE),--native $(NATIVE_BIN))
 
 # The learner's experiment: the field and formatter steps compiled for this machine's CPU, in a
 # target folder of their own (the portable build stays as it is).
@@ -76,9 +96,13 @@ native-build: ## Build the field and formatter steps (NATIVE_STEPS) with -C targ
 	RUSTFLAGS="-C target-cpu=native" $(CARGO) build --release --target-dir target/native \
 	  $(addprefix -p ,$(NATIVE_STEPS))
 
-bench-quick: build ## The benchmark machinery on small sizes (a minute), into output/bench-quick/
-	$(BIN)/bench --quick --report output/bench-quick/benchmarks.md --plots output/bench-quick/plots \
-	  --results output/bench-quick/results --scratch output/bench-quick/scratch
+bench-quick: build ## The benchmark machinery on small sizes (a minute), into OUT/bench-quick/
+	$(BIN)/bench --quick --report $(OUT)/bench-quick/benchmarks.md --plots $(OUT)/bench-quick/plots \
+	  --results $(OUT)/bench-quick/results --scratch $(OUT)/bench-quick/scratch
+
+submit: ## Submit slurm/JOB.job with the site file's account, partition and reservation (make submit JOB=mpi)
+	@test -n "$(JOB)" || { echo "make submit: give JOB=<one of: $(basename $(notdir $(wildcard slurm/*.job)))>" >&2; exit 2; }
+	scripts/submit.sh slurm/$(JOB).job
 
 slurm-test: build setup-slurm ## Bring up a private two-node Slurm and run every job in slurm/ on it
 	scripts/slurm-test.sh
@@ -89,18 +113,23 @@ preflight: ## Is this machine or cluster account ready? One verdict per item, un
 check: ## The fast check: fmt, clippy, the tests of what is installed (no root, no Slurm)
 	@scripts/check.sh
 
-test: setup setup-slurm ## Formatting, lints, unit and end-to-end tests, the Slurm jobs (what CI runs)
+test: setup setup-slurm setup-stacks ## Formatting, lints, unit and end-to-end tests, the Slurm jobs, the MPICH stack (what CI runs)
+	@$(MAKE) --no-print-directory test-installed
+
+# A make of its own, so that it sees the MPI and HDF5 that setup may have just installed.
+test-installed:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --release --workspace
 	$(CARGO) test --release --workspace
 	scripts/slurm-test.sh
+	scripts/stack-test.sh
 	scripts/learner-test.sh
 
 # Each step target builds its own crate only, and checks only for what that step needs.
 $(STEPS): %: setup-for-%
 	$(CARGO) build --release -p $@
-	$(call launch,$@) -n $(N) -s $(S) --dir output/$@
+	$(call launch,$@) -n $(N) -s $(S) --dir $(OUT)/$@
 
 # The targets that work on one step: STEP must name one.
 need-step:
@@ -109,11 +138,17 @@ need-step:
 setup-for-%:
 	@scripts/setup.sh $(if $(filter $*,$(RUST_ONLY_STEPS)),--rust-only)
 
-flamegraph: need-step setup-for-$(or $(STEP),none) ## Profile one step into profiles/STEP.svg (+ .folded)  (make flamegraph STEP=write)
-	$(CARGO) build --release -p $(STEP)
+flamegraph: need-step setup-for-$(or $(STEP),none) ## Profile one step into profiles/STEP.svg (+ .folded), from PROFILE_RUNS small runs  (make flamegraph STEP=write)
+	$(CARGO) build --release -p $(STEP) -p viz
 	@mkdir -p profiles
-	$(call launch,$(STEP)) $(call profile_args,$(STEP)) --dir output/profile/$(STEP) --flamegraph profiles/$(STEP).svg
-	@rm -rf output/profile/$(STEP)
+	@rm -f profiles/.$(STEP).run*
+	@for k in $$(seq 1 $(PROFILE_RUNS)); do \
+	  $(call launch,$(STEP)) $(call profile_args,$(STEP)) --dir $(OUT)/profile/$(STEP) \
+	    --flamegraph profiles/.$(STEP).run$$k.svg >/dev/null || exit 1; \
+	done
+	$(BIN)/flamegraph profiles/$(STEP).svg profiles/.$(STEP).run*.folded \
+	  --title "$(STEP) $(call profile_args,$(STEP)), $(PROFILE_RUNS) runs"
+	@rm -rf $(OUT)/profile/$(STEP) profiles/.$(STEP).run*
 
 flamegraphs: build ## Profile every step into profiles/
 	@for step in $(STEPS); do $(MAKE) --no-print-directory flamegraph STEP=$$step || exit 1; done
@@ -129,9 +164,9 @@ diff-flamegraph: need-step ## What STEP changed against its predecessor, red/blu
 timeline: need-step setup-for-$(or $(STEP),none) ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
 	$(CARGO) build --release -p $(STEP) -p viz
 	@mkdir -p profiles
-	$(call launch,$(STEP)) -n $(N) -s $(S) --dir output/profile/$(STEP) --trace profiles/$(STEP).trace.json
+	$(call launch,$(STEP)) -n $(N) -s $(S) --dir $(OUT)/profile/$(STEP) --trace profiles/$(STEP).trace.json
 	$(BIN)/timeline profiles/$(STEP).trace.json profiles/$(STEP).timeline.svg --title "$(STEP) -n $(N) -s $(S)"
-	@rm -rf output/profile/$(STEP)
+	@rm -rf $(OUT)/profile/$(STEP)
 
 # The exercises (crates/grader): every step's code with its lesson left for the learner to write,
 # in exercises/<step>/, a workspace apart from the project's. The grader reads HDF5 only for the

@@ -16,6 +16,14 @@ PACKAGES=(pkg-config libclang-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
 if [ "${1:-}" = "--slurm" ]; then
   PACKAGES=(slurmctld slurmd slurm-client munge)
 fi
+# With --stacks, a second MPI stack and the module system a cluster selects stacks with
+# (make test builds and runs the MPI steps on it, through the modulefiles in modulefiles/):
+#   mpich libmpich-dev libhdf5-mpich-dev lmod
+# Debian registers MPICH's mpicc/mpirun at a lower priority than Open MPI's, so installing it
+# leaves what `mpicc` and `mpirun` mean unchanged (scripts/stack-test.sh checks that).
+if [ "${1:-}" = "--stacks" ]; then
+  PACKAGES=(mpich libmpich-dev libhdf5-mpich-dev lmod)
+fi
 # With --rust-only (the text, .npy and thread steps): nothing but cargo is needed.
 if [ "${1:-}" = "--rust-only" ]; then
   command -v cargo >/dev/null 2>&1 && exit 0
@@ -48,7 +56,7 @@ MSG
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${1:+Slurm }system packages are installed."
+  echo "setup: all ${1:+${1#--} }system packages are installed."
   exit 0
 fi
 

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use steps::{Format, Launch};
 use tools::stats::Ratio;
 
@@ -22,6 +22,8 @@ const MAX_ROUNDS: usize = 15;
 /// Each timed run of the reference should take at least this long to be timed at all well.
 const LONG_ENOUGH: f64 = 0.15;
 const REPORTED_ROUNDS: usize = 3;
+/// Slower than the reference by this much, a run is stopped.
+const SLOWEST: f64 = 10.0;
 const TIMED_LIMIT: Duration = Duration::from_secs(120);
 
 /// The programs a round times.
@@ -75,7 +77,7 @@ pub fn bytes_of(format: Format, case: Case) -> u64 {
 
 /// The case to time: the reference's run doubled in files until its work, not its start
 /// (an MPI launch takes a good part of a second), takes long enough.
-fn calibrate(contest: &Contest, format: Format, dir: &Path, workers: usize) -> Result<Case> {
+fn calibrate(contest: &Contest, format: Format, dir: &Path, workers: usize) -> Result<(Case, f64)> {
     let start_up = time(
         &contest.reference,
         Case {
@@ -93,7 +95,7 @@ fn calibrate(contest: &Contest, format: Format, dir: &Path, workers: usize) -> R
             || case.n >= 4096
             || free_bytes(dir) < 6 * bytes_of(format, case)
         {
-            return Ok(case);
+            return Ok((case, t));
         }
         case.n *= 2;
     }
@@ -101,8 +103,23 @@ fn calibrate(contest: &Contest, format: Format, dir: &Path, workers: usize) -> R
 
 /// One timed run in a fresh folder.
 fn time(program: &Program, case: Case, dir: &Path) -> Result<f64> {
+    time_within(program, case, dir, TIMED_LIMIT)?.with_context(|| {
+        format!(
+            "{} {} did not end in {} s",
+            program.label,
+            program.describe(case),
+            TIMED_LIMIT.as_secs()
+        )
+    })
+}
+
+/// One timed run, `None` when it was stopped at `limit`.
+fn time_within(program: &Program, case: Case, dir: &Path, limit: Duration) -> Result<Option<f64>> {
     fresh(dir)?;
-    let ran = bounded(&mut program.command(case, dir), TIMED_LIMIT)?;
+    let ran = bounded(&mut program.command(case, dir), limit)?;
+    if ran.hung() {
+        return Ok(None);
+    }
     if !ran.succeeded() {
         bail!(
             "{} {} failed while timed: {}",
@@ -111,7 +128,7 @@ fn time(program: &Program, case: Case, dir: &Path) -> Result<f64> {
             ran.stderr.trim()
         );
     }
-    Ok(ran.seconds)
+    Ok(Some(ran.seconds))
 }
 
 /// The times of one round, by program.
@@ -132,16 +149,30 @@ pub fn check(contest: &Contest, format: Format, scratch: &Path) -> Result<Checke
         workers,
     };
     let (dir, place) = timing_folder(&scratch.join("timed"), bytes_of(format, probe));
-    let case = calibrate(contest, format, &dir, workers)?;
+    let (case, reference) = calibrate(contest, format, &dir, workers)?;
+    // A run far slower than the reference is stopped: how much slower needs no more rounds.
+    let limit = Duration::from_secs_f64((SLOWEST * reference).max(2.0));
     let mut rounds: Vec<Round> = Vec::new();
     let verdict = loop {
-        rounds.push(round(contest, case, &dir, parallel, rounds.len())?);
+        let Some(r) = round(contest, case, &dir, parallel, rounds.len(), limit)? else {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Ok(Checked::fail(Check::Fast, format!(
+                "your run took more than {SLOWEST}× the reference's time and was stopped after {:.1} s (the reference: {reference:.2} s)",
+                limit.as_secs_f64()
+            ))
+            .with(format!("timed: {} on {place}", contest.yours.describe(case))));
+        };
+        rounds.push(r);
         let ratio = Ratio::of(
             &rounds
                 .iter()
                 .map(|r| r.yours / r.reference)
                 .collect::<Vec<_>>(),
         );
+        // Far slower in every round so far: no need for more.
+        if let Some(r) = ratio.filter(|r| r.rounds >= 3 && r.q1 > 2.0 * WITHIN) {
+            break (Outcome::Fail, r);
+        }
         let Some(ratio) = ratio.filter(|r| r.rounds >= MIN_ROUNDS) else {
             continue;
         };
@@ -159,7 +190,14 @@ pub fn check(contest: &Contest, format: Format, scratch: &Path) -> Result<Checke
     Ok(report(contest, case, place, verdict, &rounds))
 }
 
-fn round(contest: &Contest, case: Case, dir: &Path, parallel: bool, k: usize) -> Result<Round> {
+fn round(
+    contest: &Contest,
+    case: Case,
+    dir: &Path,
+    parallel: bool,
+    k: usize,
+    limit: Duration,
+) -> Result<Option<Round>> {
     // Alternate the order, so that neither program always runs on a cache the other warmed.
     let (first_yours, alone) = (k % 2 == 0, Case { workers: 1, ..case });
     let mut r = Round {
@@ -169,12 +207,19 @@ fn round(contest: &Contest, case: Case, dir: &Path, parallel: bool, k: usize) ->
         predecessor: None,
         capacity: None,
     };
-    if first_yours {
-        r.yours = time(&contest.yours, case, dir)?;
+    let yours = |r: &mut Round| -> Result<bool> {
+        r.yours = match time_within(&contest.yours, case, dir, limit)? {
+            Some(t) => t,
+            None => return Ok(false),
+        };
+        Ok(true)
+    };
+    if first_yours && !yours(&mut r)? {
+        return Ok(None);
     }
     r.reference = time(&contest.reference, case, dir)?;
-    if !first_yours {
-        r.yours = time(&contest.yours, case, dir)?;
+    if !first_yours && !yours(&mut r)? {
+        return Ok(None);
     }
     // What is only reported (one worker, the machine, the step before) needs a few rounds.
     if parallel && k < REPORTED_ROUNDS {
@@ -192,7 +237,7 @@ fn round(contest: &Contest, case: Case, dir: &Path, parallel: bool, k: usize) ->
         };
         r.predecessor = Some(time(p, same, dir)?);
     }
-    Ok(r)
+    Ok(Some(r))
 }
 
 fn report(

@@ -162,8 +162,10 @@ fn a_correct_but_slow_solution_fails_the_speed_check() {
         return;
     }
     assert_eq!(code, 1, "{text}");
+    // Either timed round by round past 1.25×, or stopped at ten times the reference's time.
     assert!(
-        text.contains("✗ fast") && text.contains("more than 1.25×"),
+        text.contains("✗ fast")
+            && (text.contains("more than 1.25×") || text.contains("was stopped")),
         "{text}"
     );
 }

@@ -1,10 +1,10 @@
 //! `make diff-flamegraph`: what one optimization changed, as a differential flamegraph. Both
 //! profiles' sample counts are normalised to the same total, so the colours show where the time
 //! moved (red: more of the run than before, blue: less), not just that the runs took different
-//! times.
+//! times. Like is compared with like: only the frames both profiles have are kept, the samples
+//! of the others counted for their caller (see `viz::keep_only`), so a function the compiler
+//! inlined in one build and not the other is not painted as grown.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -21,14 +21,30 @@ struct Cli {
     output: PathBuf,
     #[arg(long, default_value = "differential flamegraph")]
     title: String,
+    /// Compare every frame, also those only one profile has (inlining then shows as change)
+    #[arg(long)]
+    all_frames: bool,
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let open = |p: &PathBuf| -> Result<BufReader<File>> {
-        Ok(BufReader::new(
-            File::open(p).with_context(|| format!("cannot read {}", p.display()))?,
-        ))
+    let read = |p: &PathBuf| -> Result<viz::Folded> {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        viz::parse(&text).map_err(anyhow::Error::msg)
+    };
+    let (before, after) = (read(&cli.before)?, read(&cli.after)?);
+    let (before, after) = if cli.all_frames {
+        (before, after)
+    } else {
+        let both = viz::frames(&before)
+            .intersection(&viz::frames(&after))
+            .copied()
+            .collect();
+        (
+            viz::keep_only(&before, &both),
+            viz::keep_only(&after, &both),
+        )
     };
     let mut folded = Vec::new();
     let options = inferno::differential::Options {
@@ -37,8 +53,8 @@ fn main() -> Result<()> {
     };
     inferno::differential::from_readers(
         options,
-        open(&cli.before)?,
-        open(&cli.after)?,
+        viz::render(&before).as_bytes(),
+        viz::render(&after).as_bytes(),
         &mut folded,
     )
     .context("cannot compare the two profiles")?;
@@ -46,7 +62,7 @@ fn main() -> Result<()> {
     let mut options = inferno::flamegraph::Options::default();
     options.title = cli.title;
     options.subtitle = Some(format!(
-        "{} → {}: red grew, blue shrank (counts normalised)",
+        "{} → {}: red grew, blue shrank (counts normalised; frames only one of them has count for their caller)",
         cli.before.display(),
         cli.after.display()
     ));

@@ -1,0 +1,51 @@
+//! `make flamegraph`: several profiled runs of a step drawn as one flamegraph. Each run writes
+//! few files (a small disk footprint), and their samples add up to those of one long run.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "Draw one flamegraph from the folded stacks of several runs")]
+struct Cli {
+    /// The SVG to write (its merged folded stacks go beside it, as .folded)
+    output: PathBuf,
+    /// The runs' folded stacks (from --flamegraph: PATH.folded)
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    #[arg(long, default_value = "flamegraph")]
+    title: String,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut all = viz::Folded::new();
+    for run in &cli.runs {
+        let text = std::fs::read_to_string(run)
+            .with_context(|| format!("cannot read {}", run.display()))?;
+        let stacks = viz::parse(&text)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("{} is not a folded profile", run.display()))?;
+        viz::add(&mut all, stacks);
+    }
+    let folded = viz::render(&all);
+    let samples: u64 = all.values().sum();
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = cli.title;
+    options.subtitle = Some(format!("{} runs, {samples} samples", cli.runs.len()));
+    let mut svg = Vec::new();
+    inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut svg)
+        .context("cannot draw the flamegraph")?;
+    let folded_path = cli.output.with_extension("folded");
+    std::fs::write(&folded_path, folded)
+        .with_context(|| format!("cannot write {}", folded_path.display()))?;
+    std::fs::write(&cli.output, svg)
+        .with_context(|| format!("cannot write {}", cli.output.display()))?;
+    println!(
+        "flamegraph: {} ({samples} samples from {} runs)",
+        cli.output.display(),
+        cli.runs.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Folded stacks, as `--flamegraph` writes them beside its SVG: one line per distinct stack,
+//! `frame;frame;frame count`. What `flamegraph` (several runs drawn as one) and
+//! `flamegraph-diff` (two steps compared) both need.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Stacks (frames root first) and their sample counts.
+pub type Folded = BTreeMap<Vec<String>, u64>;
+
+/// Parses folded text, adding up the counts of stacks that occur more than once; a line
+/// without a count is an error naming it.
+pub fn parse(text: &str) -> Result<Folded, String> {
+    let mut stacks = Folded::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (stack, count) = line
+            .rsplit_once(' ')
+            .and_then(|(s, c)| Some((s, c.trim().parse::<u64>().ok()?)))
+            .ok_or_else(|| format!("not a folded line: {line}"))?;
+        let frames = stack.split(';').map(str::to_string).collect();
+        *stacks.entry(frames).or_default() += count;
+    }
+    Ok(stacks)
+}
+
+/// Adds `more` into `into`.
+pub fn add(into: &mut Folded, more: Folded) {
+    for (stack, count) in more {
+        *into.entry(stack).or_default() += count;
+    }
+}
+
+/// The folded text of `stacks`.
+pub fn render(stacks: &Folded) -> String {
+    stacks
+        .iter()
+        .map(|(frames, count)| format!("{} {count}\n", frames.join(";")))
+        .collect()
+}
+
+/// Every frame name in `stacks`.
+pub fn frames(stacks: &Folded) -> BTreeSet<&str> {
+    stacks.keys().flatten().map(String::as_str).collect()
+}
+
+/// `stacks` with every frame not in `keep` left out, its samples counted for its caller.
+///
+/// Two builds of the same code inline differently: a function that is a frame of its own in
+/// one profile is part of its caller in the other, and a stack-by-stack comparison paints the
+/// caller as grown although nothing changed. Keeping only the frames both profiles have compares
+/// each function with everything it calls, in both.
+pub fn keep_only(stacks: &Folded, keep: &BTreeSet<&str>) -> Folded {
+    let mut out = Folded::new();
+    for (frames, count) in stacks {
+        let kept: Vec<String> = frames
+            .iter()
+            .filter(|f| keep.contains(f.as_str()))
+            .cloned()
+            .collect();
+        if !kept.is_empty() {
+            *out.entry(kept).or_default() += count;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_add_up_and_inlined_frames_fold_into_their_caller() {
+        let mut a = parse("main;write;format 3\nmain;write 1\n").unwrap();
+        add(&mut a, parse("main;write;format 2\n").unwrap());
+        assert_eq!(render(&a), "main;write 1\nmain;write;format 5\n");
+        // In the other build `format` was inlined: compared on the frames both have, `write`
+        // holds all six samples in both.
+        let b = parse("main;write 6\n").unwrap();
+        let both: BTreeSet<&str> = frames(&a).intersection(&frames(&b)).copied().collect();
+        assert_eq!(render(&keep_only(&a, &both)), "main;write 6\n");
+        assert!(parse("main;write\n").is_err());
+    }
+}
