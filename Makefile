@@ -122,8 +122,8 @@ test-installed:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --release --workspace
 	$(CARGO) test --release --workspace
-	scripts/slurm-test.sh
 	scripts/stack-test.sh
+	scripts/slurm-test-twice.sh
 	scripts/learner-test.sh
 
 # Each step target builds its own crate only, and checks only for what that step needs.

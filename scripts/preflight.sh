@@ -19,29 +19,52 @@ if command -v cargo >/dev/null 2>&1; then
 else
   miss "Rust toolchain" "no cargo: install with rustup (https://rustup.rs), no root needed"
 fi
-if command -v mpirun >/dev/null 2>&1; then
-  pass "MPI (mpirun)" "$(mpirun --version 2>/dev/null | head -n 1)"
+# Which MPI, which HDF5: what a build here would use, and whether they belong together.
+flavour=$(scripts/mpi-stack.sh flavour)
+bin="$(scripts/mpi-stack.sh target-dir)/release"
+if [ "$flavour" = none ]; then
+  miss "MPI (mpirun)" "no mpirun: apt-get install libopenmpi-dev openmpi-bin, or module load openmpi (or mpich)"
 else
-  miss "MPI (mpirun)" "no mpirun: apt-get install libopenmpi-dev openmpi-bin, or module load openmpi"
+  pass "MPI (mpirun)" "$flavour: $(mpirun --version 2>&1 | grep -m1 -iE 'open mpi|version' | sed 's/^ *//'); builds go to ${bin%/release}"
 fi
-if command -v mpicc >/dev/null 2>&1; then
-  pass "MPI headers (to build)" "mpicc found"
+wrapper=${MPICC:-$(command -v mpicc 2>/dev/null || true)}
+if [ -n "$wrapper" ] && [ -x "$(command -v "$wrapper" 2>/dev/null || echo "$wrapper")" ]; then
+  pass "MPI headers (to build)" "rsmpi will ask ${MPICC:+MPICC=}$wrapper ($(readlink -f "$(command -v "$wrapper" || echo "$wrapper")"))"
 else
-  miss "MPI headers (to build)" "no mpicc: libopenmpi-dev, or the openmpi module"
+  miss "MPI headers (to build)" "no mpicc: libopenmpi-dev, or the MPI module; or MPICC=<its compiler wrapper>"
 fi
-hdf5_dir=${HDF5_DIR:-/usr/lib/$(gcc -dumpmachine 2>/dev/null)/hdf5/openmpi}
+# The MPI library a shared object loads: openmpi, mpich, or nothing.
+mpi_of() { ldd "$1" 2>/dev/null | awk '/libmpi\.so|libmpich/ {print ($1 ~ /mpich/) ? "mpich" : "openmpi"; exit}'; }
+hdf5_dir=${HDF5_DIR:-/usr/lib/$(gcc -dumpmachine 2>/dev/null)/hdf5/$flavour}
 if grep -qs 'H5_HAVE_PARALLEL 1' "$hdf5_dir/include/H5pubconf.h" 2>/dev/null; then
-  pass "parallel HDF5" "$hdf5_dir"
-elif pkg-config --exists hdf5 2>/dev/null; then
-  miss "parallel HDF5" "only a serial HDF5: libhdf5-openmpi-dev, or module load hdf5/parallel and HDF5_DIR"
+  hdf5_mpi=$(mpi_of "$(ls "$hdf5_dir"/lib/libhdf5.so* 2>/dev/null | head -n 1)")
+  if [ -n "$hdf5_mpi" ] && [ "$hdf5_mpi" != "$flavour" ]; then
+    miss "parallel HDF5" "$hdf5_dir is built for $hdf5_mpi, but the MPI here is $flavour: load the HDF5 of this MPI (module load hdf5 after the MPI) or set HDF5_DIR"
+  else
+    pass "parallel HDF5" "$hdf5_dir (${HDF5_DIR:+from HDF5_DIR, }built for ${hdf5_mpi:-this MPI})"
+  fi
+elif [ -f "$hdf5_dir/include/H5pubconf.h" ]; then
+  miss "parallel HDF5" "$hdf5_dir is a serial HDF5: load the parallel one (module load hdf5 after the MPI) or set HDF5_DIR"
 else
-  miss "parallel HDF5" "none found: libhdf5-openmpi-dev, or module load hdf5/parallel and HDF5_DIR"
+  miss "parallel HDF5" "none at ${hdf5_dir}: apt-get install libhdf5-openmpi-dev, or module load hdf5, or HDF5_DIR=<its prefix>"
 fi
-if command -v pkg-config >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 \
-   || [ -n "${LIBCLANG_PATH:-}" ]; then
-  pass "libclang (bindgen for MPI)" "found"
+libclang=""
+for dir in ${LIBCLANG_PATH:-} $(llvm-config --libdir 2>/dev/null) /usr/lib/llvm-*/lib /usr/lib64 /usr/lib/$(gcc -dumpmachine 2>/dev/null); do
+  ls "$dir"/libclang*.so* >/dev/null 2>&1 && { libclang=$dir; break; }
+done
+if [ -n "$libclang" ]; then
+  pass "libclang (bindgen for MPI)" "in $libclang${LIBCLANG_PATH:+ (LIBCLANG_PATH)}"
 else
-  miss "libclang (bindgen for MPI)" "apt-get install libclang-dev pkg-config, or module load llvm"
+  miss "libclang (bindgen for MPI)" "none found: apt-get install libclang-dev, or module load llvm (clang), or LIBCLANG_PATH=<folder of libclang.so>"
+fi
+# Binaries built for another MPI than the one loaded now fail in confusing ways: say so.
+if [ -x "$bin/write_mpi_scatter" ]; then
+  built=$(mpi_of "$bin/write_mpi_scatter")
+  if [ "$built" = "$flavour" ]; then
+    pass "binaries match the MPI" "$bin/write_mpi_scatter loads $built"
+  else
+    miss "binaries match the MPI" "$bin/write_mpi_scatter loads ${built:-no MPI}, the MPI here is $flavour: make build (with the same modules loaded)"
+  fi
 fi
 python=""
 for candidate in /usr/bin/python3 python3; do
@@ -52,16 +75,16 @@ if [ -n "$python" ]; then
 else
   miss "numpy and h5py (readers)" "optional: pip install --user numpy h5py (to read the files back)"
 fi
-if command -v mpirun >/dev/null 2>&1; then
-  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-  out=$(timeout 30 mpirun -np 2 --oversubscribe sh -c 'echo rank' 2>&1)
+if [ "$flavour" != none ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+  out=$(timeout 30 mpirun -np 2 sh -c 'echo rank' 2>&1)
   if [ "$(grep -c '^rank$' <<<"$out")" -eq 2 ]; then
     pass "a 2-rank MPI run" "mpirun -np 2 started two processes"
   else
     miss "a 2-rank MPI run" "mpirun -np 2 failed: $(head -n 1 <<<"$out")"
   fi
-  if [ -x target/release/write_mpi_scatter ]; then
-    out=$(timeout 30 mpirun -np 2 --oversubscribe target/release/write_mpi_scatter -n 4 -s 10 --dir "$(mktemp -d)" 2>&1)
+  if [ -x "$bin/write_mpi_scatter" ]; then
+    out=$(timeout 30 mpirun -np 2 "$bin/write_mpi_scatter" -n 4 -s 10 --dir "$(mktemp -d)" 2>&1)
     if grep -q "by 2 ranks" <<<"$out"; then
       pass "write_mpi_scatter on 2 ranks" "built and working"
     else

@@ -68,6 +68,9 @@ cat > "$T/slurm.conf" <<CONF
 ClusterName=workshop
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
+# Job ids of this cluster's own: MPI names its shared-memory segments after the job, and a
+# second test cluster on this machine numbering from 1 as well would collide in /dev/shm.
+FirstJobId=$((ctld_port * 100))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge

@@ -185,7 +185,9 @@ fn start_together<A: StepArgs>(
     // The root holds the list of every file index (8 bytes each) while it hands them out, and
     // each rank its own share.
     let index_bytes = (args.common().n_files as u64).saturating_mul(16);
-    let own = check_count(&args).and_then(|()| frame::check(step, &args, index_bytes));
+    let own = check_launch(world)
+        .and_then(|()| check_count(&args))
+        .and_then(|()| frame::check(step, &args, index_bytes));
     // Collective: every rank takes part in its node's sum, whatever its own checks said.
     let node = node_memory(world, &args, index_bytes);
     together(world, step, own.and(node))?;
@@ -219,6 +221,37 @@ fn node_memory<A: StepArgs>(world: &World, args: &A, extra: u64) -> Result<()> {
         ..l
     });
     memory::check_against(common.size, grids * ranks as u64, total, limit)
+}
+
+/// The variables launchers give each process they start, naming how many they started.
+const LAUNCHED_AS_ONE_OF: [&str; 3] = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"];
+
+/// A launcher that started several processes, and an MPI that sees only this one: the binary
+/// was built with another MPI than the launcher's (or srun's `--mpi` plugin does not match).
+/// Every process would write every file, each believing it is alone.
+fn check_launch(world: &World) -> Result<()> {
+    if world.size() > 1 {
+        return Ok(());
+    }
+    let started = LAUNCHED_AS_ONE_OF.iter().find_map(|v| {
+        let n: usize = std::env::var(v).ok()?.trim().parse().ok()?;
+        (n > 1).then_some((*v, n))
+    });
+    let Some((variable, n)) = started else {
+        return Ok(());
+    };
+    let library = mpi::environment::library_version().unwrap_or_default();
+    let library = library
+        .split([',', '\n'])
+        .next()
+        .unwrap_or("its MPI")
+        .trim()
+        .to_string();
+    Err(Error::ForeignLauncher {
+        variable,
+        processes: n,
+        library,
+    })
 }
 
 /// MPI counts are C ints: refuse what a scatter could not describe, on every rank alike.

@@ -71,6 +71,14 @@ pub enum Error {
     /// Another MPI rank failed (and reports why); this rank stops too.
     #[error("stopped because another rank failed")]
     OtherRankFailed,
+    /// A launcher started several processes, but MPI sees each one alone: the binary was built
+    /// with another MPI than the launcher's, or srun's `--mpi` plugin does not match it.
+    #[error("started as one of {processes} processes ({variable}={processes}), but MPI sees only this one: this binary uses {library}, not the launcher's MPI. Start it with the launcher of the MPI it was built with, or build it with the MPI loaded now (make build); under srun, --mpi must match the MPI (srun --mpi=list)")]
+    ForeignLauncher {
+        variable: &'static str,
+        processes: usize,
+        library: String,
+    },
     /// Worker threads could not be started, or vanished.
     #[error("worker threads: {0}")]
     Threads(String),

@@ -207,6 +207,20 @@ pub fn stale(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     Ok(out)
 }
 
+/// The id mdBook gives a heading, the part after `#` in a link to it (`The .npy format` →
+/// `the-npy-format`): the step table's hole sections are links of that kind.
+pub fn heading_id(heading: &str) -> String {
+    let mut id = String::new();
+    for c in heading.trim().chars() {
+        if c.is_alphanumeric() || c == '_' || c == '-' {
+            id.extend(c.to_lowercase());
+        } else if c.is_whitespace() {
+            id.push('-');
+        }
+    }
+    id
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,18 +256,4 @@ mod tests {
             assert!(mk.contains(&format!("\n{}: ## Step {}", step.name, step.number())));
         }
     }
-}
-
-/// The id mdBook gives a heading, the part after `#` in a link to it (`The .npy format` →
-/// `the-npy-format`): the step table's hole sections are links of that kind.
-pub fn heading_id(heading: &str) -> String {
-    let mut id = String::new();
-    for c in heading.trim().chars() {
-        if c.is_alphanumeric() || c == '_' || c == '-' {
-            id.extend(c.to_lowercase());
-        } else if c.is_whitespace() {
-            id.push('-');
-        }
-    }
-    id
 }

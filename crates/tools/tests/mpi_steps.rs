@@ -152,6 +152,56 @@ fn a_plain_run_without_mpirun_is_one_rank() {
     }
 }
 
+/// A process that a launcher started as one of several, whose MPI sees it alone (another MPI's
+/// launcher, or srun with the wrong --mpi plugin), refuses instead of writing every file alone.
+#[test]
+fn a_launcher_of_another_mpi_is_refused_not_run_alone() {
+    let mpich = Path::new("/usr/bin/mpiexec.mpich");
+    for step in steps_launched(Launch::Mpi) {
+        for variable in ["PMI_SIZE", "SLURM_STEP_NUM_TASKS", "OMPI_COMM_WORLD_SIZE"] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = Command::new(step_binary(step).unwrap())
+                .args(["-n", "3", "-s", "4", "--dir"])
+                .arg(dir.path().join("out"))
+                .env(variable, "2")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{step} with {variable}=2: {stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("started as one of 2 processes ({variable}=2)")),
+                "{step}: {stderr}"
+            );
+            assert!(
+                !dir.path().join("out").exists(),
+                "{step} created its folder"
+            );
+        }
+        // The real thing, where MPICH is installed beside (make setup-stacks).
+        if mpich.exists() && tools::Flavour::detect() == tools::Flavour::OpenMpi {
+            let dir = tempfile::tempdir().unwrap();
+            let out = Command::new(mpich)
+                .args(["-n", "2"])
+                .arg(step_binary(step).unwrap())
+                .args(["-n", "3", "-s", "4", "--dir"])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{step} under MPICH's mpiexec: {stderr}"
+            );
+            assert!(stderr.contains("PMI_SIZE=2"), "{stderr}");
+        }
+    }
+}
+
 /// Runs a failing MPI job and checks it ends promptly, non-zero, with `message` on stderr.
 fn assert_job_fails(step: &str, ranks: usize, args: &[&str], message: &str) -> String {
     let started = Instant::now();
