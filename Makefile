@@ -60,7 +60,7 @@ profile_args = $(if $(filter $(1),$(TEXT_STEPS)),$(PROFILE_ARGS_TEXT),$(PROFILE_
 # How a step is started: MPI steps under mpirun, thread steps with -w.
 launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
 
-.PHONY: submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
+.PHONY: bench-text submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
         flamegraph flamegraphs diff-flamegraph timeline book native-build
 
 help: ## List the targets
@@ -95,6 +95,9 @@ NATIVE_BIN := target/native/release
 native-build: ## Build the field and formatter steps (NATIVE_STEPS) with -C target-cpu=native into target/native
 	RUSTFLAGS="-C target-cpu=native" $(CARGO) build --release --target-dir target/native \
 	  $(addprefix -p ,$(NATIVE_STEPS))
+
+bench-text: ## The text step's pieces (field, formatter) and .npy writers, in one process with divan
+	$(CARGO) bench -p gridgen --bench text --bench npy
 
 bench-quick: build ## The benchmark machinery on small sizes (a minute), into OUT/bench-quick/
 	$(BIN)/bench --quick --report $(OUT)/bench-quick/benchmarks.md --plots $(OUT)/bench-quick/plots \

@@ -221,5 +221,20 @@ else
   checked=$((checked + 1))
 fi
 
+# An srun plugin that does not match the MPI: the ranks cannot find each other, each sees a
+# world of one. The step must refuse (naming the launcher) rather than write alone, twice over.
+write_site "$T/wrong-plugin.env" "srun --mpi=none" ""
+status=0
+SITE=$T/wrong-plugin.env DIR=$T/out/wrong-plugin timeout -k 5 120 scripts/submit.sh slurm/mpi.job \
+  --wait --quiet --export=ALL --output="$T/jobs/wrong-plugin.out" || status=$?
+if [ "$status" -eq 0 ] || ! grep -q "but MPI sees only this one" "$T/jobs/wrong-plugin.out" \
+  || [ -n "$(ls -A "$T/out/wrong-plugin" 2>/dev/null)" ]; then
+  echo "slurm-test: srun --mpi=none was not refused (status $status):"; sed 's/^/    /' "$T/jobs/wrong-plugin.out"
+  failures=$((failures + 1))
+else
+  echo "slurm-test: a launcher plugin that does not match the MPI is refused ok — $(grep -m1 'sees only' "$T/jobs/wrong-plugin.out" | cut -c1-100)…"
+  checked=$((checked + 1))
+fi
+
 echo "slurm-test: $checked passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -74,36 +74,46 @@ pub fn compare_dirs(reference: &Path, yours: &Path, format: Format) -> Result<Op
 
 const NPY_SECTION: &str = "binary.md#the-npy-format";
 
-fn compare_npy(name: &str, a: &[u8], b: &[u8]) -> Result<Mismatch> {
-    let header_len = |bytes: &[u8]| {
-        bytes
-            .get(8..10)
-            .map(|l| 10 + u16::from_le_bytes([l[0], l[1]]) as usize)
+/// The header's length, from its own u16 field.
+fn npy_header_len(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .get(8..10)
+        .map(|l| 10 + u16::from_le_bytes([l[0], l[1]]) as usize)
+}
+
+/// Where the learner's .npy header (`b`) first differs from numpy's (`a`, `ha` bytes long).
+fn npy_header_mismatch(name: &str, a: &[u8], b: &[u8], ha: usize) -> Option<Mismatch> {
+    if npy_header_len(b) == Some(ha) && a[..ha] == b[..ha.min(b.len())] {
+        return None;
+    }
+    let at = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let show = |bytes: &[u8]| {
+        let end = bytes
+            .len()
+            .min(npy_header_len(bytes).unwrap_or(64))
+            .min(128);
+        String::from_utf8_lossy(&bytes[..end])
+            .escape_debug()
+            .to_string()
     };
-    let (ha, hb) = (
-        header_len(a).context("the reference's .npy has no header")?,
-        header_len(b),
-    );
-    if hb != Some(ha) || a[..ha] != b[..ha.min(b.len())] {
-        let at = a
-            .iter()
-            .zip(b)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.len().min(b.len()));
-        let show = |bytes: &[u8]| {
-            let end = bytes.len().min(header_len(bytes).unwrap_or(64)).min(128);
-            String::from_utf8_lossy(&bytes[..end])
-                .escape_debug()
-                .to_string()
-        };
-        return Ok(Mismatch::new(
-            format!(
-                "{name}: the .npy header differs at byte {at}:\n      yours:     \"{}\"\n      numpy's:   \"{}\"",
-                show(b),
-                show(a)
-            ),
-            format!("numpy.save's header, byte for byte: the magic, version 1.0, the little-endian u16 length, the dict padded with spaces to a multiple of 64 and a newline ({NPY_SECTION})"),
-        ));
+    Some(Mismatch::new(
+        format!(
+            "{name}: the .npy header differs at byte {at}:\n      yours:     \"{}\"\n      numpy's:   \"{}\"",
+            show(b),
+            show(a)
+        ),
+        format!("numpy.save's header, byte for byte: the magic, version 1.0, the little-endian u16 length, the dict padded with spaces to a multiple of 64 and a newline ({NPY_SECTION})"),
+    ))
+}
+
+fn compare_npy(name: &str, a: &[u8], b: &[u8]) -> Result<Mismatch> {
+    let ha = npy_header_len(a).context("the reference's .npy has no header")?;
+    if let Some(mismatch) = npy_header_mismatch(name, a, b, ha) {
+        return Ok(mismatch);
     }
     let values = |bytes: &[u8]| -> Vec<f64> {
         bytes[ha..]
@@ -256,38 +266,48 @@ fn compare_h5(reference: &Path, yours: &Path) -> Result<Option<Mismatch>> {
             "one dataset per file index, named <prefix><index:05> (hdf5.md#one-file-many-datasets)",
         )));
     }
+    Ok(compare_datasets(&name, &theirs, &mine))
+}
+
+/// The first dataset whose file index, shape or values differ from the reference's.
+#[cfg(feature = "hdf5")]
+fn compare_datasets(
+    name: &str,
+    theirs: &tools::read::H5Contents,
+    mine: &tools::read::H5Contents,
+) -> Option<Mismatch> {
     for (key, (id_a, data_a)) in &theirs.datasets {
         let (id_b, data_b) = &mine.datasets[key];
         if id_a != id_b {
-            return Ok(Some(Mismatch::new(
+            return Some(Mismatch::new(
                 format!("{name}/{key}: file_id {id_b}, the reference {id_a}"),
                 "each dataset's file_id attribute is its file index",
-            )));
+            ));
         }
         if data_a.dim() != data_b.dim() {
-            return Ok(Some(Mismatch::new(
+            return Some(Mismatch::new(
                 format!(
                     "{name}/{key}: shape {:?}, the reference {:?}",
                     data_b.dim(),
                     data_a.dim()
                 ),
                 "a (size, size) dataset per file",
-            )));
+            ));
         }
         if let Some(((i, j), v)) = data_b
             .indexed_iter()
             .find(|(ij, v)| v.to_bits() != data_a[*ij].to_bits())
         {
-            return Ok(Some(values_differ(
+            return Some(values_differ(
                 &format!("{name}/{key}"),
                 (i, j),
                 *v,
                 data_a[[i, j]],
                 data_a,
-            )));
+            ));
         }
     }
-    Ok(None)
+    None
 }
 
 #[cfg(not(feature = "hdf5"))]

@@ -78,34 +78,10 @@ pub fn create_on<'a>(
     team: &'a dyn Team,
     open: impl FnOnce(&Path) -> hdf5::Result<hdf5::File>,
 ) -> Result<H5File<'a>> {
-    // [reserved, pid, n, secret, device, inode]: rank 0's choice, for everyone.
-    let mut told = [0u64; 6];
-    let mut mine = None;
-    if team.member() == 0 {
-        let secret = u64::from_str_radix(&secret_name(), 16).unwrap_or(0);
-        let reserved = out.reserve_library_file(&format!("{secret:016x}"));
-        if let Ok(file) = &reserved {
-            let name = file.name();
-            let (dev, ino) = file.folder_identity().unwrap_or_default();
-            told = [1, u64::from(name.pid), name.n, secret, dev, ino];
-        }
-        mine = Some(reserved);
-    }
-    team.broadcast(&mut told);
-    let partial = match mine {
-        Some(reserved) => reserved?,
-        None if told[0] == 1 => {
-            let name = TempName {
-                pid: told[1] as u32,
-                n: told[2],
-            };
-            out.adopt_library_file(name, &format!("{:016x}", told[3]))?
-        }
-        None => return Err(gridgen::Error::OtherRankFailed.into()),
-    };
+    let (partial, folder) = reserve_together(out, team)?;
     // Every rank opens the file by its path: each checks first that the path still leads into
     // rank 0's private folder, and no rank opens it unless all found it so.
-    let checked = partial.check_path((told[4], told[5]));
+    let checked = partial.check_path(folder);
     if !team.all(checked.is_ok()) {
         checked?;
         return Err(gridgen::Error::OtherRankFailed.into());
@@ -143,6 +119,37 @@ pub fn create_on<'a>(
     }
     h5.space_taken = taken?;
     Ok(h5)
+}
+
+/// Rank 0 reserves the private temporary file and broadcasts its name, secret and folder
+/// identity; the others adopt the same file. Returns it and the folder's (device, inode).
+fn reserve_together<'a>(out: &'a Output, team: &dyn Team) -> Result<(LibraryFile<'a>, (u64, u64))> {
+    // [reserved, pid, n, secret, device, inode]: rank 0's choice, for everyone.
+    let mut told = [0u64; 6];
+    let mut mine = None;
+    if team.member() == 0 {
+        let secret = u64::from_str_radix(&secret_name(), 16).unwrap_or(0);
+        let reserved = out.reserve_library_file(&format!("{secret:016x}"));
+        if let Ok(file) = &reserved {
+            let name = file.name();
+            let (dev, ino) = file.folder_identity().unwrap_or_default();
+            told = [1, u64::from(name.pid), name.n, secret, dev, ino];
+        }
+        mine = Some(reserved);
+    }
+    team.broadcast(&mut told);
+    let partial = match mine {
+        Some(reserved) => reserved?,
+        None if told[0] == 1 => {
+            let name = TempName {
+                pid: told[1] as u32,
+                n: told[2],
+            };
+            out.adopt_library_file(name, &format!("{:016x}", told[3]))?
+        }
+        None => return Err(gridgen::Error::OtherRankFailed.into()),
+    };
+    Ok((partial, (told[4], told[5])))
 }
 
 impl H5File<'_> {

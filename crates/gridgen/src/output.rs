@@ -182,8 +182,8 @@ impl Output {
     /// `numpy.savetxt(path, data)` into `<prefix><file_id:05>.txt`, all or nothing.
     pub fn save_txt(&self, file_id: usize, data: &Array2<f64>) -> Result<()> {
         let mut txt = self.create(file_id)?;
-        // Buffered: savetxt hands over one row at a time.
-        text::savetxt(io::BufWriter::with_capacity(1 << 16, &mut txt), data)?;
+        // Unbuffered: savetxt hands over its text in large pieces already.
+        text::savetxt(&mut txt, data)?;
         txt.commit()
     }
 

@@ -1,0 +1,82 @@
+//! What one value of the text step costs, in one process: the field, the formatter, and the two
+//! together as `write_vectorized` runs them (`cargo bench -p gridgen --bench text`, or
+//! `make bench-text`). Each benchmark works on one 1000 × 1000 grid of the workshop's own
+//! values and counts values, so divan prints the time a value beside the throughput.
+//!
+//! Rust's exact `{:.18e}` is measured too, as the yardstick the fast path must beat and match.
+
+use std::hint::black_box;
+use std::io::Write;
+
+use divan::counter::ItemsCount;
+use divan::Bencher;
+use gridgen::field::{axes, generate_data, meshgrid};
+use gridgen::text::{push_e18, savetxt};
+use ndarray::Array2;
+
+const SIZE: usize = 1000;
+
+fn main() {
+    divan::main();
+}
+
+fn grid() -> (Array2<f64>, Array2<f64>) {
+    let (x, y) = axes(SIZE);
+    meshgrid(&x, &y)
+}
+
+fn values() -> Array2<f64> {
+    let (xx, yy) = grid();
+    generate_data(&xx, &yy, 1000, 417)
+}
+
+#[divan::bench]
+fn field(bencher: Bencher) {
+    let (xx, yy) = grid();
+    bencher
+        .counter(ItemsCount::new(SIZE * SIZE))
+        .bench(|| generate_data(black_box(&xx), black_box(&yy), 1000, 417));
+}
+
+#[divan::bench]
+fn formatter(bencher: Bencher) {
+    let data = values();
+    let mut out = Vec::with_capacity(SIZE * SIZE * 25);
+    bencher
+        .counter(ItemsCount::new(SIZE * SIZE))
+        .bench_local(|| {
+            out.clear();
+            for &v in black_box(&data).iter() {
+                push_e18(&mut out, v);
+            }
+            out.len()
+        });
+}
+
+#[divan::bench]
+fn field_and_savetxt(bencher: Bencher) {
+    let (xx, yy) = grid();
+    let mut out = Vec::with_capacity(SIZE * SIZE * 25);
+    bencher
+        .counter(ItemsCount::new(SIZE * SIZE))
+        .bench_local(|| {
+            out.clear();
+            let data = generate_data(black_box(&xx), black_box(&yy), 1000, 417);
+            savetxt(&mut out, &data)
+        });
+}
+
+#[divan::bench(sample_count = 10)]
+fn rust_lower_exp(bencher: Bencher) {
+    let data = values();
+    let mut out = Vec::with_capacity(SIZE * SIZE * 25);
+    bencher
+        .counter(ItemsCount::new(SIZE * SIZE))
+        .bench_local(|| {
+            out.clear();
+            for &v in black_box(&data).iter() {
+                let _ = write!(out, "{v:.18e}");
+            }
+            out.len()
+        });
+}
