@@ -2,7 +2,7 @@
 //! sweeps, and the floors and probes they are compared with — chosen from the step table by
 //! what each step is (how it runs, what it writes), never by name.
 
-use steps::{Format, Launch, Step, STEPS};
+use steps::{Format, Launch, Step, Target, STEPS};
 
 use crate::metric::{capacity, goals};
 use crate::model::{Case, Floor, Program};
@@ -16,6 +16,26 @@ fn serial(keep: impl Fn(&Step) -> bool) -> impl Iterator<Item = &'static Step> {
 
 fn launched(launch: Launch) -> impl Iterator<Item = &'static Step> {
     STEPS.iter().filter(move |s| s.launch == launch)
+}
+
+/// The steps held to the time of one plain file: the collective writers, whose batch size the
+/// benchmark's curve varies.
+pub fn batched() -> impl Iterator<Item = &'static Step> {
+    STEPS.iter().filter(|s| {
+        s.targets
+            .iter()
+            .any(|t| matches!(t, Target::NearOneFile { .. }))
+    })
+}
+
+/// The batch-size curve of `step`: 2 ranks at the collective size on tmpfs, with each of the
+/// plan's planes a round.
+pub fn batch_cases(plan: &Plan, step: &Step) -> Vec<Case> {
+    let (n, s) = plan.collective_size();
+    plan.batch_curve
+        .iter()
+        .map(|&p| Case::of(step, n, s).ranks(2).on_ram().planes_per_round(p))
+        .collect()
 }
 
 /// The last step of the original workshop started with `launch` that writes `format`s of the
@@ -41,6 +61,9 @@ pub fn cases(plan: &Plan) -> Vec<Case> {
     // Every case a target compares (some on the RAM-backed folder as well).
     for goal in goals(plan) {
         cases.extend(goal.metric.cases());
+    }
+    for step in batched() {
+        cases.extend(batch_cases(plan, step));
     }
     // The same on one machine with mpirun told to use shared memory only.
     let (n, s) = plan.small;

@@ -161,6 +161,10 @@ pub struct Case {
     /// The step built for this machine's CPU (`-C target-cpu=native`, `make bench NATIVE=1`).
     #[serde(default)]
     pub native: bool,
+    /// The collective step told how many planes a round writes (`PLANES_PER_ROUND`), instead
+    /// of what its memory budget holds: the batch-size curve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planes_per_round: Option<usize>,
 }
 
 impl Case {
@@ -175,6 +179,7 @@ impl Case {
             shared_memory: false,
             ram: false,
             native: false,
+            planes_per_round: None,
         }
     }
     /// The step `step` of the table.
@@ -200,6 +205,11 @@ impl Case {
     /// The same case with `mpirun` told to use shared memory only.
     pub fn shared_memory(mut self) -> Case {
         self.shared_memory = true;
+        self
+    }
+    /// The same case with `PLANES_PER_ROUND=planes`.
+    pub fn planes_per_round(mut self, planes: usize) -> Case {
+        self.planes_per_round = Some(planes);
         self
     }
     /// The same case, built for this machine's CPU.
@@ -235,10 +245,15 @@ impl Case {
     /// it wrote (`[tmpfs]`) and how it was built (`[native]`).
     pub fn command_line(&self) -> String {
         let command = self.build(|_, name| Ok(Path::new("/bin").join(name)));
-        let mut words = match command {
-            Ok(command) => shown(&command),
-            Err(e) => vec![format!("<{e}>")],
-        };
+        let mut words: Vec<String> = self
+            .planes_per_round
+            .map(|p| format!("PLANES_PER_ROUND={p}"))
+            .into_iter()
+            .collect();
+        match command {
+            Ok(command) => words.extend(shown(&command)),
+            Err(e) => words.push(format!("<{e}>")),
+        }
         if self.ram {
             words.push("[tmpfs]".into());
         }
@@ -302,6 +317,9 @@ impl Case {
                     Command::new(binary)
                 };
                 c.args(&sizes);
+                if let Some(planes) = self.planes_per_round {
+                    c.env("PLANES_PER_ROUND", planes.to_string());
+                }
                 if info.launch == Launch::Threads {
                     c.args(["-w", &self.workers.unwrap_or(1).to_string()]);
                 }

@@ -20,6 +20,9 @@ pub struct Plan {
     /// Files for the Python loop step, whose minute-long runs at the small case's n would
     /// dominate the benchmark.
     pub python_loop_files: usize,
+    /// Planes a round for the collective step's batch-size curve (`PLANES_PER_ROUND`), beside
+    /// its memory budget's own batch.
+    pub batch_curve: &'static [usize],
     /// Also the steps built for this machine's CPU (`make bench NATIVE=1`).
     pub native: bool,
 }
@@ -34,6 +37,7 @@ impl Plan {
             cores,
             collective_n: &[1000, 10_000],
             python_loop_files: 100,
+            batch_curve: &[1, 8, 64, 512],
             native: false,
         }
     }
@@ -48,6 +52,7 @@ impl Plan {
             cores,
             collective_n: &[20],
             python_loop_files: 5,
+            batch_curve: &[1, 4],
             native: false,
         }
     }

@@ -22,6 +22,7 @@ const TEXT_PROFILE: &str = include_str!("report/text_profile.md");
 const PROFILE: &str = include_str!("report/profile.md");
 const PROFILE_EMPTY: &str = include_str!("report/profile_empty.md");
 const TEXT_BUDGET: &str = include_str!("report/text_budget.md");
+const BATCHES: &str = include_str!("report/batches.md");
 
 /// `template` with every `{{name}}` replaced by its value. Panics on a name left unfilled:
 /// the templates are this crate's own, and the tests render every one.
@@ -108,6 +109,7 @@ pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str
             ("capacity", capacity_section(r)),
             ("filesystems", filesystem_section(r)),
             ("native", native_section(r)),
+            ("batches", batches_section(r)),
             ("text_profile", text_profile_section(r, plot_prefix)),
             ("every_case", every_case(r)),
             ("chapter_tables", chapter_tables(r)),
@@ -255,6 +257,44 @@ fn native_section(r: &Results) -> String {
             ("verdict", native_verdict(check)),
             ("rows", rows),
         ],
+    )
+}
+
+/// The collective step's batch-size curve: each planes-a-round case against the step's own
+/// batch (its memory budget's), in the same rounds.
+fn batches_section(r: &Results) -> String {
+    let plan = plan_of(r);
+    let (n, s) = plan.collective_size();
+    let mut rows = String::new();
+    for step in crate::matrix::batched() {
+        let own = r.find_case(&Case::of(step, n, s).ranks(2).on_ram());
+        let mut row = |label: String, rounds: String, m: &Measured| {
+            let ratio = own.and_then(|o| Ratio::paired(&m.samples, &o.samples, |a, b| a / b));
+            let _ = writeln!(
+                rows,
+                "| `{}` | {label} | {rounds} | {} | {} | {:.1} MiB |",
+                step.name,
+                cell(m),
+                ratio.map_or("—".into(), |q| q.shown()),
+                m.peak_mib
+            );
+        };
+        for case in crate::matrix::batch_cases(&plan, step) {
+            let (Some(m), Some(p)) = (r.find_case(&case), case.planes_per_round) else {
+                continue;
+            };
+            row(p.to_string(), n.div_ceil(2).div_ceil(p).to_string(), m);
+        }
+        if let Some(m) = own {
+            row("its budget's".into(), "fewest that fit".into(), m);
+        }
+    }
+    if rows.is_empty() {
+        return "Not measured in this run.\n".into();
+    }
+    render(
+        BATCHES,
+        &[("n", n.to_string()), ("s", s.to_string()), ("rows", rows)],
     )
 }
 

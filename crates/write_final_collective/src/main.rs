@@ -92,9 +92,15 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
 }
 // ANCHOR_END: distribute
 
-/// How many planes of `size × size` one round writes: as many as `BATCH_BYTES` hold, at least one.
+/// How many planes of `size × size` one round writes: as many as `BATCH_BYTES` hold, at least
+/// one — or `PLANES_PER_ROUND` of them, to see what the size of a request does (the benchmark's
+/// curve runs 1, 8, 64 and 512; more than the budget holds costs memory).
 fn planes_per_round(size: usize) -> usize {
-    (BATCH_BYTES / (8 * size * size).max(1)).max(1)
+    let budget = (BATCH_BYTES / (8 * size * size).max(1)).max(1);
+    std::env::var("PLANES_PER_ROUND")
+        .ok()
+        .and_then(|p| p.parse::<usize>().ok())
+        .map_or(budget, |p| p.max(1))
 }
 
 // ANCHOR: collective_write
