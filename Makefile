@@ -13,7 +13,16 @@ CARGO ?= cargo
 # `target/mpich` for MPICH — because rsmpi's build script does not notice a change of MPI.
 MPI_FLAVOUR := $(shell scripts/mpi-stack.sh flavour)
 TARGET_DIR := $(shell scripts/mpi-stack.sh target-dir)
-export CARGO_TARGET_DIR ?= $(TARGET_DIR)
+# Your own CARGO_TARGET_DIR wins. One that an outer make chose (and passed down in the
+# environment) does not: it was chosen for the MPI loaded then, and a script in between may
+# have loaded another (scripts/stack-test.sh does).
+ifeq ($(origin CARGO_TARGET_DIR),undefined)
+  export CARGO_TARGET_DIR := $(TARGET_DIR)
+  export TARGET_DIR_CHOSEN_BY_MAKE := $(TARGET_DIR)
+else ifeq ($(CARGO_TARGET_DIR),$(TARGET_DIR_CHOSEN_BY_MAKE))
+  export CARGO_TARGET_DIR := $(TARGET_DIR)
+  export TARGET_DIR_CHOSEN_BY_MAKE := $(TARGET_DIR)
+endif
 BIN := $(CARGO_TARGET_DIR)/release
 
 # The steps: their lists, predecessors (PRED_<step>) and documented targets, generated from the
