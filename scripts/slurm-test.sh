@@ -221,20 +221,25 @@ else
   checked=$((checked + 1))
 fi
 
-# An srun plugin that does not match the MPI: the ranks cannot find each other, each sees a
-# world of one. The step must refuse (naming the launcher) rather than write alone, twice over.
-write_site "$T/wrong-plugin.env" "srun --mpi=none" ""
-status=0
-SITE=$T/wrong-plugin.env DIR=$T/out/wrong-plugin timeout -k 5 120 scripts/submit.sh slurm/mpi.job \
-  --wait --quiet --export=ALL --output="$T/jobs/wrong-plugin.out" || status=$?
-if [ "$status" -eq 0 ] || ! grep -q "but MPI sees only this one" "$T/jobs/wrong-plugin.out" \
-  || [ -n "$(ls -A "$T/out/wrong-plugin" 2>/dev/null)" ]; then
-  echo "slurm-test: srun --mpi=none was not refused (status $status):"; sed 's/^/    /' "$T/jobs/wrong-plugin.out"
-  failures=$((failures + 1))
-else
-  echo "slurm-test: a launcher plugin that does not match the MPI is refused ok — $(grep -m1 'sees only' "$T/jobs/wrong-plugin.out" | cut -c1-100)…"
-  checked=$((checked + 1))
-fi
+# An srun plugin that does not match the MPI: the ranks cannot find each other. Open MPI
+# notices by itself and stops in MPI_Init; MPICH's ranks would each run as an MPI of one and
+# write every file, so the step must refuse them. Either way: a failed job and no files.
+check_refused() {  # name site-file what-the-output-must-say
+  local status=0 out="$T/jobs/$1.out"
+  SITE=$2 DIR=$T/out/$1 timeout -k 5 120 scripts/submit.sh slurm/mpi.job \
+    --wait --quiet --export=ALL --output="$out" || status=$?
+  if [ "$status" -eq 0 ] || ! grep -q "$3" "$out" || [ -n "$(ls -A "$T/out/$1" 2>/dev/null)" ]; then
+    echo "slurm-test: $1 was not refused (status $status):"; sed 's/^/    /' "$out"
+    failures=$((failures + 1))
+  else
+    echo "slurm-test: $1 is refused ok — $(grep -m1 "$3" "$out" | cut -c1-110)…"
+    checked=$((checked + 1))
+  fi
+}
+write_site "$T/openmpi-none.env" "srun --mpi=none" ""
+write_site "$T/mpich-none.env" "srun --mpi=none" "mpich hdf5"
+check_refused openmpi-srun-mpi-none "$T/openmpi-none.env" "direct launched using \"srun\""
+check_refused mpich-srun-mpi-none "$T/mpich-none.env" "but MPI sees only this one"
 
 echo "slurm-test: $checked passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -241,12 +241,13 @@ fn check_launch(world: &World) -> Result<()> {
         return Ok(());
     };
     let library = mpi::environment::library_version().unwrap_or_default();
-    let library = library
-        .split([',', '\n'])
-        .next()
-        .unwrap_or("its MPI")
-        .trim()
-        .to_string();
+    // Its first part, on one line: "Open MPI v4.1.4", "MPICH Version: 4.0.2" (MPICH puts a tab
+    // after the colon).
+    let first = library.split([',', '\n']).next().unwrap_or_default();
+    let library = match first.split_whitespace().collect::<Vec<_>>().join(" ") {
+        name if name.is_empty() => "another MPI".to_string(),
+        name => name,
+    };
     Err(Error::ForeignLauncher {
         variable,
         processes: n,
