@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A learner without root: a plain user account clones the repository, runs a Rust-only step
-# with `make write N=3 S=5`, draws a thread step's timeline, and runs the fast check with
+# with `make write N=3 S=5`, draws a thread step's timeline, starts a Rust-only exercise and has
+# it graded (failing as generated, passing once solved), and runs the fast check with
 # `make check` — as on a lab machine or a cluster login node where nothing can be installed.
 # Part of `make test` (which runs as root, to create the account); the learner itself never
 # has root.
@@ -46,6 +47,24 @@ as_learner 'make timeline STEP=write_multiprocessing_queue N=20 W=2' > "$work/ti
   || { sed 's/^/    /' "$work/timeline.log"; fail "make timeline failed for a user without root"; }
 [ -s "$work/repo/profiles/write_multiprocessing_queue.timeline.svg" ] || fail "make timeline drew nothing"
 echo "learner-test: make timeline STEP=write_multiprocessing_queue ok without root"
+# An exercise: generated with its lesson left as todo!(), it fails; with the step's own code
+# pasted in, it passes (or is correct and safe, when the machine is too busy to time it).
+ex=write_vectorized_binary
+as_learner "make exercise STEP=$ex" > "$work/exercise.log" 2>&1 \
+  || { sed 's/^/    /' "$work/exercise.log"; fail "make exercise STEP=$ex failed for a user without root"; }
+[ -f "$work/repo/exercises/$ex/src/main.rs" ] || fail "make exercise made no exercises/$ex/src/main.rs"
+if as_learner "make verify STEP=$ex" > "$work/verify.log" 2>&1; then
+  sed 's/^/    /' "$work/verify.log"; fail "the exercise $ex passed as generated"
+fi
+grep -q "^$ex: the correct check fails" "$work/verify.log" \
+  || { sed 's/^/    /' "$work/verify.log"; fail "the unsolved exercise did not fail its correct check"; }
+as_learner "cp crates/$ex/src/main.rs exercises/$ex/src/main.rs"
+status=0
+as_learner "make verify STEP=$ex" > "$work/verify.log" 2>&1 || status=$?
+if ! grep -qE "^$ex: (every check passes|correct and safe)" "$work/verify.log"; then
+  sed 's/^/    /' "$work/verify.log"; fail "the solved exercise $ex did not pass (status $status)"
+fi
+echo "learner-test: make exercise and make verify STEP=$ex ok without root ($(grep "^$ex: " "$work/verify.log"))"
 as_learner 'make check' > "$work/check.log" 2>&1 \
   || { tail -n 30 "$work/check.log" | sed 's/^/    /'; fail "make check failed for a user without root"; }
 grep -E "^test result: ok" -c "$work/check.log" | grep -qv '^0$' || fail "make check ran no tests"
