@@ -24,61 +24,52 @@ fn values() -> Array2<f64> {
     generate_data(&xx, &yy, 1000, 417)
 }
 
-/// What `write_vectorized_binary` does: gridgen's header, then the values in one write.
-#[divan::bench]
-fn header_and_one_write(bencher: Bencher) {
+/// Times `write` writing the workshop's values into an emptied buffer, counting values.
+fn per_value(bencher: Bencher, write: impl Fn(&mut Vec<u8>, &[f64]) -> std::io::Result<()>) {
     let data = values();
     let mut out = Vec::with_capacity(SIZE * SIZE * 8 + 128);
     bencher
         .counter(ItemsCount::new(SIZE * SIZE))
         .bench_local(|| {
             out.clear();
-            out.write_all(&gridgen::npy::header(data.shape()))?;
             let values = black_box(&data)
                 .as_slice()
                 .expect("a standard-layout array");
-            out.write_all(bytemuck::cast_slice(values))?;
-            std::io::Result::Ok(out.len())
+            write(&mut out, values).map(|()| out.len())
         });
+}
+
+/// What `write_vectorized_binary` does: gridgen's header, then the values in one write.
+#[divan::bench]
+fn header_and_one_write(bencher: Bencher) {
+    per_value(bencher, |out, values| {
+        out.write_all(&gridgen::npy::header(&[SIZE, SIZE]))?;
+        out.write_all(bytemuck::cast_slice(values))
+    });
 }
 
 /// npyz's header only (its shape is spelled `(100, 100, )`), then the values in one write.
 #[divan::bench]
 fn npyz_header_only_and_one_write(bencher: Bencher) {
-    let data = values();
-    let mut out = Vec::with_capacity(SIZE * SIZE * 8 + 128);
-    bencher
-        .counter(ItemsCount::new(SIZE * SIZE))
-        .bench_local(|| {
-            out.clear();
-            npyz::WriteOptions::<f64>::new()
-                .default_dtype()
-                .shape(&[SIZE as u64, SIZE as u64])
-                .writer(&mut out)
-                .write_header_only()?;
-            let values = black_box(&data)
-                .as_slice()
-                .expect("a standard-layout array");
-            out.write_all(bytemuck::cast_slice(values))?;
-            std::io::Result::Ok(out.len())
-        });
+    per_value(bencher, |out, values| {
+        npyz::WriteOptions::<f64>::new()
+            .default_dtype()
+            .shape(&[SIZE as u64, SIZE as u64])
+            .writer(&mut *out)
+            .write_header_only()?;
+        out.write_all(bytemuck::cast_slice(values))
+    });
 }
 
 /// npyz's writer, fed the values one at a time (numpy's header bytes).
 #[divan::bench]
 fn npyz_value_by_value(bencher: Bencher) {
-    let data = values();
-    let mut out = Vec::with_capacity(SIZE * SIZE * 8 + 128);
-    bencher
-        .counter(ItemsCount::new(SIZE * SIZE))
-        .bench_local(|| {
-            out.clear();
-            let mut writer = npyz::WriteOptions::new()
-                .default_dtype()
-                .writer(std::io::Cursor::new(&mut out))
-                .begin_2d(SIZE as u64)?;
-            writer.extend(black_box(&data).iter().copied())?;
-            writer.finish()?;
-            std::io::Result::Ok(out.len())
-        });
+    per_value(bencher, |out, values| {
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .writer(std::io::Cursor::new(out))
+            .begin_2d(SIZE as u64)?;
+        writer.extend(values.iter().copied())?;
+        writer.finish()
+    });
 }
