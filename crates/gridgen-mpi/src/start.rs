@@ -40,6 +40,16 @@ extern "C" fn before_main() {
         );
         // SAFETY: write to stderr from a valid buffer.
         unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+    } else {
+        // The other ranks wait for rank 0 to say why: the launcher ends the job at the first
+        // rank that exits, and a rank 0 started a moment later would be killed before its line.
+        // Rank 0's exit ends them sooner; the wait is only the upper bound.
+        let wait = libc::timespec {
+            tv_sec: 5,
+            tv_nsec: 0,
+        };
+        // SAFETY: nanosleep reads the struct it is given; no remainder is asked for.
+        unsafe { libc::nanosleep(&wait, std::ptr::null_mut()) };
     }
     // SAFETY: ends the process; nothing has started yet.
     unsafe { libc::_exit(1) }
