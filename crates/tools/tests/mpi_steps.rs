@@ -152,6 +152,24 @@ fn a_plain_run_without_mpirun_is_one_rank() {
     }
 }
 
+/// Runs `command` (a step, perhaps behind a launcher) on a small run into a new folder and
+/// checks that it is refused: exit 1, `says` on stderr, no output folder.
+fn assert_refused(mut command: Command, case: &str, says: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command
+        .args(["-n", "3", "-s", "4", "--dir"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
+    assert!(stderr.contains(says), "{case}: {stderr}");
+    assert!(
+        !dir.path().join("out").exists(),
+        "{case} created its folder"
+    );
+}
+
 /// A process that a launcher started as one of several, whose MPI sees it alone (another MPI's
 /// launcher, or srun with the wrong --mpi plugin), refuses instead of writing every file alone.
 #[test]
@@ -159,45 +177,23 @@ fn a_launcher_of_another_mpi_is_refused_not_run_alone() {
     let mpich = Path::new("/usr/bin/mpiexec.mpich");
     for step in steps_launched(Launch::Mpi) {
         for variable in ["PMI_SIZE", "SLURM_STEP_NUM_TASKS", "OMPI_COMM_WORLD_SIZE"] {
-            let dir = tempfile::tempdir().unwrap();
-            let out = Command::new(step_binary(step).unwrap())
-                .args(["-n", "3", "-s", "4", "--dir"])
-                .arg(dir.path().join("out"))
-                .env(variable, "2")
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{step} with {variable}=2: {stderr}"
-            );
-            assert!(
-                stderr.contains(&format!("started as one of 2 processes ({variable}=2)")),
-                "{step}: {stderr}"
-            );
-            assert!(
-                !dir.path().join("out").exists(),
-                "{step} created its folder"
+            let mut command = Command::new(step_binary(step).unwrap());
+            command.env(variable, "2");
+            assert_refused(
+                command,
+                &format!("{step} with {variable}=2"),
+                &format!("started as one of 2 processes ({variable}=2)"),
             );
         }
         // The real thing, where MPICH is installed beside (make setup-stacks).
         if mpich.exists() && tools::Flavour::detect() == tools::Flavour::OpenMpi {
-            let dir = tempfile::tempdir().unwrap();
-            let out = Command::new(mpich)
-                .args(["-n", "2"])
-                .arg(step_binary(step).unwrap())
-                .args(["-n", "3", "-s", "4", "--dir"])
-                .arg(dir.path())
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{step} under MPICH's mpiexec: {stderr}"
+            let mut command = Command::new(mpich);
+            command.args(["-n", "2"]).arg(step_binary(step).unwrap());
+            assert_refused(
+                command,
+                &format!("{step} under MPICH's mpiexec"),
+                "PMI_SIZE=2",
             );
-            assert!(stderr.contains("PMI_SIZE=2"), "{stderr}");
         }
     }
 }
