@@ -10,6 +10,9 @@
 //!   rank reports. No two ranks can wait in different collectives.
 //! - During the run, a rank that fails stops its own work; at the end every rank learns whether
 //!   any failed, the failing rank reports its error with its rank number, and all exit non-zero.
+//!   A rank that failed waits for the others a bounded time ([`PATIENCE`]): a failure inside one
+//!   of HDF5's collective calls can leave the others in that call for good, and then the failed
+//!   rank reports and exits, and the launcher ends the rest of the job.
 //!   A panic aborts the whole job (`MPI_Abort`).
 //! - Rank 0 prints the summary, with the bytes of all ranks added up.
 
@@ -19,7 +22,7 @@ use std::cell::Cell;
 use std::ops::{Deref, Range};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gridgen::frame::{self, Observer, Process, Seen};
 use gridgen::profile::Profile;
@@ -27,6 +30,7 @@ use gridgen::trace::Slice;
 use gridgen::{memory, Error, Output, Result, Step, StepArgs, Summary, Team};
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
+use mpi::request::StaticScope;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
@@ -39,6 +43,73 @@ pub struct World<'a> {
     comm: &'a SimpleCommunicator,
     /// A parallel file was left unclosed after a failure: end without finalizing.
     abandoned: Cell<bool>,
+    /// This rank failed and the others did not come to agree on it within [`PATIENCE`]: no
+    /// collective call may be made any more, and the process ends without finalizing.
+    stranded: Cell<bool>,
+}
+
+/// How long a rank that failed waits for the others to learn of it. Ranks busy with their own
+/// files come when they are done or are ended with the job; a rank that never comes is held in
+/// a collective call of HDF5's that the failure left unfinished (a metadata write that met
+/// `ulimit -f` on one rank), which only the launcher can end.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+impl World<'_> {
+    /// Every rank's `mine`, reduced with max, on every rank. A rank that `failed` waits at most
+    /// [`PATIENCE`]; `None` if the others did not come (and from then on, at once). The others
+    /// wait as long as it takes, in the same non-blocking all-reduce: MPI never matches a
+    /// blocking collective call with a non-blocking one.
+    fn max_of(&self, mine: [i32; 2], failed: bool) -> Option<[i32; 2]> {
+        if self.stranded.get() {
+            return None;
+        }
+        let all = bounded_max(self.comm, mine, failed.then_some(PATIENCE));
+        self.stranded.set(all.is_none());
+        all
+    }
+
+    fn must_not_finalize(&self) -> bool {
+        self.abandoned.get() || self.stranded.get()
+    }
+}
+
+/// A non-blocking all-reduce (max), polled until it is done or `patience` is over. If it does
+/// not finish, its buffers stay allocated: MPI still holds them, and the process ends without
+/// completing it.
+fn bounded_max(
+    comm: &SimpleCommunicator,
+    mine: [i32; 2],
+    patience: Option<Duration>,
+) -> Option<[i32; 2]> {
+    let buffers = Box::into_raw(Box::new([mine, [0i32; 2]]));
+    // SAFETY: `buffers` is a live allocation; the two halves do not overlap. The references live
+    // as long as the request, which is completed (then the box is freed) or never completed
+    // (then the box is never freed).
+    let (send, recv) = unsafe {
+        let [send, recv] = &mut *buffers;
+        (&*send, recv)
+    };
+    let max = SystemOperation::max();
+    let mut request = comm.immediate_all_reduce_into(StaticScope, &send[..], &mut recv[..], max);
+    let start = Instant::now();
+    loop {
+        match request.test() {
+            Ok(_) => {
+                // SAFETY: the request is complete: MPI is done with the buffers, and no
+                // reference to them is used again.
+                let [_, all] = *unsafe { Box::from_raw(buffers) };
+                return Some(all);
+            }
+            Err(pending) if patience.is_none_or(|p| start.elapsed() < p) => {
+                request = pending;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(pending) => {
+                std::mem::forget(pending);
+                return None;
+            }
+        }
+    }
 }
 
 impl Deref for World<'_> {
@@ -56,10 +127,9 @@ impl Team for World<'_> {
         self.comm.size() as usize
     }
     fn all(&self, mine: bool) -> bool {
-        let mut all = 0i32;
-        self.comm
-            .all_reduce_into(&i32::from(mine), &mut all, SystemOperation::min());
-        all == 1
+        // The max of "failed": 0 only if no rank failed.
+        let failed = i32::from(!mine);
+        self.max_of([failed, 0], !mine) == Some([0, 0])
     }
     fn broadcast(&self, values: &mut [u64]) {
         self.comm.process_at_rank(ROOT).broadcast_into(values);
@@ -83,15 +153,18 @@ pub fn run_in<A: StepArgs>(
     let world = World {
         comm: world,
         abandoned: Cell::new(false),
+        stranded: Cell::new(false),
     };
     let code = run_on_rank(step, &world, body);
-    if world.abandoned.get() {
+    if world.must_not_finalize() {
         use std::io::Write;
         // MPI is not finalized: its shared memory is this rank's to remove.
         frame::remove_own();
         // No rank leaves before every one has said what it had to: mpirun ends the whole job
-        // as soon as one rank exits with an error.
-        world.barrier();
+        // as soon as one rank exits with an error. (Unless the others cannot come.)
+        if !world.stranded.get() {
+            world.barrier();
+        }
         let _ = std::io::stdout().flush();
         // SAFETY: ends the process at once: no MPI_Finalize, no HDF5 exit handler.
         unsafe { libc::_exit(code) }
@@ -280,8 +353,10 @@ fn together<T>(world: &World, step: &Step, mine: Result<T>) -> std::result::Resu
         failure.map_or(0, |e| i32::from(e.exit_code())),
         if reportable { size - world.rank() } else { 0 },
     ];
-    let mut all = [0i32; 2];
-    world.all_reduce_into(&me[..], &mut all[..], SystemOperation::max());
+    // The others did not come: this rank reports its own failure, and goes no further.
+    let all = world
+        .max_of(me, failure.is_some())
+        .unwrap_or([me[0].max(1), me[1]]);
     let (code, reporter) = (all[0], size - all[1]);
     match mine {
         Ok(value) if code == 0 => Ok(value),

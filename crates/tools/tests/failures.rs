@@ -56,14 +56,18 @@ fn a_file_size_limit_too_small_for_the_run_is_refused_up_front_in_every_step() {
 fn a_file_size_limit_met_mid_run_is_one_line_naming_the_file() {
     // The limit is lowered while the step runs (prlimit), past the up-front check: the next
     // write fails with EFBIG — not SIGXFSZ, which the steps ignore — and is reported like any
-    // failed write. (The collective step is not here: a write failing inside a collective
-    // MPI-IO transfer leaves the other ranks waiting in Open MPI; see its chapter.)
-    for (step, ranks) in [
+    // failed write. The MPI steps meet it while creating datasets (HDF5's collective metadata
+    // writes, where the rank that failed leaves the others inside HDF5; it reports and ends the
+    // job after gridgen_mpi::PATIENCE) or while writing them (independent or collective).
+    let mut cases = vec![
         (first(Launch::Serial, Format::Npy), 1),
         (first(Launch::Threads, Format::Npy), 1),
         (first(Launch::Serial, Format::H5), 1),
-        (first(Launch::Mpi, Format::H5), 2),
-    ] {
+    ];
+    for step in steps_where(|s| s.launch == Launch::Mpi && s.format == Format::H5) {
+        cases.extend([(step, 2), (step, 3)]);
+    }
+    for (step, ranks) in cases {
         let dir = tempfile::tempdir().unwrap();
         let out_dir = dir.path().join("o");
         let child = start_long_run(step, ranks, &out_dir);
