@@ -91,6 +91,13 @@ fn bounded_max(
     };
     let max = SystemOperation::max();
     let mut request = comm.immediate_all_reduce_into(StaticScope, &send[..], &mut recv[..], max);
+    let Some(patience) = patience else {
+        // No limit: a plain wait, as quick as the blocking call.
+        request.wait();
+        // SAFETY: the request is complete: MPI is done with the buffers.
+        let [_, all] = *unsafe { Box::from_raw(buffers) };
+        return Some(all);
+    };
     let start = Instant::now();
     loop {
         match request.test() {
@@ -100,7 +107,7 @@ fn bounded_max(
                 let [_, all] = *unsafe { Box::from_raw(buffers) };
                 return Some(all);
             }
-            Err(pending) if patience.is_none_or(|p| start.elapsed() < p) => {
+            Err(pending) if start.elapsed() < patience => {
                 request = pending;
                 std::thread::sleep(Duration::from_millis(1));
             }
