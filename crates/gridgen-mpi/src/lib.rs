@@ -48,11 +48,8 @@ pub struct World<'a> {
     stranded: Cell<bool>,
 }
 
-/// How long a rank that failed waits for the others to learn of it. Ranks busy with their own
-/// files come when they are done or are ended with the job; a rank that never comes is held in
-/// a collective call of HDF5's that the failure left unfinished (a metadata write that met
-/// `ulimit -f` on one rank), which only the launcher can end.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+/// How long a rank that failed waits for the others to learn of it (see [`gridgen::PATIENCE`]).
+pub use gridgen::PATIENCE;
 
 impl World<'_> {
     /// Every rank's `mine`, reduced with max, on every rank. A rank that `failed` waits at most
@@ -64,7 +61,13 @@ impl World<'_> {
             return None;
         }
         let all = bounded_max(self.comm, mine, failed.then_some(PATIENCE));
-        self.stranded.set(all.is_none());
+        if all.is_none() {
+            // This rank reports its own failure and exits; the launcher then ends the others.
+            // Rank 0 finds word of it in the parallel file's private folder (still registered
+            // here, as the file is not yet dropped) and adds no "stopped by" line.
+            frame::leave_word();
+            self.stranded.set(true);
+        }
         all
     }
 
@@ -253,6 +256,7 @@ fn start_together<A: StepArgs>(
         step.name,
         args.common().n_files,
         Process::Rank {
+            rank: rank as usize,
             reports: rank == ROOT,
             // A run started without mpirun or srun has a shell for a parent, not a launcher.
             launched: world.size() > 1

@@ -42,7 +42,7 @@ pub use progress::Progressing;
 pub use report::Summary;
 pub use run::run;
 pub use steps::{self, Format, Launch, Step};
-pub use team::{Alone, Team};
+pub use team::{Alone, Team, PATIENCE};
 
 /// The calling crate's row of the step table ([`steps::STEPS`]), found by its package name
 /// when it compiles: a step crate missing from the table does not build.
@@ -67,5 +67,7 @@ pub mod frame {
     pub use crate::output::{secret_name, LibraryFile, TempName};
     pub use crate::report::{failure, line, mark_told, one_line_panics, summary};
     pub use crate::run::{check, create, lesson, summarize, Folders};
-    pub use crate::signals::{remove_on_abnormal_end, remove_own, watch, Process};
+    pub use crate::signals::{
+        leave_word, remove_on_abnormal_end, remove_own, watch, Process, HELD,
+    };
 }

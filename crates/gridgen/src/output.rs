@@ -63,6 +63,15 @@ impl TempName {
     pub fn for_name(self, name: &str) -> String {
         format!(".{name}.{}-{}{PARTIAL_SUFFIX}", self.pid, self.n)
     }
+
+    /// The name a temporary name stands for: `data.h5` for `.data.h5.<pid>-<n>.partial`.
+    pub(crate) fn target_of(temp: &str) -> Option<&str> {
+        let inner = temp.strip_prefix('.')?.strip_suffix(PARTIAL_SUFFIX)?;
+        let (name, counter) = inner.rsplit_once('.')?;
+        let (pid, n) = counter.split_once('-')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (digits(pid) && digits(n) && !name.is_empty()).then_some(name)
+    }
 }
 
 impl Output {
@@ -602,6 +611,8 @@ impl Drop for LibraryFile<'_> {
         }
         if let Some(private) = &self.private {
             let _ = guarded(|| private.remove(&self.inner));
+            // Left by a rank that gave up waiting for this one (see signals::leave_word).
+            let _ = guarded(|| private.remove(signals::TOLD_MARK));
         }
         let _ = guarded(|| self.out.folder.remove_dir(&self.folder_name));
     }
@@ -670,6 +681,20 @@ mod tests {
         use clap::Parser;
         let args = crate::Args::try_parse_from(["step", "-n", "4", "-s", "3"]).unwrap();
         Output::open(dir, &args, steps::find(step).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_temporary_name_leads_back_to_its_final_name() {
+        let temp = TempName { pid: 4242, n: 7 }.for_name("data.h5");
+        assert_eq!(TempName::target_of(&temp), Some("data.h5"));
+        for odd in [
+            ".data.h5.partial",
+            "data.h5.1-2.partial",
+            ".data.h5.x-2.partial",
+            "..1-2.partial",
+        ] {
+            assert_eq!(TempName::target_of(odd), None, "{odd}");
+        }
     }
 
     #[test]

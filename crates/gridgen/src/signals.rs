@@ -16,8 +16,12 @@
 //!   core would be killed before it had removed its own files.
 //! - An MPI rank whose launcher is gone stops as if sent SIGTERM (a watcher thread polls its
 //!   parent), and says so where the launcher's own stderr went.
-//! - SIGXFSZ (`ulimit -f`) is ignored: the write that crosses the limit then fails with EFBIG
-//!   and is reported like any failed write.
+//! - A rank that gave up waiting for the others ([`leave_word`]) has told the job's outcome itself:
+//!   it leaves a mark in the parallel file's private folder, and rank 0, ended by the launcher
+//!   moments later, finds it there while removing the folder and adds no "stopped by" line.
+//! - SIGXFSZ (`ulimit -f`) ends nothing: the write that crosses the limit fails with EFBIG and
+//!   is reported like any failed write. Its handler notes the moment, for the one case where the
+//!   error never comes back from the library ([`held`]).
 
 use std::cell::UnsafeCell;
 use std::io;
@@ -28,6 +32,9 @@ use std::sync::atomic::{
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+mod held;
+pub use held::HELD;
+
 /// Every temporary name ends so, whatever the run: `.<name>.<pid>-<n>.partial`. The handler
 /// removes only names like that.
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -37,6 +44,12 @@ pub const PARTIAL_SUFFIX: &str = ".partial";
 const SLOTS: usize = crate::args::MAX_WORKERS + 32;
 /// File names are at most this long (Linux's NAME_MAX), plus the NUL.
 const NAME: usize = 256;
+
+/// The mark [`leave_word`] leaves in a private folder: the outcome was told by another process.
+/// The folder is the run owner's alone (mode 0700), so no other user can put it there.
+pub(crate) const TOLD_MARK: &str = "outcome-told";
+/// [`TOLD_MARK`] as the handler needs it, NUL-terminated.
+const TOLD_MARK_C: &[u8] = b"outcome-told\0";
 
 const FREE: u8 = 0;
 const FILLING: u8 = 1;
@@ -95,8 +108,8 @@ struct Info {
     linger: Duration,
     /// stderr is a terminal (where a progress bar may need clearing).
     terminal: bool,
-    /// One rank of several: its count is its own files'.
-    rank: bool,
+    /// This process's rank, if it is one rank of several: its count is its own files'.
+    rank: Option<usize>,
 }
 
 /// Which process is watching: a step on its own, or one rank of an MPI job.
@@ -106,6 +119,7 @@ pub enum Process {
     /// `reports` is false on every rank but 0, so that a job prints one line, not one per
     /// rank; every rank still removes its own files. `launched`: by mpirun or srun.
     Rank {
+        rank: usize,
         reports: bool,
         launched: bool,
     },
@@ -267,26 +281,32 @@ pub fn watch(step: &'static str, n_files: usize, process: Process) {
             reports,
             linger,
             terminal,
-            rank: matches!(process, Process::Rank { .. }),
+            rank: match process {
+                Process::Rank { rank, .. } => Some(rank),
+                Process::Alone => None,
+            },
         })
         .is_err()
     {
         return;
     }
-    // SAFETY: the handler only makes async-signal-safe calls (see `on_signal`); ignoring
-    // SIGXFSZ has no handler at all.
+    // SAFETY: the handlers only make async-signal-safe calls (see `on_signal`); SIGXFSZ's
+    // stores one flag, and restarts what it interrupted.
     unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = on_signal as *const () as usize;
         libc::sigfillset(&mut action.sa_mask);
         for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
+        action.sa_sigaction = held::on_file_size_limit as *const () as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGXFSZ, &action, std::ptr::null_mut());
     }
     if let Process::Rank {
         launched: true,
         reports,
+        ..
     } = process
     {
         if reports {
@@ -312,16 +332,21 @@ fn keep_launcher_stderr() {
     LAUNCHER_STDERR.store(fd, Ordering::Relaxed);
 }
 
-/// Raises SIGTERM in this process once its parent (the launcher) has gone. Polled: cheap, and
-/// unlike `PR_SET_PDEATHSIG` it does not depend on which of the launcher's threads started
-/// the rank. (If the thread cannot start, an orphaned rank writes on to the end, as any
-/// program would; its files are still complete or removed.)
+/// Raises SIGTERM in this process once its parent (the launcher) has gone, and ends a rank held
+/// in a library call after the file-size limit ([`held`]). Polled: cheap, and unlike
+/// `PR_SET_PDEATHSIG` it does not depend on which of the launcher's threads started the rank.
+/// (If the thread cannot start, an orphaned rank writes on to the end, as any program would; its
+/// files are still complete or removed.)
 fn stop_when_orphaned() {
     let launcher = std::os::unix::process::parent_id();
+    let mut held = held::Watch::default();
     let _ = std::thread::Builder::new()
         .name("launcher".into())
         .spawn(move || loop {
             std::thread::sleep(Duration::from_millis(100));
+            if let Some(info) = INFO.get() {
+                held.poll(info);
+            }
             if std::os::unix::process::parent_id() != launcher {
                 // SAFETY: raise is async-signal-safe and has no preconditions.
                 unsafe { libc::raise(libc::SIGTERM) };
@@ -330,34 +355,88 @@ fn stop_when_orphaned() {
         });
 }
 
-/// Removes every registered temporary file; returns how many were registered.
-fn remove_all() -> usize {
-    let mut removed = 0;
-    for slot in &REGISTRY {
-        if slot.state.load(Ordering::Acquire) != LIVE {
-            continue;
-        }
-        removed += 1;
-        let dir = slot.dir.load(Ordering::Relaxed) - 1;
-        // SAFETY: the name was complete when LIVE was published, and stays NUL-terminated.
-        let name = unsafe { &*slot.name.get() };
-        if !is_temporary(name) {
-            continue;
-        }
-        let inner_dir = slot.inner_dir.load(Ordering::Acquire) - 1;
-        // SAFETY: unlinkat with valid C strings is async-signal-safe; a failure (the file was
-        // never created, or already renamed) changes nothing.
-        unsafe {
-            if inner_dir >= 0 {
-                let inner = &*slot.inner.get();
-                libc::unlinkat(inner_dir, inner.as_ptr().cast(), 0);
-                libc::unlinkat(dir, name.as_ptr().cast(), libc::AT_REMOVEDIR);
-            } else {
-                libc::unlinkat(dir, name.as_ptr().cast(), 0);
-            }
+/// Marks every private folder this process has registered with [`TOLD_MARK`]: this process has
+/// told the run's outcome, and is about to end while the others are still held (a rank that
+/// gave up waiting for them). The launcher then ends them, and rank 0 stays quiet.
+pub fn leave_word() {
+    REGISTRY.iter().for_each(leave_word_in);
+}
+
+fn leave_word_in(slot: &Slot) {
+    if slot.state.load(Ordering::Acquire) != LIVE {
+        return;
+    }
+    let inner_dir = slot.inner_dir.load(Ordering::Acquire) - 1;
+    if inner_dir < 0 {
+        return;
+    }
+    // SAFETY: a valid folder descriptor and a NUL-terminated name; the descriptor returned is
+    // closed at once. A failure only means rank 0 will add its line.
+    unsafe {
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+        let fd = libc::openat(inner_dir, TOLD_MARK_C.as_ptr().cast(), flags, 0o600);
+        if fd >= 0 {
+            libc::close(fd);
         }
     }
+}
+
+/// What [`remove_all`] found.
+struct Removed {
+    /// Temporary files registered.
+    count: usize,
+    /// Another process of the job left word that it has told the outcome.
+    told_elsewhere: bool,
+}
+
+/// Removes every registered temporary file. The process that reports (`reporter`) also takes any
+/// mark [`leave_word`] left beside one; the others leave the mark, and the private folder that
+/// holds it, to that one (if they took it, rank 0 could find it gone).
+fn remove_all(reporter: bool) -> Removed {
+    let mut removed = Removed {
+        count: 0,
+        told_elsewhere: false,
+    };
+    for found in REGISTRY
+        .iter()
+        .filter_map(|slot| remove_slot(slot, reporter))
+    {
+        removed.count += 1;
+        removed.told_elsewhere |= found.told_elsewhere;
+    }
     removed
+}
+
+/// Removes one slot's temporary file: `None` if the slot is empty.
+fn remove_slot(slot: &Slot, reporter: bool) -> Option<Removed> {
+    if slot.state.load(Ordering::Acquire) != LIVE {
+        return None;
+    }
+    let mut removed = Removed {
+        count: 1,
+        told_elsewhere: false,
+    };
+    let dir = slot.dir.load(Ordering::Relaxed) - 1;
+    // SAFETY: the name was complete when LIVE was published, and stays NUL-terminated.
+    let name = unsafe { &*slot.name.get() };
+    if !is_temporary(name) {
+        return Some(removed);
+    }
+    let inner_dir = slot.inner_dir.load(Ordering::Acquire) - 1;
+    // SAFETY: unlinkat with valid C strings is async-signal-safe; a failure (the file was never
+    // created, or already renamed) changes nothing.
+    unsafe {
+        if inner_dir >= 0 {
+            let inner = &*slot.inner.get();
+            libc::unlinkat(inner_dir, inner.as_ptr().cast(), 0);
+            removed.told_elsewhere =
+                reporter && libc::unlinkat(inner_dir, TOLD_MARK_C.as_ptr().cast(), 0) == 0;
+            libc::unlinkat(dir, name.as_ptr().cast(), libc::AT_REMOVEDIR);
+        } else {
+            libc::unlinkat(dir, name.as_ptr().cast(), 0);
+        }
+    }
+    Some(removed)
 }
 
 /// Only names gridgen makes for temporary files are ever removed: `.<…>.partial`.
@@ -378,11 +457,12 @@ extern "C" fn on_signal(signal: libc::c_int) {
         }
         sleep(Duration::from_millis(1));
     }
-    let removed = remove_all();
+    let reporter = INFO.get().is_some_and(|i| i.reports);
+    let removed = remove_all(reporter);
     remove_own();
     if let Some(info) = INFO.get() {
-        if info.reports && !outcome_told() {
-            say_stopped(info, signal, removed);
+        if info.reports && !outcome_told() && !removed.told_elsewhere {
+            say_stopped(info, signal, removed.count);
         }
         sleep(info.linger);
     }
@@ -396,7 +476,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
 /// from the allocator, so nothing here allocates.
 pub(crate) fn out_of_memory(bytes: usize) -> ! {
     CLOSING.store(true, Ordering::SeqCst);
-    remove_all();
+    remove_all(INFO.get().is_some_and(|i| i.reports));
     remove_own();
     let mut line = Line::default();
     line.push(INFO.get().map_or("gridgen", |i| i.step).as_bytes());
@@ -442,7 +522,7 @@ fn say_stopped(info: &Info, signal: libc::c_int, removed: usize) {
     } else {
         unsafe { (*done).load(Ordering::Relaxed) }
     });
-    if info.rank {
+    if info.rank.is_some() {
         line.push(b" files on rank 0 (of ");
         line.number(info.n_files as u64);
         line.push(b" in all)");
@@ -531,6 +611,47 @@ mod tests {
             &line.bytes[..line.len],
             b"write: stopped after 0 of 1234567"
         );
+    }
+
+    #[test]
+    fn the_told_mark_is_one_name() {
+        assert_eq!(TOLD_MARK_C, format!("{TOLD_MARK}\0").as_bytes());
+    }
+
+    #[test]
+    fn word_left_in_a_private_folder_is_found_and_removed_with_it() {
+        use std::os::fd::AsRawFd;
+        let top = tempfile::tempdir().unwrap();
+        let folder = ".data.h5.1-0.partial";
+        std::fs::create_dir(top.path().join(folder)).unwrap();
+        std::fs::write(top.path().join(folder).join("f.h5"), b"x").unwrap();
+        let dir = std::fs::File::open(top.path()).unwrap();
+        let private = std::fs::File::open(top.path().join(folder)).unwrap();
+        let registered = register(dir.as_raw_fd(), folder).unwrap();
+        registered.holds(private.as_raw_fd(), "f.h5");
+        let slot = &REGISTRY[registered.index];
+        // Without word: removed, and nothing was told elsewhere.
+        let empty = EMPTY;
+        leave_word_in(&empty);
+        let quiet = remove_slot(slot, true).unwrap();
+        assert!(!quiet.told_elsewhere);
+        assert!(!top.path().join(folder).exists());
+        // With word: the mark is there, found, and the folder goes with it.
+        std::fs::create_dir(top.path().join(folder)).unwrap();
+        std::fs::write(top.path().join(folder).join("f.h5"), b"x").unwrap();
+        let private = std::fs::File::open(top.path().join(folder)).unwrap();
+        registered.holds(private.as_raw_fd(), "f.h5");
+        leave_word_in(slot);
+        assert!(top.path().join(folder).join(TOLD_MARK).exists());
+        // Another rank, ended at the same moment, leaves the word and its folder to rank 0.
+        let other = remove_slot(slot, false).unwrap();
+        assert!(!other.told_elsewhere);
+        assert!(!top.path().join(folder).join("f.h5").exists());
+        assert!(top.path().join(folder).join(TOLD_MARK).exists());
+        let told = remove_slot(slot, true).unwrap();
+        assert!(told.told_elsewhere);
+        assert_eq!(told.count, 1);
+        assert!(!top.path().join(folder).exists());
     }
 
     #[test]

@@ -2,6 +2,14 @@
 //! (`gridgen-mpi` provides that one). What a shared file needs of them is small: agree, share
 //! rank 0's choice of name, and know when a failure left the file unclosable.
 
+use std::time::Duration;
+
+/// How long a member that failed waits for the others to learn of it. Members busy with their
+/// own files come when they are done or are ended with the job; a member that never comes is
+/// held in a collective call of HDF5's that the failure left unfinished (a metadata write that
+/// met `ulimit -f` on one rank), which only the launcher can end.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
 /// The processes writing one file together.
 pub trait Team {
     /// This process's place among them (0: the one that names and renames the file). (Not

@@ -15,9 +15,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    all_gone, children_of, files_under, first, our_lines, partials, shared_memory_files, shell_run,
-    signal_to, start_long_run, stderr_of, step_launch, step_processes, steps_where, timed_mpirun,
-    SmallDisk,
+    all_gone, children_of, files_under, first, our_lines, partials, rank_of, shared_memory_files,
+    shell_run, signal_to, start_long_run, stderr_of, step_launch, step_processes, steps_where,
+    timed_mpirun, SmallDisk,
 };
 use tools::{step_binary, Format, Launch, STEPS};
 
@@ -55,10 +55,11 @@ fn a_file_size_limit_too_small_for_the_run_is_refused_up_front_in_every_step() {
 #[test]
 fn a_file_size_limit_met_mid_run_is_one_line_naming_the_file() {
     // The limit is lowered while the step runs (prlimit), past the up-front check: the next
-    // write fails with EFBIG — not SIGXFSZ, which the steps ignore — and is reported like any
-    // failed write. The MPI steps meet it while creating datasets (HDF5's collective metadata
-    // writes, where the rank that failed leaves the others inside HDF5; it reports and ends the
-    // job after gridgen_mpi::PATIENCE) or while writing them (independent or collective).
+    // write fails with EFBIG — SIGXFSZ ends nothing — and is reported like any failed write. The
+    // MPI steps meet it while creating datasets (HDF5's collective metadata writes, where the
+    // rank that failed can leave the others inside HDF5; it reports and ends the job after
+    // gridgen_mpi::PATIENCE, and rank 0, ended by the launcher, adds no line) or while writing
+    // them (independent or collective).
     let mut cases = vec![
         (first(Launch::Serial, Format::Npy), 1),
         (first(Launch::Threads, Format::Npy), 1),
@@ -68,34 +69,60 @@ fn a_file_size_limit_met_mid_run_is_one_line_naming_the_file() {
         cases.extend([(step, 2), (step, 3)]);
     }
     for (step, ranks) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        let out_dir = dir.path().join("o");
-        let child = start_long_run(step, ranks, &out_dir);
-        let pids = step_processes(step, child.id());
-        assert_eq!(pids.len(), ranks, "{step}: processes {pids:?}");
-        for pid in pids {
-            let status = Command::new("prlimit")
-                .args([&format!("--pid={pid}"), "--fsize=4096"])
-                .status()
-                .unwrap();
-            assert!(status.success(), "prlimit failed");
-        }
-        let out = child.wait_with_output().unwrap();
-        let stderr = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(1), "{step}: {stderr}");
-        let ours = our_lines(step, &stderr);
-        assert_eq!(ours.len(), 1, "{step}: {stderr}");
-        assert!(
-            ours[0].contains("data"),
-            "{step} does not name the file: {stderr}"
-        );
-        assert!(stderr.contains("File too large"), "{step}: {stderr}");
-        assert!(
-            partials(&out_dir).is_empty(),
-            "{step} left {:?}",
-            partials(&out_dir)
-        );
+        limit_mid_run(step, ranks, None);
     }
+}
+
+#[test]
+fn a_file_size_limit_lowered_on_one_rank_only_ends_the_job_with_one_line() {
+    // The limited rank's write fails inside one of HDF5's collective metadata steps, and HDF5 can
+    // then hold every rank in a different MPI call: no error returns to the step. The limited
+    // rank notes the limit (SIGXFSZ) and, if still held after gridgen::frame::HELD, reports and
+    // ends; the launcher ends the rest, and rank 0 adds no line of its own.
+    for step in steps_where(|s| s.launch == Launch::Mpi && s.format == Format::H5) {
+        limit_mid_run(step, 2, Some(1));
+        limit_mid_run(step, 3, Some(2));
+    }
+}
+
+/// Lowers the file-size limit to 4 KiB on every process of a long run of `step` (or only on
+/// rank `only`) and checks that it ends with exit 1, one line naming the file and the limit's
+/// error, and no temporary file.
+fn limit_mid_run(step: &str, ranks: usize, only: Option<usize>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("o");
+    let child = start_long_run(step, ranks, &out_dir);
+    let pids = step_processes(step, child.id());
+    assert_eq!(pids.len(), ranks, "{step}: processes {pids:?}");
+    let limited: Vec<u32> = match only {
+        None => pids,
+        Some(rank) => pids
+            .into_iter()
+            .filter(|&p| rank_of(p) == Some(rank))
+            .collect(),
+    };
+    assert!(!limited.is_empty(), "{step}: no process of rank {only:?}");
+    for pid in limited {
+        let status = Command::new("prlimit")
+            .args([&format!("--pid={pid}"), "--fsize=4096"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "prlimit failed");
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = stderr_of(&out);
+    let case = format!("{step} on {ranks} (limit on rank {only:?})");
+    // 124: the run was still held when `timeout` ended it.
+    assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
+    let ours = our_lines(step, &stderr);
+    assert_eq!(ours.len(), 1, "{case}: {stderr}");
+    assert!(
+        ours[0].contains("data"),
+        "{case} does not name the file: {stderr}"
+    );
+    assert!(stderr.contains("File too large"), "{case}: {stderr}");
+    let left = partials(&out_dir);
+    assert!(left.is_empty(), "{case} left {left:?}");
 }
 
 #[test]

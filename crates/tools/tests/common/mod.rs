@@ -290,6 +290,19 @@ pub fn step_processes(step: &str, launcher: u32) -> Vec<u32> {
     }
 }
 
+/// The MPI rank of process `pid`, from what its launcher gave it (Open MPI's or MPICH's name).
+pub fn rank_of(pid: u32) -> Option<usize> {
+    let environ = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    environ.split(|&b| b == 0).find_map(|entry| {
+        let entry = std::str::from_utf8(entry).ok()?;
+        ["OMPI_COMM_WORLD_RANK=", "PMI_RANK="]
+            .iter()
+            .find_map(|v| entry.strip_prefix(v))?
+            .parse()
+            .ok()
+    })
+}
+
 /// The files under /dev/shm that processes `pids` have mapped (Open MPI's `vader_segment.*`).
 pub fn shared_memory_files(pids: &[u32]) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = pids
