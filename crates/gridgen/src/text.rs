@@ -195,12 +195,18 @@ impl<W: Write> Chunk<W> {
         self.len += bytes.len();
     }
 
-    /// A row whose values are all in [`FAST`], which fits the room left: each value goes to its
-    /// own place, with nothing carried from one value to the next.
-    fn fast_row<'a>(&mut self, row: impl Iterator<Item = &'a f64>) {
+    /// A row that fits the room left, if all its values are in [`FAST`]: each value goes to its
+    /// own place, with nothing carried from one value to the next. The range is checked as the
+    /// row is written, not in a pass of its own; a value outside it (rare) undoes the row and
+    /// returns false.
+    fn fast_row<'a>(&mut self, row: impl Iterator<Item = &'a f64>) -> bool {
         let start = self.len;
         let places = self.text[start..].chunks_exact_mut(VALUE_WIDTH + 1);
         for (place, &v) in places.zip(row) {
+            if !FAST.contains(&v) {
+                self.len = start;
+                return false;
+            }
             if let Some((value, separator)) = place.split_first_chunk_mut::<VALUE_WIDTH>() {
                 e18_fast(value, v);
                 separator[0] = b' ';
@@ -209,6 +215,7 @@ impl<W: Write> Chunk<W> {
         }
         // The last separator ends the row.
         self.text[self.len - 1] = b'\n';
+        true
     }
 
     /// Any other row, one value at a time.
@@ -241,12 +248,13 @@ pub fn savetxt<W: Write>(writer: W, data: &Array2<f64>) -> io::Result<u64> {
     };
     let row_width = data.ncols() * (VALUE_WIDTH + 1);
     for row in data.rows() {
-        if row_width > 0 && row_width <= CHUNK && row.iter().all(|v| FAST.contains(v)) {
+        if row_width > 0 && row_width <= CHUNK {
             chunk.reserve(row_width)?;
-            chunk.fast_row(row.iter());
-        } else {
-            chunk.mixed_row(row.iter())?;
+            if chunk.fast_row(row.iter()) {
+                continue;
+            }
         }
+        chunk.mixed_row(row.iter())?;
     }
     chunk.flush()?;
     chunk.writer.flush()?;

@@ -137,9 +137,10 @@ pub enum Target {
     /// Two workers or ranks at least `efficiency` as much faster than one as the machine's
     /// own capacity for two threads (tmpfs).
     Scales { efficiency: f64 },
-    /// At least `times` faster than its predecessor at the benchmark's largest file count
-    /// (tmpfs; the disk reported beside it).
-    BeatsPredecessor { times: f64 },
+    /// Reported: how many times faster than its predecessor at the benchmark's largest file
+    /// count, on tmpfs and on the disk. Not a goal: the floor is the yardstick, and a faster
+    /// predecessor would make a goal against it harder for no fault of the step.
+    AgainstPredecessor,
     /// Within `times` one plain file of the same bytes plus the launch floor (tmpfs).
     NearOneFile { times: f64 },
     /// Within `times` the launch floor plus the file-writing floor (disk).
@@ -393,7 +394,7 @@ pub const STEPS: &[Step] = &[
         chapter: "collective-hdf5.md",
         original: false,
         targets: &[
-            Target::BeatsPredecessor { times: 3.0 },
+            Target::AgainstPredecessor,
             Target::NearOneFile { times: 1.5 },
         ],
         holes: &[Hole {
