@@ -363,13 +363,9 @@ pub fn leave_word() {
 }
 
 fn leave_word_in(slot: &Slot) {
-    if slot.state.load(Ordering::Acquire) != LIVE {
+    let Some(inner_dir) = private_folder(slot) else {
         return;
-    }
-    let inner_dir = slot.inner_dir.load(Ordering::Acquire) - 1;
-    if inner_dir < 0 {
-        return;
-    }
+    };
     // SAFETY: a valid folder descriptor and a NUL-terminated name; the descriptor returned is
     // closed at once. A failure only means rank 0 will add its line.
     unsafe {
@@ -422,13 +418,10 @@ fn remove_slot(slot: &Slot, reporter: bool) -> Option<Removed> {
     if !is_temporary(name) {
         return Some(removed);
     }
-    let inner_dir = slot.inner_dir.load(Ordering::Acquire) - 1;
     // SAFETY: unlinkat with valid C strings is async-signal-safe; a failure (the file was never
     // created, or already renamed) changes nothing.
     unsafe {
-        if inner_dir >= 0 {
-            let inner = &*slot.inner.get();
-            libc::unlinkat(inner_dir, inner.as_ptr().cast(), 0);
+        if let Some(inner_dir) = unlink_library_file(slot) {
             removed.told_elsewhere =
                 reporter && libc::unlinkat(inner_dir, TOLD_MARK_C.as_ptr().cast(), 0) == 0;
             libc::unlinkat(dir, name.as_ptr().cast(), libc::AT_REMOVEDIR);
@@ -437,6 +430,25 @@ fn remove_slot(slot: &Slot, reporter: bool) -> Option<Removed> {
         }
     }
     Some(removed)
+}
+
+/// The descriptor of a live slot's private folder, if it has one.
+fn private_folder(slot: &Slot) -> Option<libc::c_int> {
+    if slot.state.load(Ordering::Acquire) != LIVE {
+        return None;
+    }
+    let inner_dir = slot.inner_dir.load(Ordering::Acquire) - 1;
+    (inner_dir >= 0).then_some(inner_dir)
+}
+
+/// Removes the file a library writes inside a live slot's private folder, if the slot has one,
+/// and returns that folder's descriptor. Async-signal-safe; a failure (the file was never
+/// created) changes nothing.
+fn unlink_library_file(slot: &Slot) -> Option<libc::c_int> {
+    let inner_dir = private_folder(slot)?;
+    // SAFETY: a valid folder descriptor and the NUL-terminated name published with it.
+    unsafe { libc::unlinkat(inner_dir, (*slot.inner.get()).as_ptr().cast(), 0) };
+    Some(inner_dir)
 }
 
 /// Only names gridgen makes for temporary files are ever removed: `.<…>.partial`.

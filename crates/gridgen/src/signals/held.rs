@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Info, Slot, CLOSING, LIVE, NAME, REGISTRY};
+use super::{Info, CLOSING, LIVE, NAME, REGISTRY};
 use crate::team::PATIENCE;
 
 /// Set by SIGXFSZ: a write of this process met the file-size limit.
@@ -67,7 +67,10 @@ fn give_up(info: &Info) {
     if info.reports {
         super::remove_all(true);
     } else {
-        REGISTRY.iter().for_each(remove_library_file);
+        // The library's file only, not the private folder: that is the rank's that made it.
+        REGISTRY.iter().for_each(|slot| {
+            super::unlink_library_file(slot);
+        });
         super::leave_word();
     }
     super::remove_own();
@@ -76,19 +79,6 @@ fn give_up(info: &Info) {
         libc::write(2, line.as_ptr().cast(), line.len());
         super::sleep(info.linger);
         libc::_exit(1)
-    }
-}
-
-/// Removes the file a library writes in a registered private folder (not the folder: that is
-/// the rank's that made it).
-fn remove_library_file(slot: &Slot) {
-    if slot.state.load(Ordering::Acquire) != LIVE {
-        return;
-    }
-    let inner_dir = slot.inner_dir.load(Ordering::Acquire) - 1;
-    if inner_dir >= 0 {
-        // SAFETY: a valid folder descriptor and the NUL-terminated name published with it.
-        unsafe { libc::unlinkat(inner_dir, (*slot.inner.get()).as_ptr().cast(), 0) };
     }
 }
 
