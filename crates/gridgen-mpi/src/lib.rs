@@ -19,7 +19,7 @@
 mod start;
 
 use std::cell::Cell;
-use std::ops::{Deref, Range};
+use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -49,6 +49,7 @@ pub struct World<'a> {
 }
 
 /// How long a rank that failed waits for the others to learn of it (see [`gridgen::PATIENCE`]).
+pub use gridgen::split::array_split;
 pub use gridgen::PATIENCE;
 
 impl World<'_> {
@@ -509,41 +510,4 @@ fn gather_bytes(world: &World, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
             .map(|(&l, &s)| all[s as usize..(s + l) as usize].to_vec())
             .collect(),
     )
-}
-
-/// Splits the file indices `0..n_files` into `parts` contiguous chunks like
-/// `numpy.array_split`: sizes differ by at most one, the larger chunks first. Some chunks are
-/// empty when there are more parts than files.
-pub fn array_split(n_files: usize, parts: usize) -> Vec<Range<usize>> {
-    let (base, extra) = (n_files / parts, n_files % parts);
-    let mut start = 0;
-    (0..parts)
-        .map(|p| {
-            let len = base + usize::from(p < extra);
-            start += len;
-            start - len..start
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::array_split;
-
-    #[test]
-    fn chunks_are_sized_like_numpy_array_split() {
-        assert_eq!(array_split(10, 3), vec![0..4, 4..7, 7..10]);
-        assert_eq!(array_split(12, 4), vec![0..3, 3..6, 6..9, 9..12]);
-        assert_eq!(array_split(3, 5), vec![0..1, 1..2, 2..3, 3..3, 3..3]);
-        assert_eq!(array_split(7, 1), vec![0..7]);
-        for (n, parts) in [(1, 1), (7, 3), (100, 7), (5, 64)] {
-            let chunks = array_split(n, parts);
-            assert_eq!(chunks.len(), parts);
-            assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), n);
-            assert!(chunks
-                .windows(2)
-                .all(|w| w[0].end == w[1].start && w[0].len() >= w[1].len()));
-            assert!(chunks[0].len() - chunks[parts - 1].len() <= 1);
-        }
-    }
 }

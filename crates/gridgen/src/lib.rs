@@ -29,6 +29,7 @@ mod report;
 mod run;
 mod signals;
 pub mod space;
+pub mod split;
 mod team;
 pub mod text;
 pub mod trace;

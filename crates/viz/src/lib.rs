@@ -1,6 +1,13 @@
-//! Folded stacks, as `--flamegraph` writes them beside its SVG: one line per distinct stack,
-//! `frame;frame;frame count`. What `flamegraph` (several runs drawn as one) and
-//! `flamegraph-diff` (two steps compared) both need.
+//! The workshop's figures: profiles, timelines and diagrams.
+//!
+//! At the root, folded stacks, as `--flamegraph` writes them beside its SVG: one line per
+//! distinct stack, `frame;frame;frame count` — what `flamegraph` (several runs drawn as one) and
+//! `flamegraph-diff` (two steps compared) both need. [`trace`] reads a `--trace` file back,
+//! [`svg`] draws, and [`diagrams`] are the explanatory pictures of the book and the deck.
+
+pub mod diagrams;
+pub mod svg;
+pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
 

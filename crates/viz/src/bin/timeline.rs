@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde_json::Value;
+use viz::trace::{read, Timeline};
 
 #[derive(Parser)]
 #[command(about = "Draw a --trace timeline as an SVG")]
@@ -20,22 +20,6 @@ struct Cli {
     output: PathBuf,
     #[arg(long, default_value = "")]
     title: String,
-}
-
-/// What the trace says: the rows (threads or ranks) and the phases of every file on them.
-#[derive(Debug, PartialEq)]
-struct Timeline {
-    rows: Vec<String>,
-    bars: Vec<Bar>,
-}
-
-/// One phase of one file: `row`, from `start` to `end` in microseconds.
-#[derive(Debug, PartialEq)]
-struct Bar {
-    row: usize,
-    start: f64,
-    end: f64,
-    phase: String,
 }
 
 const COMPUTE: RGBColor = RGBColor(31, 119, 180);
@@ -54,7 +38,7 @@ fn main() -> Result<()> {
     let text = std::fs::read_to_string(&cli.trace)
         .with_context(|| format!("cannot read {}", cli.trace.display()))?;
     let json: Value = serde_json::from_str(&text).context("not a trace-event file")?;
-    let timeline = read_trace(&json)?;
+    let timeline = read(&json).map_err(anyhow::Error::msg)?;
     let title = if cli.title.is_empty() {
         cli.trace.display().to_string()
     } else {
@@ -71,78 +55,39 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// The (pid, tid) of an event.
-fn thread_of(e: &Value) -> (i64, i64) {
-    (
-        e["pid"].as_i64().unwrap_or(0),
-        e["tid"].as_i64().unwrap_or(0),
-    )
-}
-
-/// Rows in (pid, tid) order, named "<process> / <thread>", or just the thread when the trace
-/// has one process (a thread step); bars from the "phase" events.
-fn read_trace(json: &Value) -> Result<Timeline> {
-    let events = json["traceEvents"].as_array().context("no traceEvents")?;
-    let named = |kind: &'static str| events.iter().filter(move |e| e["name"] == kind);
-    let process_name = |pid: i64| {
-        named("process_name")
-            .find(|e| e["pid"].as_i64() == Some(pid))
-            .and_then(|e| e["args"]["name"].as_str())
-            .unwrap_or("")
-    };
-    let one_process = named("process_name").count() == 1;
-    let mut rows: Vec<((i64, i64), String)> = named("thread_name")
-        .map(|e| {
-            let key = thread_of(e);
-            let thread = e["args"]["name"].as_str().unwrap_or("?");
-            let name = if one_process {
-                thread.to_owned()
-            } else {
-                format!("{} / {thread}", process_name(key.0))
-            };
-            (key, name)
-        })
-        .collect();
-    rows.sort();
-    let bars = events
-        .iter()
-        .filter(|e| e["cat"] == "phase")
-        .filter_map(|e| {
-            let row = rows.iter().position(|(k, _)| *k == thread_of(e))?;
-            let start = e["ts"].as_f64().unwrap_or(0.0);
-            Some(Bar {
-                row,
-                start,
-                end: start + e["dur"].as_f64().unwrap_or(0.0),
-                phase: e["name"].as_str().unwrap_or("").to_owned(),
-            })
-        })
-        .collect();
-    Ok(Timeline {
-        rows: rows.into_iter().map(|(_, name)| name).collect(),
-        bars,
-    })
-}
-
 fn fail<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e:?}")
 }
 
-/// Row `i` is drawn between y = i and i + 1, the first row at the top; time runs in ms.
+/// Sizes chosen to stay legible when the book scales the figure to its page width (about 750
+/// pixels): 1000 units wide, 22-unit labels, rows of 56 units.
+const WIDTH: u32 = 1000;
+const ROW: u32 = 56;
+const LABEL: u32 = 22;
+
+/// Row `i` is drawn between y = i and i + 1, the first row at the top; time runs in ms. The
+/// title and the legend share a strip above the chart, clear of the bars.
 fn draw(timeline: &Timeline, title: &str, path: &Path) -> Result<()> {
     let rows = timeline.rows.len().max(1);
     let t_end = timeline.bars.iter().map(|b| b.end).fold(1.0, f64::max) / 1e3;
-    // Room on the right for the legend, clear of the bars.
-    let x_end = t_end * 1.12;
-    let height = 120 + 26 * rows as u32;
-    let root = SVGBackend::new(path, (1180, height)).into_drawing_area();
+    let height = 150 + ROW * rows as u32;
+    let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(240)
-        .build_cartesian_2d(0.0..x_end, rows as f64..0.0)
+    let (top, body) = root.split_vertically(80);
+    top.draw(&Text::new(title, (16, 8), ("sans-serif", 26).into_font()))
+        .map_err(fail)?;
+    legend(&top, timeline)?;
+    let longest = timeline
+        .rows
+        .iter()
+        .map(|r| r.chars().count())
+        .max()
+        .unwrap_or(8);
+    let mut chart = ChartBuilder::on(&body)
+        .margin(16)
+        .x_label_area_size(56)
+        .y_label_area_size(24 + 13 * longest as u32)
+        .build_cartesian_2d(0.0..t_end * 1.02, rows as f64..0.0)
         .map_err(fail)?;
     let row_name = |y: &f64| {
         // A label in the middle of each row names it; the lines between rows have none.
@@ -158,49 +103,57 @@ fn draw(timeline: &Timeline, title: &str, path: &Path) -> Result<()> {
         .disable_x_mesh()
         .y_labels(2 * rows + 1)
         .y_label_formatter(&row_name)
+        .x_labels(6)
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", LABEL))
         .x_desc("ms since the run started")
         .draw()
         .map_err(fail)?;
     for (phase, color) in PHASES {
-        if !timeline.bars.iter().any(|b| b.phase == phase) {
-            continue;
-        }
         let bars = timeline.bars.iter().filter(|b| b.phase == phase).map(|b| {
             let y = b.row as f64;
             Rectangle::new(
-                [(b.start / 1e3, y + 0.15), (b.end / 1e3, y + 0.85)],
+                [(b.start / 1e3, y + 0.12), (b.end / 1e3, y + 0.88)],
                 color.filled(),
             )
         });
-        chart
-            .draw_series(bars)
-            .map_err(fail)?
-            .label(phase)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+        chart.draw_series(bars).map_err(fail)?;
     }
-    legend(&mut chart)?;
     root.present().map_err(fail)
 }
 
-fn legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+/// A swatch and a name for each phase the trace has, right-aligned in the strip `top`.
+fn legend<DB: DrawingBackend>(
+    top: &DrawingArea<DB, plotters::coord::Shift>,
+    timeline: &Timeline,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
+    let shown: Vec<(&str, RGBColor)> = PHASES
+        .into_iter()
+        .filter(|(phase, _)| timeline.bars.iter().any(|b| b.phase == *phase))
+        .collect();
+    let item_width = |name: &str| 40 + 12 * name.chars().count() as i32;
+    let mut x = WIDTH as i32 - 16 - shown.iter().map(|(n, _)| item_width(n)).sum::<i32>();
+    for (name, color) in shown {
+        top.draw(&Rectangle::new([(x, 48), (x + 24, 70)], color.filled()))
+            .map_err(fail)?;
+        top.draw(&Text::new(
+            name,
+            (x + 32, 48),
+            ("sans-serif", LABEL).into_font(),
+        ))
         .map_err(fail)?;
+        x += item_width(name);
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use viz::trace::Bar;
 
     fn event(name: &str, pid: i64, tid: i64, extra: Value) -> Value {
         let mut e = serde_json::json!({"name": name, "pid": pid, "tid": tid});
@@ -256,7 +209,7 @@ mod tests {
 
     #[test]
     fn threads_of_one_process_are_named_alone_and_sorted() {
-        let t = read_trace(&trace(&[(1, "write_rayon")])).unwrap();
+        let t = read(&trace(&[(1, "write_rayon")])).unwrap();
         assert_eq!(t.rows, ["worker-0", "worker-1"]);
         assert_eq!(t.bars.len(), 4, "file events are not bars");
         assert_eq!(
@@ -265,14 +218,15 @@ mod tests {
                 row: 1,
                 start: 10.0,
                 end: 15.0,
-                phase: "compute".into()
+                phase: "compute".into(),
+                file_id: None
             }
         );
     }
 
     #[test]
     fn ranks_are_named_with_their_process() {
-        let t = read_trace(&trace(&[(7, "rank 1"), (3, "rank 0")])).unwrap();
+        let t = read(&trace(&[(7, "rank 1"), (3, "rank 0")])).unwrap();
         assert_eq!(
             t.rows,
             [
@@ -286,7 +240,7 @@ mod tests {
 
     #[test]
     fn the_drawing_has_a_bar_per_phase_and_names_every_row() {
-        let t = read_trace(&trace(&[(1, "write_rayon")])).unwrap();
+        let t = read(&trace(&[(1, "write_rayon")])).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.svg");
         draw(&t, "a title", &path).unwrap();
@@ -303,6 +257,6 @@ mod tests {
 
     #[test]
     fn a_trace_without_events_is_an_error() {
-        assert!(read_trace(&serde_json::json!({})).is_err());
+        assert!(read(&serde_json::json!({})).is_err());
     }
 }
