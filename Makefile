@@ -70,7 +70,7 @@ profile_args = $(if $(filter $(1),$(TEXT_STEPS)),$(PROFILE_ARGS_TEXT),$(PROFILE_
 launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
 
 .PHONY: bench-text submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
-        flamegraph flamegraphs diff-flamegraph timeline book native-build
+        flamegraph flamegraphs diff-flamegraph timeline book native-build slides slides-pdf checkpoints diagrams figures prepare
 
 help: ## List the targets
 	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, NP=$(NP) ranks, STEP=$(STEP))"
@@ -156,9 +156,9 @@ flamegraph: need-step setup-for-$(or $(STEP),none) ## Profile one step into prof
 	@rm -f profiles/.$(STEP).run*
 	@for k in $$(seq 1 $(PROFILE_RUNS)); do \
 	  $(call launch,$(STEP)) $(call profile_args,$(STEP)) --dir $(OUT)/profile/$(STEP) \
-	    --flamegraph profiles/.$(STEP).run$$k.svg >/dev/null || exit 1; \
+	    --flamegraph profiles/.$(STEP).run$$k.folded >/dev/null || exit 1; \
 	done
-	$(BIN)/flamegraph profiles/$(STEP).svg profiles/.$(STEP).run*.folded \
+	@$(BIN)/flamegraph profiles/$(STEP).svg $(foreach k,$(shell seq 1 $(PROFILE_RUNS)),profiles/.$(STEP).run$(k).folded) \
 	  --title "$(STEP) $(call profile_args,$(STEP)), $(PROFILE_RUNS) runs"
 	@rm -rf $(OUT)/profile/$(STEP) profiles/.$(STEP).run*
 
@@ -201,13 +201,72 @@ hint: need-exercise ## The next hint for exercise STEP, from its chapter
 exercises: ## Every exercise and its state: not started, failing and why, passing and how fast
 	@$(CARGO) build --release --quiet -p grader --no-default-features && $(BIN)/exercise list
 
-book: ## Build the workshop book into workshop/book/ (installs mdbook if missing)
-	@command -v mdbook >/dev/null || $(CARGO) install --locked mdbook
+# mdBook, pinned and built into the checkout (.tools/), without its server and file watcher.
+MDBOOK := .tools/bin/mdbook
+MDBOOK_VERSION := 0.5.4
+$(MDBOOK):
+	$(CARGO) install --locked mdbook --version $(MDBOOK_VERSION) --no-default-features --features search --root .tools
+
+book: $(MDBOOK) ## Build the workshop book into workshop/book/ (builds mdBook into .tools/ the first time)
 	@scripts/book-diffs.sh
-	@mkdir -p workshop/src/images workshop/src/plots
-	@cp docs/images/*.svg workshop/src/images/ && cp docs/plots/*.svg workshop/src/plots/
-	mdbook build workshop
+	@rm -rf workshop/src/images workshop/src/plots
+	@cp -r docs/images workshop/src/images && cp -r docs/plots workshop/src/plots
+	$(MDBOOK) build workshop
 	@echo "book: open workshop/book/index.html"
+
+# The deck (workshop/slides/): its Markdown is rendered from deck.md and the sources by `deck`,
+# then drawn by Marp into one HTML file that opens offline (press P for the presenter view).
+# Marp, and playwright-core for the browser tests, come from npm, pinned in package-lock.json,
+# installed once into workshop/slides/node_modules; nothing is fetched when presenting.
+SLIDES := workshop/slides
+MARP := $(SLIDES)/node_modules/.bin/marp
+MARP_ARGS := --theme-set $(SLIDES)/theme.css --html --allow-local-files
+export CHROME_PATH ?= /usr/bin/chromium
+$(SLIDES)/node_modules/.installed: $(SLIDES)/package-lock.json
+	cd $(SLIDES) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+slides: $(SLIDES)/node_modules/.installed ## The deck, from the steps, the Makefile and the benchmark: workshop/slides/build/index.html
+	$(CARGO) build --release -p deck
+	$(BIN)/deck build --out $(SLIDES)/build
+	$(MARP) $(MARP_ARGS) $(SLIDES)/build/deck.md -o $(SLIDES)/build/index.html
+	@echo "slides: open $(SLIDES)/build/index.html (P: presenter view with notes, next slide, timer)"
+
+slides-pdf: slides ## The deck as a PDF for handouts, one page a slide: workshop/slides/build/deck.pdf
+	$(MARP) $(MARP_ARGS) --pdf $(SLIDES)/build/deck.md -o $(SLIDES)/build/deck.pdf
+
+checkpoints: build ## Run every checkpoint's command and capture the line the book and the deck show
+	$(BIN)/deck checkpoints --write
+
+# The diagrams: drawn from the code (array_split, the grid's bytes) and from a real run of the
+# queue step (which worker took which file).
+QUEUE_RUN := -n 12 -s 400 -w 3
+diagrams: ## Draw the book's and the deck's diagrams into docs/images/diagrams/
+	$(CARGO) build --release -p write_multiprocessing_queue -p viz
+	@mkdir -p $(OUT)/diagrams
+	$(BIN)/write_multiprocessing_queue $(QUEUE_RUN) --dir $(OUT)/diagrams/out --trace $(OUT)/diagrams/queue.trace.json >/dev/null
+	$(BIN)/diagrams docs/images/diagrams --queue-trace $(OUT)/diagrams/queue.trace.json
+	@rm -rf $(OUT)/diagrams
+
+# Every figure the book and the deck show, from today's code: the flamegraphs and their diff,
+# the timelines, the diagrams, and the benchmark's plots (redrawn from its latest results; `make
+# bench` measures anew).
+FIGURE_FLAMEGRAPHS := write write_vectorized_binary write_hdf5
+FIGURE_TIMELINES := write_multiprocessing write_multiprocessing_queue write_mpi_scatter write_final
+LATEST_RESULTS = $(lastword $(sort $(filter-out %-quick.json,$(wildcard bench/results/*.json))))
+figures: build diagrams ## Regenerate every figure of the book and the deck into docs/images and docs/plots
+	@for step in $(FIGURE_FLAMEGRAPHS); do \
+	  $(MAKE) --no-print-directory flamegraph STEP=$$step && cp profiles/$$step.svg docs/images/$$step.flamegraph.svg || exit 1; \
+	done
+	@rm -f profiles/write_vectorized.folded
+	$(MAKE) --no-print-directory diff-flamegraph STEP=write_vectorized
+	cp profiles/write_vectorized.diff.svg docs/images/write_vectorized.diff.svg
+	$(MAKE) --no-print-directory timeline STEP=write_multiprocessing N=60 S=200 W=2
+	$(MAKE) --no-print-directory timeline STEP=write_multiprocessing_queue N=60 S=200 W=2
+	$(MAKE) --no-print-directory timeline STEP=write_mpi_scatter N=30 NP=2
+	$(MAKE) --no-print-directory timeline STEP=write_final N=30 NP=2
+	cp $(foreach step,$(FIGURE_TIMELINES),profiles/$(step).timeline.svg) docs/images/
+	$(BIN)/bench --from-results $(LATEST_RESULTS)
 
 steps: ## Rewrite what is derived from the step table (steps.mk, the README's and the book's tables)
 	$(CARGO) run --quiet --release -p steps -- regenerate
@@ -218,4 +277,4 @@ diff: need-step ## Show a step against its predecessor       (make diff STEP=wri
 
 clean: ## Remove build products and outputs
 	$(CARGO) clean
-	rm -rf output profiles
+	rm -rf output profiles $(SLIDES)/build

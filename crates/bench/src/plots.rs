@@ -21,6 +21,9 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// The labels' size: legible when the book or a slide scales a plot to its width.
+const LABEL: u32 = 16;
+
 fn fail<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e:?}")
 }
@@ -44,7 +47,8 @@ pub fn lines(
     let x_max = all().map(|p| p.0).fold(1.0, f64::max);
     let x_min = all().map(|p| p.0).fold(x_max, f64::min);
     let pad = (x_max - x_min).max(1.0) * 0.05;
-    let y_max = all().map(|p| p.1).fold(0.0, f64::max) * 1.15;
+    // Headroom above the highest point for the legend (upper left), a line per series.
+    let y_max = all().map(|p| p.1).fold(0.0, f64::max) * (1.1 + 0.08 * series.len() as f64);
     let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
     let mut chart = ChartBuilder::on(&root)
@@ -54,8 +58,25 @@ pub fn lines(
         .y_label_area_size(60)
         .build_cartesian_2d(x_min - pad..x_max + pad, 0.0..y_max.max(1e-3))
         .map_err(fail)?;
+    // Workers, ranks and file counts are whole numbers: no tick between them.
+    let whole = all().all(|p| p.0.fract() == 0.0);
+    let x_ticks = if whole {
+        ((x_max - x_min) as usize + 1).min(12)
+    } else {
+        10
+    };
     chart
         .configure_mesh()
+        .x_labels(x_ticks)
+        .x_label_formatter(&|x| {
+            if whole && x.fract() != 0.0 {
+                String::new()
+            } else {
+                format!("{x}")
+            }
+        })
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", LABEL))
         .x_desc(x_label)
         .y_desc(y_label)
         .draw()
@@ -84,6 +105,7 @@ pub fn lines(
         .configure_series_labels()
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
+        .label_font(("sans-serif", LABEL))
         .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(fail)?;
@@ -118,6 +140,8 @@ pub fn bars(
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(bars.len() * 2 + 1)
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", LABEL))
         .y_label_formatter(&|y| {
             let i = (y - 0.5).round();
             if (y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
@@ -161,11 +185,13 @@ where
         .map_err(fail)?
         .label(name.to_owned())
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+    // Below right: the bars are longest at the top (the first steps are the slowest).
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", LABEL))
+        .position(SeriesLabelPosition::LowerRight)
         .draw()
         .map_err(fail)?;
     Ok(())
@@ -328,11 +354,15 @@ fn npy_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
         let mut points: Vec<(f64, f64)> = results
             .measured
             .iter()
+            // One point per n: on the disk, the portable build (the tmpfs and native cases at
+            // the same n are other lines' business).
             .filter(|m| {
                 m.case.program == program
                     && m.case.size == size
                     && m.case.workers.is_none()
                     && m.case.ranks.is_none()
+                    && !m.case.ram
+                    && !m.case.native
             })
             .map(|m| (m.case.n_files as f64, m.wall.median))
             .collect();

@@ -4,36 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 
-/// True for the book's include markers, `// ANCHOR: name` and `// ANCHOR_END: name`.
-pub fn is_anchor_line(line: &str) -> bool {
-    let t = line.trim_start();
-    t.starts_with("// ANCHOR: ") || t.starts_with("// ANCHOR_END: ")
-}
-
-/// The text without its ANCHOR lines: what the learner edits has no marker noise.
-pub fn strip_anchors(text: &str) -> String {
-    text.split_inclusive('\n')
-        .filter(|line| !is_anchor_line(line))
-        .collect()
-}
-
-/// The byte range of the lines between `// ANCHOR: name` and `// ANCHOR_END: name`, or `None`
-/// when the text has no such anchor.
-pub fn anchor_region(text: &str, name: &str) -> Option<(usize, usize)> {
-    let (mut start, mut at) = (None, 0);
-    for line in text.split_inclusive('\n') {
-        let t = line.trim();
-        if start.is_none() && t == format!("// ANCHOR: {name}") {
-            start = Some(at + line.len());
-        } else if let Some(s) = start {
-            if t == format!("// ANCHOR_END: {name}") {
-                return Some((s, at));
-            }
-        }
-        at += line.len();
-    }
-    None
-}
+pub use steps::source::{anchor_region, is_anchor_line, strip_anchors};
 
 /// The byte offsets of the `{` and `}` of the one function body inside `text[region]`.
 pub fn function_body(text: &str, region: (usize, usize)) -> Result<(usize, usize)> {

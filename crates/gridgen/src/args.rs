@@ -29,7 +29,8 @@ pub struct Args {
     /// Print the run summary as one JSON object instead of a sentence
     #[arg(long)]
     pub json: bool,
-    /// Sample the run and draw a flamegraph into this SVG (the folded stacks go beside it)
+    /// Sample the run and draw a flamegraph into this SVG (the folded stacks go beside it); a
+    /// PATH.folded keeps the samples alone, to merge several runs (make flamegraph)
     #[arg(long, value_name = "PATH.svg")]
     pub flamegraph: Option<PathBuf>,
     /// Samples per second for --flamegraph (the kernel allows about 250 per busy thread)

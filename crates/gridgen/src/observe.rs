@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::profile::{self, Profile, Sampler, MIN_SAMPLES};
+use crate::profile::{self, Profile, ProfileKind, Sampler, MIN_SAMPLES};
 use crate::report::line as report;
 use crate::trace::{self, Slice};
 use crate::{Args, Output, Result, Summary};
@@ -62,7 +62,8 @@ pub fn title(summary: &Summary) -> String {
 }
 
 /// Writes `profile` as `svg` (and its folded stacks beside it), however few its samples; with
-/// fewer than [`MIN_SAMPLES`] it also says so, and how to get more.
+/// fewer than [`MIN_SAMPLES`] it also says so, and how to get more. A `.folded` path is one part
+/// of a profile merged later: its samples are judged there, not here.
 pub fn write_profile(
     profile: &Profile,
     svg: &Path,
@@ -70,7 +71,7 @@ pub fn write_profile(
     step: &str,
     seconds: f64,
 ) -> Result<()> {
-    if profile.samples() < MIN_SAMPLES {
+    if profile.samples() < MIN_SAMPLES && ProfileKind::of(svg) == Some(ProfileKind::Drawing) {
         report(&format!(
             "{step}: {}",
             profile::too_few_samples(profile.samples(), seconds)

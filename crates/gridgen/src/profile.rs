@@ -1,4 +1,6 @@
-//! `--flamegraph PATH.svg`: sample the run with pprof and draw where the time went with inferno.
+//! `--flamegraph PATH.svg`: sample the run with pprof and draw where the time went with inferno;
+//! `--flamegraph PATH.folded`: keep the samples alone, for `make flamegraph` to merge several
+//! short runs into one drawing (and judge their number once, on the merged profile).
 //!
 //! pprof's sampler fires on SIGPROF. Whatever frequency is asked for, the kernel's timer tick
 //! caps it at about 250 samples per busy thread per second, so a short run gives few samples:
@@ -15,6 +17,26 @@ use crate::{Error, Result};
 
 /// Below this many samples a flamegraph shows noise more than a profile.
 pub const MIN_SAMPLES: u64 = 50;
+
+/// What `--flamegraph PATH` asks for, by the path's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileKind {
+    /// `.svg`: the drawing, and its folded stacks beside it.
+    Drawing,
+    /// `.folded`: the folded stacks alone, one part of a profile merged later.
+    Samples,
+}
+
+impl ProfileKind {
+    /// The kind `path` names, or `None` for any other extension.
+    pub fn of(path: &Path) -> Option<ProfileKind> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("svg") => Some(ProfileKind::Drawing),
+            Some("folded") => Some(ProfileKind::Samples),
+            _ => None,
+        }
+    }
+}
 
 /// A running profiler; [`Sampler::finish`] stops it.
 pub struct Sampler {
@@ -106,11 +128,15 @@ impl Profile {
         }
     }
 
-    /// Writes `svg` and the folded stacks beside it (`.folded`), each all or nothing.
+    /// Writes `svg` and the folded stacks beside it (`.folded`), each all or nothing; given a
+    /// `.folded` path, the folded stacks alone.
     pub fn write(&self, svg: &Path, title: &str) -> Result<()> {
         let folded_path = svg.with_extension("folded");
         let folded = self.folded();
         crate::output::write_all_or_nothing(&folded_path, folded.as_bytes())?;
+        if ProfileKind::of(svg) == Some(ProfileKind::Samples) {
+            return Ok(());
+        }
         let mut options = inferno::flamegraph::Options::default();
         options.title = title.to_owned();
         options.count_name = "samples".to_owned();
@@ -147,13 +173,17 @@ fn empty_graph(title: &str) -> String {
     )
 }
 
-/// `PATH.svg` of rank `rank`: `PATH.rankNN.svg`.
+/// `PATH.svg` of rank `rank`: `PATH.rankNN.svg` (and `PATH.rankNN.folded` of `PATH.folded`).
 pub fn rank_path(path: &Path, rank: i32) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!("{stem}.rank{rank:02}.svg"))
+    let ext = match ProfileKind::of(path) {
+        Some(ProfileKind::Samples) => "folded",
+        _ => "svg",
+    };
+    path.with_file_name(format!("{stem}.rank{rank:02}.{ext}"))
 }
 
 /// What to tell a learner whose run was too short to profile.
@@ -210,6 +240,15 @@ mod tests {
             rank_path(Path::new("profiles/write_mpi.svg"), 3),
             Path::new("profiles/write_mpi.rank03.svg")
         );
+        assert_eq!(
+            rank_path(Path::new("profiles/.write_mpi.run1.folded"), 0),
+            Path::new("profiles/.write_mpi.run1.rank00.folded")
+        );
+        assert_eq!(
+            ProfileKind::of(Path::new("a.svg")),
+            Some(ProfileKind::Drawing)
+        );
+        assert_eq!(ProfileKind::of(Path::new("a.png")), None);
     }
 
     #[test]

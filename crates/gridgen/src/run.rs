@@ -14,6 +14,7 @@ use steps::Step;
 use crate::args::{self, StepArgs};
 use crate::observe::Observer;
 use crate::output::{check_creatable, PARTIAL_SUFFIX};
+use crate::profile::ProfileKind;
 use crate::report::{self, Summary};
 use crate::signals::{self, Process};
 use crate::{memory, space, Error, Output, Result};
@@ -127,11 +128,12 @@ pub fn check<A: StepArgs>(step: &'static Step, args: &A, extra: u64) -> Result<(
         common.n_files,
         common.size,
     ))?;
-    if let Some(svg) = &common.flamegraph {
-        if svg.extension().is_some_and(|e| e == "folded") {
+    if let Some(path) = &common.flamegraph {
+        if ProfileKind::of(path).is_none() {
             return Err(Error::Usage(format!(
-                "--flamegraph {} would be overwritten by its own folded stacks: name the .svg",
-                svg.display()
+                "--flamegraph {}: name an .svg (the drawing, its samples beside it) or a .folded \
+                 file (the samples alone, to merge several runs)",
+                path.display()
             )));
         }
     }

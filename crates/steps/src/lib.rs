@@ -13,6 +13,7 @@
 use std::fmt;
 
 pub mod derived;
+pub mod source;
 
 /// What a step writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -500,8 +500,8 @@ fn absurd_arguments_are_refused_up_front_with_the_numbers() {
         (text, vec!["-o", "a\nb", "-n", "1"], "control character", 2),
         (
             text,
-            vec!["--flamegraph", "x.folded", "-n", "1"],
-            "folded",
+            vec!["--flamegraph", "x.png", "-n", "1"],
+            "name an .svg",
             2,
         ),
         (text, vec!["-n", "100000", "-s", "1000"], "free", 1),

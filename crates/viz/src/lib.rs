@@ -11,6 +11,19 @@ pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// inferno's drawing options for a flamegraph that a page or a slide shows scaled to its
+/// width: 1000 pixels wide with 16-pixel text, so that it stays legible at about 750.
+pub fn page_options(title: &str, subtitle: String) -> inferno::flamegraph::Options<'static> {
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = title.to_owned();
+    options.subtitle = Some(subtitle);
+    options.image_width = Some(1000);
+    options.font_size = 16;
+    options.frame_height = 22;
+    options.count_name = "samples".to_owned();
+    options
+}
+
 /// Stacks (frames root first) and their sample counts.
 pub type Folded = BTreeMap<Vec<String>, u64>;
 

@@ -59,13 +59,10 @@ fn main() -> Result<()> {
     )
     .context("cannot compare the two profiles")?;
     let text = String::from_utf8(folded).context("inferno wrote text that is not UTF-8")?;
-    let mut options = inferno::flamegraph::Options::default();
-    options.title = cli.title;
-    options.subtitle = Some(format!(
-        "{} → {}: red grew, blue shrank (counts normalised; frames only one of them has count for their caller)",
-        cli.before.display(),
-        cli.after.display()
-    ));
+    let mut options = viz::page_options(
+        &cli.title,
+        "red: a larger share of the run than before, blue: a smaller one".to_owned(),
+    );
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut options, text.lines(), &mut svg)
         .context("cannot draw the flamegraph")?;

@@ -1,5 +1,7 @@
 //! `make flamegraph`: several profiled runs of a step drawn as one flamegraph. Each run writes
-//! few files (a small disk footprint), and their samples add up to those of one long run.
+//! few files (a small disk footprint) and keeps its samples alone (`--flamegraph PATH.folded`);
+//! they add up to those of one long run, and are judged once, here: too few to trust is said
+//! once, of the merged profile.
 
 use std::path::PathBuf;
 
@@ -31,9 +33,10 @@ fn main() -> Result<()> {
     }
     let folded = viz::render(&all);
     let samples: u64 = all.values().sum();
-    let mut options = inferno::flamegraph::Options::default();
-    options.title = cli.title;
-    options.subtitle = Some(format!("{} runs, {samples} samples", cli.runs.len()));
+    let mut options = viz::page_options(
+        &cli.title,
+        format!("{} runs, {samples} samples", cli.runs.len()),
+    );
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut svg)
         .context("cannot draw the flamegraph")?;
@@ -42,6 +45,13 @@ fn main() -> Result<()> {
         .with_context(|| format!("cannot write {}", folded_path.display()))?;
     std::fs::write(&cli.output, svg)
         .with_context(|| format!("cannot write {}", cli.output.display()))?;
+    if samples < gridgen::profile::MIN_SAMPLES {
+        eprintln!(
+            "flamegraph: only {samples} samples from {} runs (the kernel allows about 250 per busy \
+             thread per second): too few to trust; profile more runs or more files per run",
+            cli.runs.len()
+        );
+    }
     println!(
         "flamegraph: {} ({samples} samples from {} runs)",
         cli.output.display(),

@@ -1,0 +1,15 @@
+//! What an instructor presents, generated from the project's own sources.
+//!
+//! The deck's template (`workshop/slides/deck.md`, read by [`template`]) holds the words; every
+//! piece of code, command, number, figure and checkpoint on a slide is a directive that
+//! [`render`] expands from where it lives: the steps' anchors ([`code`]), the Makefile
+//! ([`makefile`]), the benchmark report, the diagrams, the captured [`checkpoints`]. [`plan`]
+//! sums the slides' minutes into the instructor's plan. `make slides` runs it all and hands the
+//! result to Marp.
+
+pub mod checkpoints;
+pub mod code;
+pub mod makefile;
+pub mod plan;
+pub mod render;
+pub mod template;

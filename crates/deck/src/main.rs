@@ -1,0 +1,126 @@
+//! `make slides` and `make checkpoints`: the deck's Markdown from its template and the project's
+//! sources (Marp then draws it), the instructor's plan, and the checkpoint lines captured from
+//! real runs.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use deck::checkpoints::{self, CheckedBy, CHECKPOINTS};
+use deck::render::{self, Sources};
+use deck::{plan, template};
+
+#[derive(Parser)]
+#[command(about = "The workshop's deck, plan and checkpoints, from the project's sources")]
+struct Cli {
+    /// The repository's root
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render the deck's Markdown into OUT (with the figures it shows) and write the plan
+    Build {
+        #[arg(long, default_value = "workshop/slides/build")]
+        out: PathBuf,
+    },
+    /// Fail when workshop/src/plan.md is not the deck's plan
+    Plan,
+    /// Run every checkpoint's command and write (--write) or check its line
+    Checkpoints {
+        #[arg(long)]
+        write: bool,
+    },
+    /// Check one checkpoint against a line a run printed (for the scripts that run it)
+    Checkpoint { id: String, line: String },
+}
+
+const TEMPLATE: &str = "workshop/slides/deck.md";
+const PLAN: &str = "workshop/src/plan.md";
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("deck: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_deck(repo: &Path) -> Result<template::Deck> {
+    let text = std::fs::read_to_string(repo.join(TEMPLATE))
+        .with_context(|| format!("cannot read {TEMPLATE}"))?;
+    template::parse(&text).with_context(|| format!("{TEMPLATE}"))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let repo = &cli.repo;
+    match cli.command {
+        Command::Build { out } => build(repo, &out),
+        Command::Plan => {
+            let want = plan::markdown(&read_deck(repo)?);
+            let have = std::fs::read_to_string(repo.join(PLAN)).unwrap_or_default();
+            if want != have {
+                bail!("{PLAN} is not the deck's plan: run `make slides`");
+            }
+            Ok(())
+        }
+        Command::Checkpoints { write } => run_checkpoints(repo, write),
+        Command::Checkpoint { id, line } => checkpoints::check_line(repo, &id, &line),
+    }
+}
+
+fn build(repo: &Path, out: &Path) -> Result<()> {
+    let deck = read_deck(repo)?;
+    let rendered = render::deck(&deck, &Sources::read(repo)?)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for figure in &rendered.figures {
+        let to = out.join(figure);
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::copy(repo.join("docs").join(figure), &to)
+            .with_context(|| format!("cannot copy docs/{figure}"))?;
+    }
+    std::fs::write(out.join("deck.md"), &rendered.markdown)?;
+    std::fs::write(repo.join(PLAN), plan::markdown(&deck))?;
+    println!(
+        "deck: {} slides, {} figures, {} minutes into {}; plan in {PLAN}",
+        deck.slides.len(),
+        rendered.figures.len(),
+        deck.slides.iter().map(|s| s.notes.minutes).sum::<u32>(),
+        out.join("deck.md").display()
+    );
+    Ok(())
+}
+
+/// Runs the checkpoints this command holds (the others are held by the Slurm and learner
+/// tests); every stale one is reported before failing.
+fn run_checkpoints(repo: &Path, write: bool) -> Result<()> {
+    let mut stale = Vec::new();
+    for c in CHECKPOINTS
+        .iter()
+        .filter(|c| c.checked_by == CheckedBy::Deck)
+    {
+        let line = checkpoints::run(repo, c, Duration::from_secs(600))?;
+        if write {
+            std::fs::create_dir_all(checkpoints::path(repo, c.id).parent().unwrap_or(repo))?;
+            std::fs::write(checkpoints::path(repo, c.id), format!("{line}\n"))?;
+            println!("checkpoint {}: {line}", c.id);
+        } else if let Err(e) = checkpoints::check_line(repo, c.id, &line) {
+            stale.push(format!("{e:#}"));
+        } else {
+            println!("checkpoint {} holds: {line}", c.id);
+        }
+    }
+    if !stale.is_empty() {
+        bail!("{}", stale.join("\n"));
+    }
+    Ok(())
+}
