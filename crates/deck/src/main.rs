@@ -56,7 +56,7 @@ fn main() -> ExitCode {
 fn read_deck(repo: &Path) -> Result<template::Deck> {
     let text = std::fs::read_to_string(repo.join(TEMPLATE))
         .with_context(|| format!("cannot read {TEMPLATE}"))?;
-    template::parse(&text).with_context(|| format!("{TEMPLATE}"))
+    template::parse(&text).context(TEMPLATE)
 }
 
 fn run(cli: Cli) -> Result<()> {
