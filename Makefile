@@ -88,6 +88,14 @@ setup-slurm: ## Install a Slurm (daemons, client, munge) to test the job scripts
 build: setup ## Build every step and tool (release)
 	$(CARGO) build --release --workspace
 
+prepare: build $(MDBOOK) $(SLIDES)/node_modules/.installed ## The day before: build everything a session target uses (steps, viz, grader, deck, mdBook, Marp), so nothing compiles in the room
+	@for step in $(STEPS); do $(CARGO) build --release --quiet -p $$step || exit 1; done
+	$(CARGO) build --release --quiet -p viz
+	$(CARGO) build --release --quiet -p deck
+	$(CARGO) build --release --quiet -p grader
+	$(CARGO) build --release --quiet -p grader --no-default-features
+	@echo "prepare: every step, viz, the grader, the deck, mdBook and Marp are built; nothing compiles on first use"
+
 build-mpi: setup ## Build only the MPI steps and the checker: quicker on a second MPI stack (module load mpich hdf5)
 	$(CARGO) build --release $(addprefix -p ,$(MPI_STEPS)) -p tools
 
@@ -116,7 +124,8 @@ submit: ## Submit slurm/JOB.job with the site file's account, partition and rese
 	@test -n "$(JOB)" || { echo "make submit: give JOB=<one of: $(basename $(notdir $(wildcard slurm/*.job)))>" >&2; exit 2; }
 	scripts/submit.sh slurm/$(JOB).job
 
-slurm-test: build setup-slurm ## Bring up a private two-node Slurm and run every job in slurm/ on it
+slurm-test: build setup-slurm setup-stacks ## Bring up a private two-node Slurm and run every job in slurm/ on it, with Open MPI and MPICH
+	scripts/with-modules.sh "mpich hdf5" $(MAKE) --no-print-directory build-mpi
 	scripts/slurm-test.sh
 
 preflight: ## Is this machine or cluster account ready? One verdict per item, under a minute
@@ -150,8 +159,11 @@ need-step:
 setup-for-%:
 	@scripts/setup.sh $(if $(filter $*,$(RUST_ONLY_STEPS)),--rust-only)
 
+# Each target builds its crates one at a time, with the same cargo commands as the step targets
+# and `make prepare`: a crate built with another selection resolves its features anew.
 flamegraph: need-step setup-for-$(or $(STEP),none) ## Profile one step into profiles/STEP.svg (+ .folded), from PROFILE_RUNS small runs  (make flamegraph STEP=write)
-	$(CARGO) build --release -p $(STEP) -p viz
+	$(CARGO) build --release -p $(STEP)
+	$(CARGO) build --release -p viz
 	@mkdir -p profiles
 	@rm -f profiles/.$(STEP).run*
 	@for k in $$(seq 1 $(PROFILE_RUNS)); do \
@@ -174,7 +186,8 @@ diff-flamegraph: need-step ## What STEP changed against its predecessor, red/blu
 	  --title "$(PRED_$(STEP)) → $(STEP)"
 
 timeline: need-step setup-for-$(or $(STEP),none) ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
-	$(CARGO) build --release -p $(STEP) -p viz
+	$(CARGO) build --release -p $(STEP)
+	$(CARGO) build --release -p viz
 	@mkdir -p profiles
 	$(call launch,$(STEP)) -n $(N) -s $(S) --dir $(OUT)/profile/$(STEP) --trace profiles/$(STEP).trace.json
 	$(BIN)/timeline profiles/$(STEP).trace.json profiles/$(STEP).timeline.svg --title "$(STEP) -n $(N) -s $(S)"
@@ -242,7 +255,8 @@ checkpoints: build ## Run every checkpoint's command and capture the line the bo
 # queue step (which worker took which file).
 QUEUE_RUN := -n 12 -s 400 -w 3
 diagrams: ## Draw the book's and the deck's diagrams into docs/images/diagrams/
-	$(CARGO) build --release -p write_multiprocessing_queue -p viz
+	$(CARGO) build --release -p write_multiprocessing_queue
+	$(CARGO) build --release -p viz
 	@mkdir -p $(OUT)/diagrams
 	$(BIN)/write_multiprocessing_queue $(QUEUE_RUN) --dir $(OUT)/diagrams/out --trace $(OUT)/diagrams/queue.trace.json >/dev/null
 	$(BIN)/diagrams docs/images/diagrams --queue-trace $(OUT)/diagrams/queue.trace.json

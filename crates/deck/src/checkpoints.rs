@@ -54,7 +54,7 @@ pub const CHECKPOINTS: &[Checkpoint] = &[
     Checkpoint {
         id: "npy_shape",
         command: "make write_vectorized_binary && /usr/bin/python3 -c 'import numpy; print(numpy.load(\"output/write_vectorized_binary/data00000.npy\").shape)'",
-        line_with: "(",
+        line_with: "(100, 100)",
         checked_by: CheckedBy::Deck,
     },
     Checkpoint {

@@ -8,8 +8,9 @@
 //! | `{{#exercise STEP}}` | what the exercise leaves out, and its commands | the step table's holes |
 //! | `{{#make ARGS}}` | `make ARGS`, checked to be a target and its variables | the Makefile |
 //! | `{{#checkpoint ID}}` | the captured line | `workshop/src/checkpoints/ID.txt` |
-//! | `{{#figure PATH WIDTH}}` | the image, copied beside the deck | `docs/PATH` |
+//! | `{{#figure PATH WIDTH}}` | the image (or its lower part: `crop`), copied beside the deck | `docs/PATH` |
 //! | `{{#include PATH:ANCHOR}}` | an anchored part of a file | the file |
+//! | `{{#shell PATH:ANCHOR}}` | the same as a shell block, without comments | a job script, the site file |
 //! | `{{#measured ROW}}` | a target's measured median | `docs/benchmarks.md` |
 
 use std::path::{Path, PathBuf};
@@ -68,14 +69,22 @@ fn expand_one(directive: &str, src: &Sources, figures: &mut Vec<String>) -> Resu
         ("exercise", [s]) => exercise(step(s)?, &src.makefile),
         ("make", _) => src.makefile.check(args).map(|()| format!("make {args}")),
         ("checkpoint", [id]) => checkpoints::captured(&src.repo, id),
-        ("figure", [path, width]) => {
+        ("figure", [path, how]) => {
             if !src.repo.join("docs").join(path).is_file() {
                 bail!("docs/{path} is missing: `make figures` draws it");
             }
             figures.push((*path).to_owned());
-            Ok(format!("![w:{width}]({path})"))
+            match how.parse::<u32>() {
+                Ok(width) => Ok(format!("![w:{width}]({path})")),
+                // A tall flamegraph: its lower part, where the time is, at the slide's width.
+                Err(_) if *how == "crop" => Ok(format!(
+                    "<img class=\"crop\" src=\"{path}\" alt=\"{path}\">"
+                )),
+                Err(_) => bail!("figure {path}: give a width in pixels or `crop`, not {how}"),
+            }
         }
         ("include", [spec]) => include(&src.repo, spec),
+        ("shell", [spec]) => shell(&src.repo, spec),
         ("measured", _) => measured(&src.benchmarks, args),
         _ => bail!("unknown directive or wrong arguments: {{{{#{directive}}}}}"),
     }
@@ -143,6 +152,21 @@ fn include(repo: &Path, spec: &str) -> Result<String> {
         None => source::strip_anchors(&text),
     };
     Ok(part.trim_end().to_owned())
+}
+
+/// `{{#shell PATH:ANCHOR}}`: an anchored part of a job script or site file as a shell block,
+/// without its comment lines (`#SBATCH` lines stay: they are what Slurm reads).
+fn shell(repo: &Path, spec: &str) -> Result<String> {
+    let text = include(repo, spec)?;
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !t.is_empty() && (!t.starts_with('#') || t.starts_with("#SBATCH"))
+        })
+        .map(str::to_owned)
+        .collect();
+    code::fenced("sh", &lines, spec)
 }
 
 /// The median of the benchmark report's target whose description contains `row` (exactly

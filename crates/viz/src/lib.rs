@@ -83,9 +83,73 @@ pub fn keep_only(stacks: &Folded, keep: &BTreeSet<&str>) -> Folded {
     out
 }
 
+/// True for a frame of the workshop's own code: a step's crate or one of gridgen's.
+fn is_ours(frame: &str) -> bool {
+    let path = frame.trim_start_matches('<');
+    let krate = path.split("::").next().unwrap_or("");
+    path.contains("::") && (krate.starts_with("gridgen") || steps::find(krate).is_some())
+}
+
+/// The frames that start a process or a thread before any code runs.
+const STARTUP: [&str; 6] = [
+    "_start",
+    "__libc_start_main_impl",
+    "__libc_start_call_main",
+    "main",
+    "clone3",
+    "start_thread",
+];
+
+/// What a stack is labelled with when none of its frames is the workshop's code.
+pub const OUTSIDE: &str = "(start-up, runtime and kernel: not the workshop's code)";
+
+/// `stacks` with the frames between a stack's roots (its rank and thread) and its first frame of
+/// the workshop's code left out: Rust's start-up, `catch_unwind`, a thread's spawning, rayon's
+/// scheduler. They are a third of a flamegraph's height and say nothing about the lesson. A
+/// stack with no frame of the workshop's code is counted under [`OUTSIDE`].
+pub fn from_our_code(stacks: &Folded) -> Folded {
+    let mut out = Folded::new();
+    for (frames, count) in stacks {
+        let roots = frames
+            .iter()
+            .take_while(|f| !f.contains("::") && !STARTUP.contains(&f.as_str()))
+            .count();
+        let mut kept: Vec<String> = frames[..roots].to_vec();
+        match frames[roots..].iter().position(|f| is_ours(f)) {
+            Some(first) => kept.extend(frames[roots + first..].iter().cloned()),
+            None => kept.push(OUTSIDE.to_owned()),
+        }
+        *out.entry(kept).or_default() += count;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_below_the_workshops_code_is_left_out() {
+        let stacks = parse(
+            "write;_start;main;std::rt::lang_start;write::main;gridgen::text::savetxt 5\n\
+             rank 0;write_mpi;_start;main;std::rt::lang_start 2\n\
+             worker-0;clone3;start_thread;rayon_core::registry::main_loop;<gridgen::output::Output>::create 1\n",
+        )
+        .unwrap();
+        let trimmed = render(&from_our_code(&stacks));
+        assert!(
+            trimmed.contains("write;write::main;gridgen::text::savetxt 5\n"),
+            "{trimmed}"
+        );
+        assert!(
+            trimmed.contains(&format!("rank 0;write_mpi;{OUTSIDE} 2\n")),
+            "{trimmed}"
+        );
+        assert!(
+            trimmed.contains("worker-0;<gridgen::output::Output>::create 1\n"),
+            "{trimmed}"
+        );
+    }
 
     #[test]
     fn runs_add_up_and_inlined_frames_fold_into_their_caller() {

@@ -13,12 +13,14 @@ use gridgen::field::frac;
 use gridgen::{Args, Output};
 use ndarray::{Array1, Array2};
 
+// ANCHOR: generate_value
 /// The field at one point, in numpy's order of operations:
 /// `((x/10)² · (y/10) + (y/10)² · (x/10) + t/n) % 1`.
 fn generate_value(x: f64, y: f64, n_files: usize, file_id: usize) -> f64 {
     let (x, y) = (x / 10.0, y / 10.0);
     frac(x * x * y + y * y * x + file_id as f64 / n_files as f64)
 }
+// ANCHOR_END: generate_value
 
 // ANCHOR: write_data
 /// Compute file `file_id`'s array element by element and save it as text.

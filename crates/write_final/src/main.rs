@@ -79,6 +79,7 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
     let root = world.process_at_rank(ROOT);
     let mut my_count: Count = 0;
     let mut my_files: Vec<usize>;
+    // ANCHOR: scatter
     if world.rank() == ROOT {
         let chunks = array_split(n_files, world.size() as usize);
         let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
@@ -93,6 +94,7 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
         my_files = vec![0; my_count as usize];
         root.scatter_varcount_into(&mut my_files[..]);
     }
+    // ANCHOR_END: scatter
     my_files
 }
 // ANCHOR_END: distribute
@@ -108,12 +110,15 @@ fn write_file(
     world: &World,
     my_files: &[usize],
 ) -> gridgen_h5::Result<()> {
+    // ANCHOR: parallel_open
     // Collective: every rank opens the same file, through the MPI-IO driver on `world`.
     let hf = gridgen_h5::create_on(out, world, |path| {
         hdf5::File::with_options()
             .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
             .create_excl(path)
     })?;
+    // ANCHOR_END: parallel_open
+    // ANCHOR: parallel_datasets
     // Collective: attributes and datasets change the file's structure, so every rank creates
     // every one of them, with the same values, in the same order.
     write_attributes(&hf, args)?;
@@ -127,12 +132,15 @@ fn write_file(
             .create("file_id")?
             .write_scalar(&(file_id as u64))?;
     }
+    // ANCHOR_END: parallel_datasets
+    // ANCHOR: parallel_fill
     // Independent: each rank fills the datasets of its own files.
     for file_id in out.progress(my_files.iter().copied()) {
         write_data(xx, yy, &hf, out, args.n_files, file_id)?;
     }
     // Collective: closing writes the metadata of every rank's changes.
     hf.close()
+    // ANCHOR_END: parallel_fill
 }
 // ANCHOR_END: parallel_hdf5
 

@@ -74,6 +74,7 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
     let root = world.process_at_rank(ROOT);
     let mut my_count: Count = 0;
     let mut my_files: Vec<usize>;
+    // ANCHOR: scatter
     if world.rank() == ROOT {
         let chunks = array_split(n_files, world.size() as usize);
         let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
@@ -88,6 +89,7 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
         my_files = vec![0; my_count as usize];
         root.scatter_varcount_into(&mut my_files[..]);
     }
+    // ANCHOR_END: scatter
     my_files
 }
 // ANCHOR_END: distribute
@@ -115,13 +117,16 @@ fn write_planes(
     hf: &hdf5::File,
     mine: &[usize],
 ) -> gridgen_h5::Result<()> {
+    // ANCHOR: one_dataset
     // Collective: one dataset for all files, created by every rank.
     let shape = (args.n_files, args.size, args.size);
     let dataset = hf.new_dataset::<f64>().shape(shape).create(out.prefix())?;
     // The transfer mode, made once: collective (every rank in every H5Dwrite).
     let transfer = Transfer::collective()?;
+    // ANCHOR_END: one_dataset
     let batch = planes_per_round(args.size);
     let mut planes = Array3::<f64>::zeros((batch, args.size, args.size));
+    // ANCHOR: rounds
     let rounds = args.n_files.div_ceil(world.size() as usize).div_ceil(batch);
     let mut batches = mine.chunks(batch);
     for _ in 0..rounds {
@@ -138,6 +143,8 @@ fn write_planes(
         }
         let first = files.first().copied().unwrap_or(0);
         let written = transfer.write_planes(&dataset, first, &planes, files.len());
+        // ANCHOR_END: rounds
+        // ANCHOR: agree
         // No rank goes on to the next collective round if any rank's write failed: the ranks
         // agree in an all-reduce, the minimum of everyone's 1 (written) or 0 (failed).
         let mut everyone = 0;
@@ -147,6 +154,7 @@ fn write_planes(
             written?;
             return Err(gridgen::Error::OtherRankFailed.into());
         }
+        // ANCHOR_END: agree
     }
     Ok(())
     // The dataset is closed here: the file can be closed only after it.

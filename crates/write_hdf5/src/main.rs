@@ -56,6 +56,7 @@ fn save_dataset(
     file_id: usize,
     data: &Array2<f64>,
 ) -> gridgen_h5::Result<()> {
+    // ANCHOR: create_dataset
     let dataset = hf
         .new_dataset_builder()
         .with_data(data)
@@ -64,6 +65,7 @@ fn save_dataset(
         .new_attr::<u64>()
         .create("file_id")?
         .write_scalar(&(file_id as u64))?;
+    // ANCHOR_END: create_dataset
     Ok(())
 }
 // ANCHOR_END: dataset

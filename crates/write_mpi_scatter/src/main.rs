@@ -70,6 +70,7 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
     let root = world.process_at_rank(ROOT);
     let mut my_count: Count = 0;
     let mut my_files: Vec<usize>;
+    // ANCHOR: scatter
     if world.rank() == ROOT {
         let chunks = array_split(n_files, world.size() as usize);
         let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
@@ -84,6 +85,7 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
         my_files = vec![0; my_count as usize];
         root.scatter_varcount_into(&mut my_files[..]);
     }
+    // ANCHOR_END: scatter
     my_files
 }
 // ANCHOR_END: distribute

@@ -81,6 +81,7 @@ fn start_pool<'scope, 'env>(
     workers: usize,
 ) -> gridgen::Result<Pool<'env>> {
     let (pool, tasks) = crossbeam_channel::unbounded();
+    // ANCHOR: spawn_workers
     for worker in 0..workers {
         let tasks: Receiver<(Task, Sender<_>)> = tasks.clone();
         std::thread::Builder::new()
@@ -92,6 +93,7 @@ fn start_pool<'scope, 'env>(
             })
             .map_err(|e| gridgen::workers::cannot_start(worker, e))?;
     }
+    // ANCHOR_END: spawn_workers
     Ok(pool)
 }
 // ANCHOR_END: pool

@@ -70,7 +70,10 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
     // A worker that fails sends its error here, and the main thread stops handing out work.
     let (error_sender, errors) = crossbeam_channel::unbounded();
     std::thread::scope(|scope| -> gridgen::Result<()> {
+        // ANCHOR: queue_channel
         let (task_sender, task_queue) = crossbeam_channel::bounded(2 * args.workers());
+        // ANCHOR_END: queue_channel
+        // ANCHOR: queue_workers
         for worker in 0..args.workers() {
             let (task_queue, error_sender) = (task_queue.clone(), error_sender.clone());
             std::thread::Builder::new()
@@ -88,6 +91,8 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
                 })
                 .map_err(|e| gridgen::workers::cannot_start(worker, e))?;
         }
+        // ANCHOR_END: queue_workers
+        // ANCHOR: queue_feed
         drop(task_queue); // the workers hold the receiving ends now
         for file_id in 0..args.n_files {
             // Stop handing out files once a worker failed (or all have stopped).
@@ -95,6 +100,7 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
                 break;
             }
         }
+        // ANCHOR_END: queue_feed
         Ok(())
         // `task_sender` is dropped here: the queue closes, and each worker stops once it is
         // empty. The scope waits for them.

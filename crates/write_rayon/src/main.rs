@@ -71,6 +71,7 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
         .thread_name(gridgen::workers::worker_name)
         .build()
         .map_err(|e| gridgen::Error::Threads(format!("cannot start the workers: {e}")))?;
+    // ANCHOR: par_iter
     pool.install(|| {
         (0..args.n_files).into_par_iter().try_for_each_init(
             // Set up once per piece of work a worker takes on, not once per file.
@@ -81,6 +82,7 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
             |(xx, yy), file_id| write_data(xx, yy, out, args.n_files, file_id),
         )
     })
+    // ANCHOR_END: par_iter
 }
 // ANCHOR_END: write_files
 

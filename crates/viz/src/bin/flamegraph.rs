@@ -33,12 +33,16 @@ fn main() -> Result<()> {
     }
     let folded = viz::render(&all);
     let samples: u64 = all.values().sum();
+    let drawn = viz::render(&viz::from_our_code(&all));
     let mut options = viz::page_options(
         &cli.title,
-        format!("{} runs, {samples} samples", cli.runs.len()),
+        format!(
+            "{} runs, {samples} samples; start-up and runtime frames below the workshop's code left out",
+            cli.runs.len()
+        ),
     );
     let mut svg = Vec::new();
-    inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut svg)
+    inferno::flamegraph::from_lines(&mut options, drawn.lines(), &mut svg)
         .context("cannot draw the flamegraph")?;
     let folded_path = cli.output.with_extension("folded");
     std::fs::write(&folded_path, folded)
