@@ -143,6 +143,9 @@ test-installed:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --release --workspace
 	$(CARGO) test --release --workspace
+	$(MAKE) --no-print-directory slides-pdf book
+	scripts/browser-test.sh
+	$(BIN)/deck checkpoints
 	scripts/stack-test.sh
 	scripts/slurm-test-twice.sh
 	scripts/learner-test.sh
@@ -233,7 +236,7 @@ book: $(MDBOOK) ## Build the workshop book into workshop/book/ (builds mdBook in
 # installed once into workshop/slides/node_modules; nothing is fetched when presenting.
 SLIDES := workshop/slides
 MARP := $(SLIDES)/node_modules/.bin/marp
-MARP_ARGS := --theme-set $(SLIDES)/theme.css --html --allow-local-files
+MARP_ARGS := --theme-set $(SLIDES)/theme.css --html
 export CHROME_PATH ?= /usr/bin/chromium
 $(SLIDES)/node_modules/.installed: $(SLIDES)/package-lock.json
 	cd $(SLIDES) && npm ci --no-audit --no-fund --loglevel=error
@@ -246,7 +249,7 @@ slides: $(SLIDES)/node_modules/.installed ## The deck, from the steps, the Makef
 	@echo "slides: open $(SLIDES)/build/index.html (P: presenter view with notes, next slide, timer)"
 
 slides-pdf: slides ## The deck as a PDF for handouts, one page a slide: workshop/slides/build/deck.pdf
-	$(MARP) $(MARP_ARGS) --pdf $(SLIDES)/build/deck.md -o $(SLIDES)/build/deck.pdf
+	$(MARP) $(MARP_ARGS) --pdf --allow-local-files $(SLIDES)/build/deck.md -o $(SLIDES)/build/deck.pdf
 
 checkpoints: build ## Run every checkpoint's command and capture the line the book and the deck show
 	$(BIN)/deck checkpoints --write
