@@ -10,7 +10,7 @@
 //! | `{{#checkpoint ID}}` | the captured line | `workshop/src/checkpoints/ID.txt` |
 //! | `{{#figure PATH WIDTH}}` | the image (or its lower part: `crop`), copied beside the deck | `docs/PATH` |
 //! | `{{#include PATH:ANCHOR}}` | an anchored part of a file | the file |
-//! | `{{#shell PATH:ANCHOR}}` | the same as a shell block, without comments | a job script, the site file |
+//! | `{{#shell PATH PART}}` | its `#SBATCH` lines, its settings or some lines, as a shell block | a job script, the site file |
 //! | `{{#measured ROW}}` | a target's measured median | `docs/benchmarks.md` |
 
 use std::path::{Path, PathBuf};
@@ -84,7 +84,7 @@ fn expand_one(directive: &str, src: &Sources, figures: &mut Vec<String>) -> Resu
             }
         }
         ("include", [spec]) => include(&src.repo, spec),
-        ("shell", [spec]) => shell(&src.repo, spec),
+        ("shell", [path, part]) => shell(&src.repo, path, part),
         ("measured", _) => measured(&src.benchmarks, args),
         _ => bail!("unknown directive or wrong arguments: {{{{#{directive}}}}}"),
     }
@@ -154,19 +154,38 @@ fn include(repo: &Path, spec: &str) -> Result<String> {
     Ok(part.trim_end().to_owned())
 }
 
-/// `{{#shell PATH:ANCHOR}}`: an anchored part of a job script or site file as a shell block,
-/// without its comment lines (`#SBATCH` lines stay: they are what Slurm reads).
-fn shell(repo: &Path, spec: &str) -> Result<String> {
-    let text = include(repo, spec)?;
-    let lines: Vec<String> = text
+/// `{{#shell PATH PART}}`: part of a job script or the site file as a shell block, without its
+/// comment lines: `sbatch` (the `#SBATCH` lines, what Slurm reads), `settings` (the `NAME=`
+/// lines), or `lines-with:TEXT` (the lines holding TEXT, with their `\` continuations).
+fn shell(repo: &Path, path: &str, part: &str) -> Result<String> {
+    let text =
+        std::fs::read_to_string(repo.join(path)).with_context(|| format!("cannot read {path}"))?;
+    let code: Vec<&str> = text
         .lines()
-        .filter(|l| {
-            let t = l.trim_start();
-            !t.is_empty() && (!t.starts_with('#') || t.starts_with("#SBATCH"))
-        })
-        .map(str::to_owned)
+        .filter(|l| !l.trim_start().starts_with('#') || l.starts_with("#SBATCH"))
         .collect();
-    code::fenced("sh", &lines, spec)
+    let mut lines = Vec::new();
+    let mut continued = false;
+    for line in code {
+        let wanted = match part {
+            "sbatch" => line.starts_with("#SBATCH"),
+            "settings" => line.split_once('=').is_some_and(|(name, _)| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            }),
+            _ => match part.strip_prefix("lines-with:") {
+                Some(needle) => line.contains(needle),
+                None => bail!("{path}: no part '{part}' (sbatch, settings, lines-with:TEXT)"),
+            },
+        };
+        if wanted || continued {
+            lines.push(line.to_owned());
+        }
+        continued = (wanted || continued) && line.ends_with('\\');
+    }
+    if lines.is_empty() {
+        bail!("{path}: '{part}' selects no line");
+    }
+    code::fenced("sh", &lines, path)
 }
 
 /// The median of the benchmark report's target whose description contains `row` (exactly

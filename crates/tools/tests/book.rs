@@ -274,29 +274,187 @@ fn every_chapter_shows_the_lines_its_exercise_leaves_out() {
     );
 }
 
-#[test]
-fn every_chapter_ends_with_write_it_yourself() {
+/// The chapters of the path from the introduction to the wrap-up, in the book's order.
+fn core_path() -> Vec<String> {
     let summary = std::fs::read_to_string(repo().join("workshop/src/SUMMARY.md")).unwrap();
-    let chapters: Vec<&str> = summary
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("- ["))
-        .filter_map(|l| l.split_once("](")?.1.strip_suffix(')'))
-        .collect();
+    let mut chapters = vec!["introduction.md".to_owned()];
+    chapters.extend(
+        summary
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- ["))
+            .filter_map(|l| l.split_once("](")?.1.strip_suffix(')'))
+            .map(str::to_owned),
+    );
     assert!(chapters.len() >= 10, "{chapters:?}");
-    for chapter in chapters {
-        let text = std::fs::read_to_string(repo().join("workshop/src").join(chapter)).unwrap();
-        let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
-        let first = headings
-            .iter()
-            .position(|h| h.starts_with("## Write it yourself"))
-            .unwrap_or_else(|| panic!("{chapter} has no \"Write it yourself\" section"));
-        assert!(
-            headings[first..]
-                .iter()
-                .all(|h| h.starts_with("## Write it yourself")),
-            "{chapter}: its \"Write it yourself\" sections must come last: {headings:?}"
-        );
+    chapters
+}
+
+/// The chapter's part a learner reads in the room: everything before "## Going further".
+fn in_the_room(text: &str) -> &str {
+    text.split("\n## Going further").next().unwrap_or(text)
+}
+
+/// Words of prose: no code blocks, includes, comments, nor folded `<details>` (hints and
+/// solutions, opened on demand) when `folded` is false.
+fn words(text: &str, folded: bool) -> usize {
+    let mut prose = String::new();
+    let mut fenced = false;
+    let mut details = 0;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        details += line.matches("<details>").count();
+        let closing = line.matches("</details>").count();
+        if !fenced && (folded || details == 0) {
+            prose.push_str(line);
+            prose.push('\n');
+        }
+        details -= closing.min(details);
     }
+    let mut rest = prose.as_str();
+    let mut kept = String::new();
+    for (open, close) in [("{{#", "}}"), ("<!--", "-->")] {
+        kept.clear();
+        while let Some(at) = rest.find(open) {
+            kept.push_str(&rest[..at]);
+            rest = rest[at..].split_once(close).map_or("", |(_, r)| r);
+        }
+        kept.push_str(rest);
+        prose = kept.clone();
+        rest = prose.as_str();
+    }
+    prose
+        .split_whitespace()
+        .filter(|w| w.chars().any(|c| c.is_alphanumeric()))
+        .count()
+}
+
+#[test]
+fn the_core_path_fits_a_three_hour_slot() {
+    let mut total = 0;
+    for chapter in core_path() {
+        let text = std::fs::read_to_string(repo().join("workshop/src").join(&chapter)).unwrap();
+        let room = in_the_room(&text);
+        let read = words(room, false);
+        assert!(
+            read <= 600,
+            "{chapter}: {read} words before \"Going further\": the room's part is at most ~600"
+        );
+        total += words(room, true);
+    }
+    assert!(
+        total <= 6000,
+        "the core path is {total} words (hints and solutions included): at most ~6000"
+    );
+    assert!(
+        total > 2000,
+        "only {total} words: has the book lost its text?"
+    );
+    assert_eq!(
+        words(
+            "a b\n```\nc d\n```\n<details>e</details>{{#x y}}<!-- z -->",
+            false
+        ),
+        2
+    );
+}
+
+#[test]
+fn every_exercise_is_in_the_room_and_its_solution_folded() {
+    for chapter in core_path() {
+        let text = std::fs::read_to_string(repo().join("workshop/src").join(&chapter)).unwrap();
+        let room = in_the_room(&text);
+        let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
+        let exercises: Vec<&&str> = headings
+            .iter()
+            .filter(|h| h.starts_with("## Write it yourself"))
+            .collect();
+        if chapter != "introduction.md" {
+            assert!(
+                !exercises.is_empty(),
+                "{chapter} has no \"Write it yourself\" section"
+            );
+        }
+        for exercise in exercises {
+            assert!(
+                room.contains(exercise),
+                "{chapter}: {exercise} must come before \"Going further\""
+            );
+        }
+    }
+    // A step's lines that its exercise leaves out are shown only inside a folded <details>.
+    for step in tools::STEPS {
+        for hole in step.holes {
+            let chapter = hole.section.split_once('#').unwrap().0;
+            let text = std::fs::read_to_string(repo().join("workshop/src").join(chapter)).unwrap();
+            let include = format!(
+                "{{{{#include ../../crates/{}/src/main.rs:{}}}}}",
+                step.name, hole.anchor
+            );
+            for (at, _) in text.match_indices(&include) {
+                let before = &text[..at];
+                let opened = before.matches("<details>").count();
+                let closed = before.matches("</details>").count();
+                assert!(
+                    opened > closed,
+                    "{chapter} shows {}'s {} unfolded: the exercise's solution belongs in a <details>",
+                    step.name,
+                    hole.anchor
+                );
+            }
+        }
+    }
+}
+
+/// Bytes a run of `step` writes: text 25 bytes a value, .npy and HDF5 8.
+fn bytes_written(step: &steps::Step, n: u64, s: u64) -> u64 {
+    let per_value = if step.format == steps::Format::Txt {
+        25
+    } else {
+        8
+    };
+    n * s * s * per_value
+}
+
+#[test]
+fn every_command_a_chapter_runs_leaves_little_on_disk() {
+    let mut checked = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for paragraph in text.split("\n\n") {
+            for line in paragraph.lines() {
+                let Some(at) = line.find("make write") else {
+                    continue;
+                };
+                let words: Vec<&str> = line[at + 5..]
+                    .split(|c: char| c.is_whitespace() || c == '`')
+                    .take_while(|w| !w.is_empty())
+                    .collect();
+                let Some(step) = words.first().and_then(|w| steps::find(w)) else {
+                    continue;
+                };
+                let var = |name: &str, default: u64| {
+                    words
+                        .iter()
+                        .find_map(|w| w.strip_prefix(name)?.parse().ok())
+                        .unwrap_or(default)
+                };
+                let bytes = bytes_written(step, var("N=", 100), var("S=", 100));
+                let cleaned = paragraph.contains("rm -r") || paragraph.contains("make clean");
+                assert!(
+                    bytes <= 100_000_000 || cleaned,
+                    "{}: `{}` leaves {} MB: make it smaller or say how to clean up",
+                    chapter.display(),
+                    line.trim(),
+                    bytes / 1_000_000
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 15, "only {checked} commands checked");
 }
 
 #[test]
