@@ -252,37 +252,21 @@ slides-pdf: slides ## The deck as a PDF for handouts, one page a slide: workshop
 	$(MARP) $(MARP_ARGS) --pdf --allow-local-files $(SLIDES)/build/deck.md -o $(SLIDES)/build/deck.pdf
 
 checkpoints: build ## Run every checkpoint's command and capture the line the book and the deck show
-	$(BIN)/deck checkpoints --write
+	$(BIN)/deck checkpoints --capture
 
 # The diagrams: drawn from the code (array_split, the grid's bytes) and from a real run of the
-# queue step (which worker took which file).
-QUEUE_RUN := -n 12 -s 400 -w 3
+# queue step (which worker took which file), which `diagrams` starts itself.
 diagrams: ## Draw the book's and the deck's diagrams into docs/images/diagrams/
-	$(CARGO) build --release -p write_multiprocessing_queue
+	@for step in $(THREAD_STEPS); do $(CARGO) build --release --quiet -p $$step || exit 1; done
 	$(CARGO) build --release -p viz
-	@mkdir -p $(OUT)/diagrams
-	$(BIN)/write_multiprocessing_queue $(QUEUE_RUN) --dir $(OUT)/diagrams/out --trace $(OUT)/diagrams/queue.trace.json >/dev/null
-	$(BIN)/diagrams docs/images/diagrams --queue-trace $(OUT)/diagrams/queue.trace.json
-	@rm -rf $(OUT)/diagrams
+	$(BIN)/diagrams docs/images/diagrams --steps $(BIN) --scratch $(OUT)/diagrams
 
-# Every figure the book and the deck show, from today's code: the flamegraphs and their diff,
-# the timelines, the diagrams, and the benchmark's plots (redrawn from its latest results; `make
-# bench` measures anew).
-FIGURE_FLAMEGRAPHS := write write_vectorized_binary write_hdf5
-FIGURE_TIMELINES := write_multiprocessing write_multiprocessing_queue write_mpi_scatter write_final
+# Every figure the book and the deck show, from today's code: the profiles and timelines (each
+# drawn by the command that makes it, scripts/figures.sh), the diagrams, and the benchmark's
+# plots (redrawn from its latest results; `make bench` measures anew).
 LATEST_RESULTS = $(lastword $(sort $(filter-out %-quick.json,$(wildcard bench/results/*.json))))
 figures: build diagrams ## Regenerate every figure of the book and the deck into docs/images and docs/plots
-	@for step in $(FIGURE_FLAMEGRAPHS); do \
-	  $(MAKE) --no-print-directory flamegraph STEP=$$step && cp profiles/$$step.svg docs/images/$$step.flamegraph.svg || exit 1; \
-	done
-	@rm -f profiles/write_vectorized.folded
-	$(MAKE) --no-print-directory diff-flamegraph STEP=write_vectorized
-	cp profiles/write_vectorized.diff.svg docs/images/write_vectorized.diff.svg
-	$(MAKE) --no-print-directory timeline STEP=write_multiprocessing N=60 S=200 W=2
-	$(MAKE) --no-print-directory timeline STEP=write_multiprocessing_queue N=60 S=200 W=2
-	$(MAKE) --no-print-directory timeline STEP=write_mpi_scatter N=30 NP=2
-	$(MAKE) --no-print-directory timeline STEP=write_final N=30 NP=2
-	cp $(foreach step,$(FIGURE_TIMELINES),profiles/$(step).timeline.svg) docs/images/
+	scripts/figures.sh
 	$(BIN)/bench --from-results $(LATEST_RESULTS)
 
 steps: ## Rewrite what is derived from the step table (steps.mk, the README's and the book's tables)

@@ -12,7 +12,7 @@ git ls-files -z | xargs -0 tar -cf - | tar -xf - -C "$copy"
 programs=$(sed -n 's|^step=.*/||p' slurm/*.job | tr -d '"' | sort -u)
 for dir in target/release target/mpich/release; do
   mkdir -p "$copy/$dir"
-  for program in $programs compare; do
+  for program in $programs compare deck; do
     [ -x "$dir/$program" ] && cp "$dir/$program" "$copy/$dir/"
   done
 done

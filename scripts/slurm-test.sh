@@ -22,7 +22,7 @@ for tool in munged slurmctld slurmd sbatch sinfo unshare; do
 done
 [ "$(id -u)" -eq 0 ] || fail "bringing up a private Slurm needs root (the daemons run as root here)"
 # Every program a job runs (its `step=` line), and the checker.
-for program in $(sed -n 's|^step=.*/||p' slurm/*.job | tr -d '"' | sort -u) compare; do
+for program in $(sed -n 's|^step=.*/||p' slurm/*.job | tr -d '"' | sort -u) compare deck; do
   [ -x "target/release/$program" ] || fail "target/release/$program is missing: run 'make build' first"
   [ -x "target/mpich/release/$program" ] || [[ $program != write_mpi* && $program != write_final* ]] \
     || fail "target/mpich/release/$program is missing: run scripts/stack-test.sh (make test does) first"
@@ -187,6 +187,13 @@ check_job mpi_hdf5_collective "by 2 ranks"
 # The MPI jobs again, one rank per node.
 spread=(--nodes=2 --ntasks=2 --ntasks-per-node=1)
 check_job mpi "by 2 ranks" mpi-2nodes "${spread[@]}"; check_spread mpi-2nodes
+# The book's checkpoint for a job is this job's first line (its test folder shown as …).
+first_line=$(head -n 1 "$T/jobs/mpi-2nodes.out" | sed "s|$T|…|g")
+if target/release/deck checkpoint job "$first_line"; then
+  echo "slurm-test: the book's checkpoint 'job' matches: $first_line"
+else
+  failures=$((failures + 1))
+fi
 check_job mpi_hdf5 "by 2 ranks" mpi_hdf5-2nodes "${spread[@]}"; check_spread mpi_hdf5-2nodes
 check_job mpi_hdf5_collective "by 2 ranks" mpi_hdf5_collective-2nodes "${spread[@]}"
 check_spread mpi_hdf5_collective-2nodes

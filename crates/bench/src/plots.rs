@@ -65,22 +65,7 @@ pub fn lines(
     } else {
         10
     };
-    chart
-        .configure_mesh()
-        .x_labels(x_ticks)
-        .x_label_formatter(&|x| {
-            if whole && x.fract() != 0.0 {
-                String::new()
-            } else {
-                format!("{x}")
-            }
-        })
-        .label_style(("sans-serif", LABEL))
-        .axis_desc_style(("sans-serif", LABEL))
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .draw()
-        .map_err(fail)?;
+    mesh(&mut chart, x_ticks, whole, x_label, y_label)?;
     for (i, s) in series.iter().enumerate() {
         let color = if s.dashed {
             BLACK.mix(0.5)
@@ -110,6 +95,37 @@ pub fn lines(
         .draw()
         .map_err(fail)?;
     root.present().map_err(fail)
+}
+
+/// The grid, the ticks and the axes' names of a line chart; with `whole` x values, ticks only
+/// at whole numbers.
+fn mesh<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_ticks: usize,
+    whole: bool,
+    x_label: &str,
+    y_label: &str,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_mesh()
+        .x_labels(x_ticks)
+        .x_label_formatter(&|x| {
+            if whole && x.fract() != 0.0 {
+                String::new()
+            } else {
+                format!("{x}")
+            }
+        })
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", LABEL))
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(fail)?;
+    Ok(())
 }
 
 /// Horizontal bars, one per labelled value, with a dashed line at `floor`.

@@ -31,10 +31,10 @@ enum Command {
     },
     /// Fail when workshop/src/plan.md is not the deck's plan
     Plan,
-    /// Run every checkpoint's command and write (--write) or check its line
+    /// Run every checkpoint's command and check its line, or (--capture) keep it as the new one
     Checkpoints {
         #[arg(long)]
-        write: bool,
+        capture: bool,
     },
     /// Check one checkpoint against a line a run printed (for the scripts that run it)
     Checkpoint { id: String, line: String },
@@ -71,7 +71,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Checkpoints { write } => run_checkpoints(repo, write),
+        Command::Checkpoints { capture } => run_checkpoints(repo, capture),
         Command::Checkpoint { id, line } => checkpoints::check_line(repo, &id, &line),
     }
 }
@@ -102,14 +102,14 @@ fn build(repo: &Path, out: &Path) -> Result<()> {
 
 /// Runs the checkpoints this command holds (the others are held by the Slurm and learner
 /// tests); every stale one is reported before failing.
-fn run_checkpoints(repo: &Path, write: bool) -> Result<()> {
+fn run_checkpoints(repo: &Path, capture: bool) -> Result<()> {
     let mut stale = Vec::new();
     for c in CHECKPOINTS
         .iter()
         .filter(|c| c.checked_by == CheckedBy::Deck)
     {
         let line = checkpoints::run(repo, c, Duration::from_secs(600))?;
-        if write {
+        if capture {
             std::fs::create_dir_all(checkpoints::path(repo, c.id).parent().unwrap_or(repo))?;
             // No newline at the end: the book includes the line inside a sentence.
             std::fs::write(checkpoints::path(repo, c.id), &line)?;

@@ -244,7 +244,7 @@ fn hints_come_one_at_a_time_from_every_exercises_chapter() {
             let text = fs::read_to_string(repo().join("workshop/src").join(file)).unwrap();
             let found = text
                 .lines()
-                .filter_map(|l| l.strip_prefix("## "))
+                .filter_map(|l| l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")))
                 .any(|h| steps::derived::heading_id(h) == id);
             assert!(found, "{file} has no section #{id} ({})", capstone.name);
         }

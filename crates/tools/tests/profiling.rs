@@ -54,7 +54,8 @@ fn a_flamegraph_names_the_steps_own_functions_and_a_diff_shows_the_change() {
     let profile = |step: &str| {
         let svg = dir.path().join(format!("{step}.svg"));
         let mut c = Command::new(step_binary(step).unwrap());
-        c.args(["-n", "30", "-s", "700", "--dir"])
+        // Enough CPU time for about a hundred samples (the kernel gives about 250 a second).
+        c.args(["-n", "25", "-s", "1000", "--dir"])
             .arg(dir.path().join("out"))
             .arg("--flamegraph")
             .arg(&svg);
@@ -65,7 +66,7 @@ fn a_flamegraph_names_the_steps_own_functions_and_a_diff_shows_the_change() {
     let write = profile("write");
     let text = svg_text(&write);
     assert!(
-        text.contains("write  n=30 size=700"),
+        text.contains("write  n=25 size=1000"),
         "the title names the step and its parameters"
     );
     assert!(

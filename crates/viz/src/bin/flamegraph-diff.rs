@@ -61,7 +61,7 @@ fn main() -> Result<()> {
     let text = String::from_utf8(folded).context("inferno wrote text that is not UTF-8")?;
     let mut options = viz::page_options(
         &cli.title,
-        "red: a larger share of the run than before, blue: a smaller one".to_owned(),
+        "red grew, blue shrank: a larger or a smaller share of the run than before".to_owned(),
     );
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut options, text.lines(), &mut svg)

@@ -76,7 +76,7 @@ impl Diagram {
     }
 
     /// The diagram as SVG text. `queue_run` is the trace of a run of the queue step (see
-    /// [`QUEUE_RUN`]); only [`Diagram::Queue`] needs it.
+    /// [`QUEUE_STEP`], [`QUEUE_RUN`]); only [`Diagram::Queue`] needs it.
     pub fn draw(self, queue_run: Option<&Timeline>) -> Result<String, String> {
         Ok(match self {
             Diagram::Cores => parallel::cores(),
@@ -93,8 +93,9 @@ impl Diagram {
     }
 }
 
-/// The run the queue diagram is drawn from: files, grid size and workers. `make diagrams`
-/// runs `write_multiprocessing_queue` with them and `--trace`.
+/// The step the queue diagram is drawn from, and its run: files, grid size and workers.
+/// `make diagrams` runs it with them and `--trace`.
+pub const QUEUE_STEP: &str = "write_multiprocessing_queue";
 pub const QUEUE_RUN: (usize, usize, usize) = (12, 400, 3);
 
 /// Files and ranks of the MPI diagrams: ten files over three ranks, which `array_split` cannot
@@ -147,6 +148,12 @@ mod tests {
         // 10 files over 3 ranks: 4, 3 and 3.
         assert!(svg.contains(">rank 0: 0 1 2 3<"), "{svg}");
         assert!(svg.contains(">rank 2: 7 8 9<"), "{svg}");
+    }
+
+    #[test]
+    fn the_queue_step_is_a_thread_step_of_the_table() {
+        let step = steps::find(QUEUE_STEP).unwrap();
+        assert_eq!(step.launch, steps::Launch::Threads);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use gridgen::split::array_split;
 use crate::svg::{colour, Anchor, Font, Svg};
 use crate::trace::Timeline;
 
-use super::QUEUE_RUN;
+use super::{QUEUE_RUN, QUEUE_STEP};
 
 /// `n` file boxes of one lane, each `w` wide, from `x`; coloured `fill`.
 fn lane(
@@ -242,7 +242,7 @@ pub fn queue(run: &Timeline) -> Result<String, String> {
         }
     }
     svg.text((20.0, 600.0), Font::LABEL.size(22.0).at(Anchor::Start), &format!(
-        "From a run: write_multiprocessing_queue -n {n} -w {workers} --trace; each row, the files that worker took"
+        "From a run: {QUEUE_STEP} -n {n} -w {workers} --trace; each row, the files that worker took"
     ));
     Ok(svg.finish())
 }
