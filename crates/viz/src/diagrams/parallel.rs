@@ -241,9 +241,13 @@ pub fn queue(run: &Timeline) -> Result<String, String> {
             );
         }
     }
-    svg.text((20.0, 600.0), Font::LABEL.size(22.0).at(Anchor::Start), &format!(
+    svg.text(
+        (20.0, 600.0),
+        Font::LABEL.size(22.0).at(Anchor::Start),
+        &format!(
         "From a run: {QUEUE_STEP} -n {n} -w {workers} --trace; each row, the files that worker took"
-    ));
+    ),
+    );
     Ok(svg.finish())
 }
 
