@@ -8,25 +8,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use ndarray::Array2;
-use steps::Format;
+use steps::{Format, Launch};
 
-/// The first difference between two runs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mismatch {
-    /// Where: the file, the index, both values.
-    pub what: String,
-    /// What usually makes it so, and where the book explains it.
-    pub cause: String,
-}
-
-impl Mismatch {
-    fn new(what: impl Into<String>, cause: impl Into<String>) -> Mismatch {
-        Mismatch {
-            what: what.into(),
-            cause: cause.into(),
-        }
-    }
-}
+use crate::mismatch::{values_differ, Mismatch, Ran};
+use crate::npy_header;
 
 /// The names of the plain files and folders in `dir`.
 pub fn names_in(dir: &Path) -> Result<BTreeSet<String>> {
@@ -38,12 +23,18 @@ pub fn names_in(dir: &Path) -> Result<BTreeSet<String>> {
 }
 
 /// `None` when `yours` holds exactly the files of `reference`, byte for byte.
-pub fn compare_dirs(reference: &Path, yours: &Path, format: Format) -> Result<Option<Mismatch>> {
+pub fn compare_dirs(
+    reference: &Path,
+    yours: &Path,
+    format: Format,
+    ran: Ran,
+) -> Result<Option<Mismatch>> {
     let (want, have) = (names_in(reference)?, names_in(yours)?);
-    if let Some(missing) = want.difference(&have).next() {
+    let missing: Vec<&String> = want.difference(&have).collect();
+    if let Some(first) = missing.first() {
         return Ok(Some(Mismatch::new(
-            format!("{missing} was not written"),
-            "every file index 0..n must be written exactly once: is any index (or a worker's or rank's share) left out?",
+            format!("{first} was not written{}", more(missing.len())),
+            missing_cause(&missing, &want, &have, format, ran),
         )));
     }
     if let Some(extra) = have.difference(&want).next() {
@@ -56,7 +47,7 @@ pub fn compare_dirs(reference: &Path, yours: &Path, format: Format) -> Result<Op
         let (a, b) = (reference.join(name), yours.join(name));
         // HDF5 files hold creation times: the same contents are not the same bytes.
         if format == Format::H5 {
-            if let Some(mismatch) = compare_h5(&a, &b)? {
+            if let Some(mismatch) = crate::h5_compare::compare(&a, &b, ran)? {
                 return Ok(Some(mismatch));
             }
             continue;
@@ -72,7 +63,42 @@ pub fn compare_dirs(reference: &Path, yours: &Path, format: Format) -> Result<Op
     Ok(None)
 }
 
-const NPY_SECTION: &str = "binary.md#the-npy-format";
+/// " (and 3 more)".
+fn more(others: usize) -> String {
+    match others {
+        0 | 1 => String::new(),
+        n => format!(" (nor {} more)", n - 1),
+    }
+}
+
+/// Why files are missing, from which ones: none at all (nothing committed), the last ones with
+/// several ranks or workers (a split that drops the remainder), or some index left out.
+fn missing_cause(
+    missing: &[&String],
+    want: &BTreeSet<String>,
+    have: &BTreeSet<String>,
+    format: Format,
+    ran: Ran,
+) -> String {
+    if format.one_file() {
+        return "the file gets its name only when it is closed: every rank calls hf.close()? after writing everything (hdf5.md#one-file-many-datasets)".into();
+    }
+    // The cases run one rank first: files that go missing only with more ranks, from the end
+    // of the range, are a split that drops the remainder.
+    let last: Vec<&String> = want.iter().rev().take(missing.len()).collect();
+    let tail = missing.iter().all(|m| last.contains(m));
+    if tail && ran.case.workers > 1 && ran.launch == Launch::Mpi {
+        return format!(
+            "the split of 0..{} over {} ranks leaves the last files out: numpy.array_split gives the first n % ranks ranks one file more (gridgen_mpi::array_split(n, ranks)) (mpi.md#point-to-point)",
+            ran.case.n, ran.case.workers
+        );
+    }
+    let finals = have.iter().filter(|n| want.contains(*n)).count();
+    if finals == 0 {
+        return "no file got its final name: each file is written under a hidden name and renamed when complete — out.create(file_id)? … then npy.commit()? (a file dropped without commit is removed) (binary.md#the-npy-format)".into();
+    }
+    "every file index 0..n must be written exactly once: is any index (or a worker's or rank's share) left out?".into()
+}
 
 /// The header's length, from its own u16 field.
 fn npy_header_len(bytes: &[u8]) -> Option<usize> {
@@ -81,32 +107,24 @@ fn npy_header_len(bytes: &[u8]) -> Option<usize> {
         .map(|l| 10 + u16::from_le_bytes([l[0], l[1]]) as usize)
 }
 
-/// Where the learner's .npy header (`b`) first differs from numpy's (`a`, `ha` bytes long).
+/// Where the learner's .npy header (`b`) differs from numpy's (`a`, `ha` bytes long): which
+/// field, and both headers as a reader would print them.
 fn npy_header_mismatch(name: &str, a: &[u8], b: &[u8], ha: usize) -> Option<Mismatch> {
     if npy_header_len(b) == Some(ha) && a[..ha] == b[..ha.min(b.len())] {
         return None;
     }
-    let at = a
-        .iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()));
-    let show = |bytes: &[u8]| {
-        let end = bytes
-            .len()
-            .min(npy_header_len(bytes).unwrap_or(64))
-            .min(128);
-        String::from_utf8_lossy(&bytes[..end])
-            .escape_debug()
-            .to_string()
-    };
+    let (numpys, yours) = (npy_header::parse(a), npy_header::parse(b));
+    let field = npy_header::first_difference(&yours, &numpys)
+        .unwrap_or_else(|| "the header's bytes".to_string());
     Some(Mismatch::new(
         format!(
-            "{name}: the .npy header differs at byte {at}:\n      yours:     \"{}\"\n      numpy's:   \"{}\"",
-            show(b),
-            show(a)
+            "{name}: the .npy header differs in {field}\n      yours:   {}\n      numpy's: {}",
+            yours.text, numpys.text
         ),
-        format!("numpy.save's header, byte for byte: the magic, version 1.0, the little-endian u16 length, the dict padded with spaces to a multiple of 64 and a newline ({NPY_SECTION})"),
+        format!(
+            "numpy.save's header, byte for byte ({})",
+            npy_header::SECTION
+        ),
     ))
 }
 
@@ -200,117 +218,4 @@ fn compare_txt(name: &str, a: &[u8], b: &[u8]) -> Mismatch {
         ),
         text_cause,
     )
-}
-
-/// A value that differs: both, with their bits, and what a difference of that kind means.
-fn values_differ(
-    name: &str,
-    (i, j): (usize, usize),
-    yours: f64,
-    theirs: f64,
-    reference: &Array2<f64>,
-) -> Mismatch {
-    let what = format!(
-        "{name} [{i}, {j}]: yours {yours:e} (bits {:#018x}), the reference {theirs:e} (bits {:#018x})",
-        yours.to_bits(),
-        theirs.to_bits()
-    );
-    // The values lie in [0, 1) after `% 1` of sums up to the hundreds: another order of
-    // operations changes the sum's last bits, a difference of about 1e-13 here.
-    let cause = if (yours - theirs).abs() < 1e-9 {
-        format!("{:.1e} apart: the same formula in another order of operations, rounded differently. The data contract fixes numpy's order, ((x/10)**2 * (y/10) + (y/10)**2 * (x/10) + t/n) % 1, term by term (vectorizing.md#one-array-expression)", (yours - theirs).abs())
-    } else if reference
-        .get((j, i))
-        .is_some_and(|v| v.to_bits() == yours.to_bits())
-    {
-        "your value is the reference's at [j, i]: rows and columns swapped (numpy.meshgrid: a row runs over y, a column over x)".to_string()
-    } else {
-        "not a rounding difference: another formula, grid point or file index t than the reference's (vectorizing.md#one-array-expression)".to_string()
-    };
-    Mismatch::new(what, cause)
-}
-
-#[cfg(feature = "hdf5")]
-fn compare_h5(reference: &Path, yours: &Path) -> Result<Option<Mismatch>> {
-    let name = yours
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
-    let theirs = tools::read::load_h5(reference)?;
-    let mine = match tools::read::load_h5(yours) {
-        Ok(mine) => mine,
-        Err(e) => {
-            return Ok(Some(Mismatch::new(
-                format!("{name} cannot be read back: {}", e.message),
-                "a file h5py can open: every rank closes it, after writing everything",
-            )))
-        }
-    };
-    if mine.root_attributes != theirs.root_attributes {
-        return Ok(Some(Mismatch::new(
-            format!(
-                "{name}: the root attributes are {:?}, the reference's {:?}",
-                mine.root_attributes, theirs.root_attributes
-            ),
-            "the run's attributes on the file's root group (hdf5.md#one-file-many-datasets)",
-        )));
-    }
-    let (a, b): (BTreeSet<&String>, BTreeSet<&String>) = (
-        theirs.datasets.keys().collect(),
-        mine.datasets.keys().collect(),
-    );
-    if a != b {
-        return Ok(Some(Mismatch::new(
-            format!("{name}: datasets {b:?}, the reference has {a:?}"),
-            "one dataset per file index, named <prefix><index:05> (hdf5.md#one-file-many-datasets)",
-        )));
-    }
-    Ok(compare_datasets(&name, &theirs, &mine))
-}
-
-/// The first dataset whose file index, shape or values differ from the reference's.
-#[cfg(feature = "hdf5")]
-fn compare_datasets(
-    name: &str,
-    theirs: &tools::read::H5Contents,
-    mine: &tools::read::H5Contents,
-) -> Option<Mismatch> {
-    for (key, (id_a, data_a)) in &theirs.datasets {
-        let (id_b, data_b) = &mine.datasets[key];
-        if id_a != id_b {
-            return Some(Mismatch::new(
-                format!("{name}/{key}: file_id {id_b}, the reference {id_a}"),
-                "each dataset's file_id attribute is its file index",
-            ));
-        }
-        if data_a.dim() != data_b.dim() {
-            return Some(Mismatch::new(
-                format!(
-                    "{name}/{key}: shape {:?}, the reference {:?}",
-                    data_b.dim(),
-                    data_a.dim()
-                ),
-                "a (size, size) dataset per file",
-            ));
-        }
-        if let Some(((i, j), v)) = data_b
-            .indexed_iter()
-            .find(|(ij, v)| v.to_bits() != data_a[*ij].to_bits())
-        {
-            return Some(values_differ(
-                &format!("{name}/{key}"),
-                (i, j),
-                *v,
-                data_a[[i, j]],
-                data_a,
-            ));
-        }
-    }
-    None
-}
-
-#[cfg(not(feature = "hdf5"))]
-fn compare_h5(_: &Path, _: &Path) -> Result<Option<Mismatch>> {
-    anyhow::bail!("this grader was built without HDF5, so it cannot read .h5 files: `make verify` builds it with HDF5 for the HDF5 steps")
 }

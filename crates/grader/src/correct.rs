@@ -10,7 +10,9 @@ use anyhow::{bail, Result};
 use steps::{Format, Launch};
 
 use crate::compare::compare_dirs;
-use crate::run::{bounded, fresh, program_lines, Case, Program, Ran};
+use crate::mismatch;
+use crate::run::{bounded, fresh, Case, Program, Ran, Stop, AFTER_PANIC};
+use crate::said;
 use crate::verdict::{Check, Checked};
 
 /// Small runs: a hang shows as one long before this.
@@ -66,7 +68,11 @@ pub fn check(
         if let Some(failed) = failed_run(&ran, &with) {
             return Ok(failed);
         }
-        if let Some(m) = compare_dirs(&theirs, &mine, format)? {
+        let ran = mismatch::Ran {
+            case,
+            launch: yours.launch,
+        };
+        if let Some(m) = compare_dirs(&theirs, &mine, format, ran)? {
             return Ok(Checked::fail(Check::Correct, format!("{with}: {}", m.what))
                 .with(format!("likely cause: {}", m.cause)));
         }
@@ -96,20 +102,30 @@ fn covered(launch: Launch) -> String {
     format!("{}{workers}", sizes.join(", "))
 }
 
-/// A run that hung or failed, as a failed check; `None` when it succeeded.
+/// A run that hung, panicked or failed, as a failed check; `None` when it succeeded. A panic
+/// comes first, named with its rank and place; a hang shows what each rank said last.
 pub fn failed_run(ran: &Ran, with: &str) -> Option<Checked> {
-    if ran.hung() {
-        return Some(Checked::fail(
-            Check::Correct,
-            format!("{with}: it did not end within {} s: a hang", LIMIT.as_secs()),
-        )
-        .with("likely cause: a receive that no send answers, a collective not every rank calls, or a worker never told to stop"));
-    }
     if ran.succeeded() {
         return None;
     }
-    let lines = program_lines(&ran.stderr);
-    let todo = lines.iter().find(|l| l.contains("not yet implemented"));
+    let lines = said::lines(&ran.stderr);
+    if let Some(panic) = said::first_panic(&lines) {
+        let mut failed = Checked::fail(Check::Correct, format!("{with}: {panic}"));
+        if ran.stopped == Some(Stop::AfterPanic) {
+            failed = failed.with(format!(
+                "the other processes had not ended {} s later: they were waiting for it (in a collective, a receive or a join), and were stopped",
+                AFTER_PANIC.as_secs()
+            ));
+        }
+        return Some(failed.with(
+            "likely cause: a panic is a bug to fix where it points; what the machine refuses (a file, a limit) is an error to return with `?`",
+        ));
+    }
+    if ran.hung() {
+        return Some(hang(&lines, with));
+    }
+    let texts: Vec<&String> = lines.iter().map(|l| &l.text).collect();
+    let todo = texts.iter().find(|l| l.contains("not yet implemented"));
     let mut failed = match todo {
         Some(line) => Checked::fail(Check::Correct, format!("{with}: a part is still to write"))
             .with(
@@ -124,11 +140,31 @@ pub fn failed_run(ran: &Ran, with: &str) -> Option<Checked> {
         ),
     };
     if todo.is_none() {
-        for line in lines.iter().take(6) {
-            failed = failed.with(line.clone());
+        for line in texts.iter().take(6) {
+            failed = failed.with((*line).clone());
         }
     }
     Some(failed)
+}
+
+/// A run that did not end: what each rank (or the program) said last, then the likely cause.
+fn hang(lines: &[said::Line], with: &str) -> Checked {
+    let mut failed = Checked::fail(
+        Check::Correct,
+        format!(
+            "{with}: it did not end within {} s: a hang",
+            LIMIT.as_secs()
+        ),
+    );
+    let said = said::last_lines(lines, 3);
+    if said.is_empty() {
+        failed = failed.with("it said nothing on stderr before it was stopped");
+    }
+    for (rank, last) in said {
+        let who = rank.map_or("it".to_string(), |r| format!("rank {r}"));
+        failed = failed.with(format!("{who} said last: {}", last.join(" | ")));
+    }
+    failed.with("likely cause: a receive that no send answers, a collective not every rank calls, or a worker never told to stop")
 }
 
 /// "exit 1", "killed by signal 9 (exit 137)".

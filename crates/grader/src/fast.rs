@@ -8,11 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use steps::{Format, Launch};
 use tools::stats::Ratio;
 
-use crate::run::{bounded, fresh, Case, Program};
+use crate::run::{bounded, fresh, Case, Program, Usage};
 use crate::verdict::{Check, Checked, Outcome};
 
 /// As fast as the reference means at most this much slower.
@@ -86,11 +86,12 @@ fn calibrate(contest: &Contest, format: Format, dir: &Path, workers: usize) -> R
             workers,
         },
         dir,
-    )?;
+    )?
+    .seconds;
     let s = if format == Format::Txt { 256 } else { 512 };
     let mut case = Case { n: 8, s, workers };
     loop {
-        let t = time(&contest.reference, case, dir)?;
+        let t = time(&contest.reference, case, dir)?.seconds;
         if t - start_up >= LONG_ENOUGH
             || case.n >= 4096
             || free_bytes(dir) < 6 * bytes_of(format, case)
@@ -102,9 +103,9 @@ fn calibrate(contest: &Contest, format: Format, dir: &Path, workers: usize) -> R
 }
 
 /// One timed run in a fresh folder.
-fn time(program: &Program, case: Case, dir: &Path) -> Result<f64> {
-    time_within(program, case, dir, TIMED_LIMIT)?.with_context(|| {
-        format!(
+fn time(program: &Program, case: Case, dir: &Path) -> Result<Timed> {
+    time_within(program, case, dir, TIMED_LIMIT)?.map_err(|_| {
+        anyhow::anyhow!(
             "{} {} did not end in {} s",
             program.label,
             program.describe(case),
@@ -113,12 +114,24 @@ fn time(program: &Program, case: Case, dir: &Path) -> Result<f64> {
     })
 }
 
-/// One timed run, `None` when it was stopped at `limit`.
-fn time_within(program: &Program, case: Case, dir: &Path, limit: Duration) -> Result<Option<f64>> {
+/// A timed run: its wall time and where its CPU time went.
+#[derive(Debug, Clone, Copy)]
+struct Timed {
+    seconds: f64,
+    usage: Usage,
+}
+
+/// One timed run, or (`Err`) where the time had gone when it was stopped at `limit`.
+fn time_within(
+    program: &Program,
+    case: Case,
+    dir: &Path,
+    limit: Duration,
+) -> Result<Result<Timed, Usage>> {
     fresh(dir)?;
     let ran = bounded(&mut program.command(case, dir), limit)?;
     if ran.hung() {
-        return Ok(None);
+        return Ok(Err(ran.usage));
     }
     if !ran.succeeded() {
         bail!(
@@ -128,13 +141,16 @@ fn time_within(program: &Program, case: Case, dir: &Path, limit: Duration) -> Re
             ran.stderr.trim()
         );
     }
-    Ok(Some(ran.seconds))
+    Ok(Ok(Timed {
+        seconds: ran.seconds,
+        usage: ran.usage,
+    }))
 }
 
 /// The times of one round, by program.
 struct Round {
-    reference: f64,
-    yours: f64,
+    reference: Timed,
+    yours: Timed,
     yours_alone: Option<f64>,
     predecessor: Option<f64>,
     capacity: Option<(f64, f64)>,
@@ -154,19 +170,18 @@ pub fn check(contest: &Contest, format: Format, scratch: &Path) -> Result<Checke
     let limit = Duration::from_secs_f64((SLOWEST * reference).max(2.0));
     let mut rounds: Vec<Round> = Vec::new();
     let verdict = loop {
-        let Some(r) = round(contest, case, &dir, parallel, rounds.len(), limit)? else {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Ok(Checked::fail(Check::Fast, format!(
-                "your run took more than {SLOWEST}× the reference's time and was stopped after {:.1} s (the reference: {reference:.2} s)",
-                limit.as_secs_f64()
-            ))
-            .with(format!("timed: {} on {place}", contest.yours.describe(case))));
+        let r = match round(contest, case, &dir, parallel, rounds.len(), limit)? {
+            Ok(r) => r,
+            Err(usage) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Ok(stopped(contest, case, place, (limit, reference), usage));
+            }
         };
         rounds.push(r);
         let ratio = Ratio::of(
             &rounds
                 .iter()
-                .map(|r| r.yours / r.reference)
+                .map(|r| r.yours.seconds / r.reference.seconds)
                 .collect::<Vec<_>>(),
         );
         // Far slower in every round so far: no need for more.
@@ -190,6 +205,8 @@ pub fn check(contest: &Contest, format: Format, scratch: &Path) -> Result<Checke
     Ok(report(contest, case, place, verdict, &rounds))
 }
 
+/// One round: yours and the reference in alternating order, and in the first rounds what is
+/// only reported. `Err` with where the time went when your run had to be stopped.
 fn round(
     contest: &Contest,
     case: Case,
@@ -197,33 +214,31 @@ fn round(
     parallel: bool,
     k: usize,
     limit: Duration,
-) -> Result<Option<Round>> {
+) -> Result<Result<Round, Usage>> {
     // Alternate the order, so that neither program always runs on a cache the other warmed.
     let (first_yours, alone) = (k % 2 == 0, Case { workers: 1, ..case });
+    let yours = |dir: &Path| time_within(&contest.yours, case, dir, limit);
+    let (reference, yours) = if first_yours {
+        let y = yours(dir)?;
+        (time(&contest.reference, case, dir)?, y)
+    } else {
+        let r = time(&contest.reference, case, dir)?;
+        (r, yours(dir)?)
+    };
+    let yours = match yours {
+        Ok(t) => t,
+        Err(usage) => return Ok(Err(usage)),
+    };
     let mut r = Round {
-        reference: 0.0,
-        yours: 0.0,
+        reference,
+        yours,
         yours_alone: None,
         predecessor: None,
         capacity: None,
     };
-    let yours = |r: &mut Round| -> Result<bool> {
-        r.yours = match time_within(&contest.yours, case, dir, limit)? {
-            Some(t) => t,
-            None => return Ok(false),
-        };
-        Ok(true)
-    };
-    if first_yours && !yours(&mut r)? {
-        return Ok(None);
-    }
-    r.reference = time(&contest.reference, case, dir)?;
-    if !first_yours && !yours(&mut r)? {
-        return Ok(None);
-    }
     // What is only reported (one worker, the machine, the step before) needs a few rounds.
     if parallel && k < REPORTED_ROUNDS {
-        r.yours_alone = Some(time(&contest.yours, alone, dir)?);
+        r.yours_alone = Some(time(&contest.yours, alone, dir)?.seconds);
         r.capacity = Some((
             tools::capacity::seconds(1, 20),
             tools::capacity::seconds(2, 20),
@@ -235,11 +250,69 @@ fn round(
         } else {
             alone
         };
-        r.predecessor = Some(time(p, same, dir)?);
+        r.predecessor = Some(time(p, same, dir)?.seconds);
     }
-    Ok(Some(r))
+    Ok(Ok(r))
 }
 
+/// A time ratio (yours ÷ theirs) in words: "1.09× slower", "2.30× faster", "as fast".
+pub fn relative(ratio: f64) -> String {
+    if (ratio - 1.0).abs() < 0.005 {
+        "as fast".to_string()
+    } else if ratio > 1.0 {
+        format!("{ratio:.2}× slower")
+    } else {
+        format!("{:.2}× faster", 1.0 / ratio)
+    }
+}
+
+/// `1.09× slower than the reference (your time ÷ its time: IQR 1.05–1.12, 5 rounds)`.
+fn against(ratio: &Ratio, whom: &str) -> String {
+    format!(
+        "{} than {whom} (your time ÷ its time: median {:.2}, IQR {:.2}–{:.2}, {} rounds)",
+        relative(ratio.median),
+        ratio.median,
+        ratio.q1,
+        ratio.q3,
+        ratio.rounds
+    )
+}
+
+/// Where the time of a run stopped for slowness went, and the likely cause.
+fn stopped(
+    contest: &Contest,
+    case: Case,
+    place: &str,
+    (limit, reference): (Duration, f64),
+    usage: Usage,
+) -> Checked {
+    let checked = Checked::fail(
+        Check::Fast,
+        format!(
+            "yours is more than {SLOWEST}× slower than the reference: stopped after {:.1} s (the reference takes {reference:.2} s)",
+            limit.as_secs_f64()
+        ),
+    )
+    .with(format!("timed: {} on {place}", contest.yours.describe(case)));
+    let values = (case.s * case.s) as u64;
+    let kernel = format!(
+        "{:.0}% of its CPU time in the kernel",
+        100.0 * usage.system_share()
+    );
+    match usage.write_calls {
+        Some(calls) if calls >= values => checked
+            .with(format!("where the time went: {calls} write system calls before it was stopped, where a file holds {values} values; {kernel}"))
+            .with("likely cause: one write per value, each a system call: write each array's bytes with one write_all (binary.md#the-npy-format)"),
+        _ if usage.system_share() > 0.5 => checked
+            .with(format!("where the time went: {kernel}"))
+            .with("likely cause: system calls — many small reads or writes, or files opened again and again; one write_all per file is enough"),
+        _ => checked
+            .with(format!("where the time went: {kernel}: your own code"))
+            .with("likely cause: work repeated per value or per file; profile yours and the reference and compare them (profiling.md#write-it-yourself-profile-your-own-exercise)"),
+    }
+}
+
+/// The graded line, then the information lines (marked so).
 fn report(
     contest: &Contest,
     case: Case,
@@ -247,47 +320,113 @@ fn report(
     (outcome, ratio): (Outcome, Ratio),
     rounds: &[Round],
 ) -> Checked {
-    let case_text = contest.yours.describe(case);
+    let yours_vs = against(&ratio, "the reference");
     let summary = match outcome {
-        Outcome::Pass => format!("your time is {} the reference's: within {WITHIN}×", ratio.shown()),
-        Outcome::Fail => format!("your time is {} the reference's: more than {WITHIN}×", ratio.shown()),
+        Outcome::Pass => format!("yours is {yours_vs}: within the {WITHIN}× slower allowed"),
+        Outcome::Fail => format!("yours is {yours_vs}: more than the {WITHIN}× slower allowed"),
         Outcome::NotMeasurable => format!(
-            "not measurable here: your time is {} the reference's, and the rounds spread across {WITHIN}× (a busy machine; try again when it is quieter)",
-            ratio.shown()
+            "not measurable here: yours is {yours_vs}, and the rounds spread across the {WITHIN}× allowed (a busy machine; try again when it is quieter)"
         ),
     };
     let mut checked = Checked::new(Check::Fast, outcome, summary).with(format!(
-        "timed: {case_text}, on {place}, both in every round, the order alternating"
+        "timed: {}, on {place}, both in every round, the order alternating",
+        contest.yours.describe(case)
     ));
+    if outcome == Outcome::Fail {
+        checked = checked.with(slow_cause(rounds));
+    }
+    if let Some(line) = scaling(contest, rounds) {
+        checked = checked.with(line);
+    }
     let per_round = |f: &dyn Fn(&Round) -> Option<f64>| {
         Ratio::of(&rounds.iter().filter_map(f).collect::<Vec<_>>())
     };
-    if let (Some(s), Some(c)) = (
-        per_round(&|r| r.yours_alone.map(|a| a / r.yours)),
-        per_round(&|r| {
-            r.capacity
-                .map(|(one, two)| tools::capacity::speedup(one, two, 2))
-        }),
-    ) {
-        let unit = if contest.yours.launch == Launch::Mpi {
-            "ranks"
-        } else {
-            "workers"
-        };
-        checked = checked.with(format!(
-            "2 {unit}: {:.2}× your time with 1; the machine gives 2 threads {:.2}× now: {:.0}% of what it can",
-            s.median, c.median, 100.0 * s.median / c.median
-        ));
-    }
     if let (Some(p), Some(pred)) = (
-        per_round(&|r| r.predecessor.map(|p| p / r.yours)),
+        per_round(&|r| r.predecessor.map(|p| r.yours.seconds / p)),
         &contest.predecessor,
     ) {
         checked = checked.with(format!(
-            "yours is {} as fast as {}, its predecessor",
-            p.shown(),
+            "information, not graded: yours is {} than {}, its predecessor",
+            relative(p.median),
             pred.label
         ));
     }
     checked
+}
+
+/// Why a finished run was slower: the kernel's share of its CPU time against the reference's.
+fn slow_cause(rounds: &[Round]) -> String {
+    let share = |f: &dyn Fn(&Round) -> Usage| {
+        Ratio::of(
+            &rounds
+                .iter()
+                .map(|r| f(r).system_share())
+                .collect::<Vec<_>>(),
+        )
+        .map_or(0.0, |r| r.median)
+    };
+    let (yours, theirs) = (share(&|r| r.yours.usage), share(&|r| r.reference.usage));
+    if yours > 0.5 && yours > 2.0 * theirs {
+        format!(
+            "likely cause: {:.0}% of your CPU time is in the kernel (the reference's: {:.0}%): system calls — many small writes? One write_all per file is enough",
+            100.0 * yours,
+            100.0 * theirs
+        )
+    } else {
+        "likely cause: more work than the reference's in your own code: profile both and compare them (profiling.md#write-it-yourself-profile-your-own-exercise)".to_string()
+    }
+}
+
+/// How much faster two workers or ranks ran than one, against what the machine gave two
+/// threads just then — or that the rounds disagree too much to say.
+fn scaling(contest: &Contest, rounds: &[Round]) -> Option<String> {
+    let per_round = |f: &dyn Fn(&Round) -> Option<f64>| {
+        Ratio::of(&rounds.iter().filter_map(f).collect::<Vec<_>>())
+    };
+    let speedup = per_round(&|r| r.yours_alone.map(|a| a / r.yours.seconds))?;
+    let capacity = per_round(&|r| {
+        r.capacity
+            .map(|(one, two)| tools::capacity::speedup(one, two, 2))
+    })?;
+    let unit = if contest.yours.launch == Launch::Mpi {
+        "ranks"
+    } else {
+        "workers"
+    };
+    let spread = format!(
+        "{:.2}–{:.2}× over {} rounds",
+        speedup.q1, speedup.q3, speedup.rounds
+    );
+    if speedup.q3 > speedup.q1 * 1.2 {
+        return Some(format!(
+            "information, not graded: 2 {unit} against 1 is not measurable now: the rounds gave {spread}"
+        ));
+    }
+    let efficiency = speedup.median / capacity.median;
+    let noise = if efficiency > 1.0 {
+        " — above 100%: the noise of a shared machine, not a gain"
+    } else {
+        ""
+    };
+    Some(format!(
+        "information, not graded: 2 {unit} made yours {} than 1 ({spread}); the machine gave 2 threads {:.2}× just then: {:.0}% of what it could{noise}",
+        relative(1.0 / speedup.median),
+        capacity.median,
+        100.0 * efficiency
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_is_said_one_way() {
+        assert_eq!(relative(1.0), "as fast");
+        assert_eq!(relative(2.0), "2.00× slower");
+        assert_eq!(relative(0.5), "2.00× faster");
+        let r = Ratio::of(&[1.05, 1.09, 1.12]).unwrap();
+        assert!(against(&r, "the reference")
+            .starts_with("1.09× slower than the reference (your time ÷ its time: median 1.09"));
+    }
 }

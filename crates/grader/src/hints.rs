@@ -54,6 +54,23 @@ pub fn hints(layout: &Layout, exercise: Exercise) -> Result<Vec<String>> {
     Ok(hints)
 }
 
+/// Where the exercise's solution is, for a learner who has used every hint.
+pub fn solution_is(exercise: Exercise) -> String {
+    match exercise {
+        Exercise::Step(step) => format!(
+            "The reference solution is folded at the end of the exercise's section in the book \
+             (workshop/src/{}, \"The reference solution\"), and `make diff STEP={}` shows the \
+             whole step against its predecessor.",
+            exercise.chapter(),
+            step.name
+        ),
+        Exercise::Capstone(c) => format!(
+            "The reference solution is crates/grader/capstone/{}.rs: read it after your own try.",
+            c.name.trim_start_matches("capstone_")
+        ),
+    }
+}
+
 /// Prints the next hint not yet shown (remembered in the exercise's folder).
 pub fn next(layout: &Layout, exercise: Exercise) -> Result<()> {
     let hints = hints(layout, exercise)?;
@@ -72,10 +89,7 @@ pub fn next(layout: &Layout, exercise: Exercise) -> Result<()> {
         hints[k]
     );
     if k + 1 == hints.len() {
-        println!(
-            "That was the last one. The chapter ({}) shows the lines themselves.",
-            exercise.chapter()
-        );
+        println!("That was the last one. {}", solution_is(exercise));
     }
     if folder.is_dir() {
         let _ = fs::write(&seen_file, format!("{}\n", k + 1));

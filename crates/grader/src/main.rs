@@ -99,5 +99,8 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Process-wide: ranks and workers whose launcher dies become this process's children, so
+    // that the grader can end them; no run leaves a process behind (grader::procs).
+    grader::procs::adopt_orphans();
     run(Cli::parse()).unwrap_or_else(|code| code)
 }

@@ -10,7 +10,8 @@ use steps::{Format, Launch};
 
 use crate::compare::names_in;
 use crate::correct::{reference_run, LIMIT};
-use crate::run::{bounded, fresh, program_lines, Case, Program, Ran};
+use crate::run::{bounded, fresh, Case, Program, Ran};
+use crate::said::{self, program_lines};
 use crate::verdict::{Check, Checked};
 
 /// The name the check blocks: the last file (the last rank's, for MPI), or the one file.
@@ -79,6 +80,11 @@ fn judge(
         }));
     }
     let lines = program_lines(&ran.stderr);
+    if let Some(panic) = said::first_panic(&said::lines(&ran.stderr)) {
+        return Ok(fail(format!("{panic}")).map(|c| {
+            c.with("likely cause: an unwrap or expect on what the machine refused; a failure the machine causes is an error to report with `?`, one line and exit 1, not a panic")
+        }));
+    }
     if ran.code() != Some(1) {
         let why = if ran.code() == Some(101) {
             "it panicked (exit 101): a failure the machine causes is an error to report, one line and exit 1, not a panic".to_string()

@@ -37,8 +37,32 @@ fn build_references(layout: &Layout, names: &[&str]) -> Result<()> {
 
 /// Builds the exercise in its own workspace, into the project's target folder: cargo's own
 /// messages go to the terminal as they come.
+///
+/// The exercise's own crate is cleaned first. Cargo names a workspace member's build by its
+/// path inside the workspace, so two exercise folders sharing the target folder (a learner's and
+/// the tests') build `capstone_mpi` under one name, and the other folder's build would pass for
+/// fresh: the learner's edits would not be graded. Its dependencies stay built.
 fn build_exercise(layout: &Layout, exercise: Exercise) -> Result<Checked> {
     crate::generate::copy_lock(layout)?;
+    let cleaned = cargo()
+        .current_dir(&layout.exercises)
+        .args([
+            "clean",
+            "--release",
+            "--quiet",
+            "-p",
+            exercise.name(),
+            "--target-dir",
+        ])
+        .arg(&layout.target)
+        .status()
+        .context("cannot run cargo")?;
+    if !cleaned.success() {
+        bail!(
+            "cargo clean -p {} failed: see its messages above",
+            exercise.name()
+        );
+    }
     let status = cargo()
         .current_dir(&layout.exercises)
         .args(["build", "--release", "-p", exercise.name(), "--target-dir"])

@@ -162,12 +162,150 @@ fn a_correct_but_slow_solution_fails_the_speed_check() {
         return;
     }
     assert_eq!(code, 1, "{text}");
-    // Either timed round by round past 1.25×, or stopped at ten times the reference's time.
+    // Either timed round by round past 1.25× slower, or stopped at ten times the reference's
+    // time; either way the grader says where the time went and why.
     assert!(
         text.contains("✗ fast")
-            && (text.contains("more than 1.25×") || text.contains("was stopped")),
+            && (text.contains("more than the 1.25× slower allowed")
+                || text.contains("stopped after")),
         "{text}"
     );
+    assert!(
+        text.contains("one write per value") || text.contains("in the kernel"),
+        "a speed stop names its cause: {text}"
+    );
+}
+
+/// Grades `exercise` with its solution edited by `edit`, which must fail the correct check;
+/// returns the grader's report.
+fn graded_wrong(name: &str, edit: impl Fn(&str) -> String) -> String {
+    let exercise = Exercise::find(name).unwrap();
+    start(exercise);
+    solve(exercise, edit);
+    let (code, text) = grader(&["verify", name]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("✗ correct"), "{text}");
+    text
+}
+
+#[test]
+fn each_usual_mistake_is_named_by_its_cause() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // The file never committed: nothing gets its name.
+    let text = graded_wrong("write_vectorized_binary", |t| {
+        replaced(t, "    npy.commit()\n}", "    drop(npy);\n    Ok(())\n}")
+    });
+    assert!(
+        text.contains("no file got its final name") && text.contains("commit"),
+        "{text}"
+    );
+    // Rust's % instead of numpy's floor modulo: the negative values are off by one.
+    let text = graded_wrong("write_vectorized", |t| {
+        replaced(
+            t,
+            "frac(x * x * y + y * y * x + t)",
+            "(x * x * y + y * y * x + t) % 1.0",
+        )
+    });
+    assert!(text.contains("Rust's % keeps the sign"), "{text}");
+    // A header whose shape is the number of values.
+    let text = graded_wrong("write_vectorized_binary", |t| {
+        replaced(
+            t,
+            "gridgen::npy::header(data.shape())",
+            "gridgen::npy::header(&[data.len()])",
+        )
+    });
+    assert!(
+        text.contains("differs in the shape") && text.contains("yours:   {'descr'"),
+        "{text}"
+    );
+    // A split that forgets the remainder leaves the last files out.
+    let text = graded_wrong("write_mpi", |t| {
+        replaced(
+            t,
+            "let chunks = array_split(n_files, world.size() as usize);",
+            "let per = n_files / world.size() as usize; let chunks: Vec<std::ops::Range<usize>> = (0..world.size() as usize).map(|r| r * per..(r + 1) * per).collect();",
+        )
+    });
+    assert!(text.contains("numpy.array_split gives"), "{text}");
+}
+
+#[test]
+fn an_attribute_of_another_type_is_named() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if rust_only() {
+        eprintln!("HPC_CHECK=rust-only: the HDF5 attribute's type is not checked here");
+        return;
+    }
+    let text = graded_wrong("write_hdf5", |t| {
+        replaced(
+            t,
+            "hf.new_attr::<u64>()\n        .create(\"n_files\")?\n        .write_scalar(&(args.n_files as u64))?;",
+            "hf.new_attr::<i64>()\n        .create(\"n_files\")?\n        .write_scalar(&(args.n_files as i64))?;",
+        )
+    });
+    assert!(
+        text.contains("the root attribute n_files is stored as int64, the reference's as uint64"),
+        "{text}"
+    );
+}
+
+/// The processes running `binary` now.
+fn running(binary: &str) -> Vec<String> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(binary))
+        .collect()
+}
+
+#[test]
+fn a_panic_on_one_rank_is_reported_with_its_rank_and_nothing_is_left_running() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if rust_only() {
+        eprintln!("HPC_CHECK=rust-only: the MPI capstone's panic is not checked here");
+        return;
+    }
+    let start_time = std::time::Instant::now();
+    let text = graded_wrong("capstone_mpi", |t| {
+        replaced(
+            t,
+            "    let rank = world.rank() as usize;\n",
+            "    let rank = world.rank() as usize;\n    if rank == 1 {\n        panic!(\"rank 1 trips over something\");\n    }\n",
+        )
+    });
+    assert!(
+        text.contains("rank 1 panicked at") && text.contains("rank 1 trips over something"),
+        "{text}"
+    );
+    assert!(
+        start_time.elapsed() < grader::correct::LIMIT + std::time::Duration::from_secs(30),
+        "reported within the hang timeout: {:?}",
+        start_time.elapsed()
+    );
+    let left = running("release/capstone_mpi");
+    assert!(left.is_empty(), "processes of the run left: {left:?}");
+    // In a step built on gridgen, the rank's panic is caught, reported as that rank's, and MPI's
+    // own noise about the job's end is folded away.
+    let text = graded_wrong("write_final", |t| {
+        replaced(
+            t,
+            "    // Collective: every rank opens the same file",
+            "    if world.rank() == 1 {\n        panic!(\"rank 1 trips over something\");\n    }\n    // Collective: every rank opens the same file",
+        )
+    });
+    assert!(
+        text.contains("rank 1 panicked at") && text.contains("trips over something"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("ORTE_ERROR_LOG") && !text.contains("internal error"),
+        "{text}"
+    );
+    assert!(running("release/my_write_final").is_empty());
 }
 
 #[test]

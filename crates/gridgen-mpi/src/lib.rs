@@ -160,7 +160,7 @@ pub fn run_in<A: StepArgs>(
     world: &SimpleCommunicator,
     body: impl FnOnce(&A, &Output, &World) -> Result<()>,
 ) -> ExitCode {
-    frame::one_line_panics(step.name);
+    frame::one_line_panics(format!("{}: rank {}", step.name, world.rank()));
     let world = World {
         comm: world,
         abandoned: Cell::new(false),

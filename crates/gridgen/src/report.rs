@@ -136,9 +136,12 @@ pub fn summary(step: &str, summary: &Summary, json: bool) -> ExitCode {
     }
 }
 
-/// A panic prints one line, like every other failure, naming the worker it happened in. (The
-/// panic that `std::thread::scope` raises afterwards, to say a worker panicked, adds nothing.)
-pub fn one_line_panics(step: &'static str) {
+/// A panic prints one line, like every other failure: `who` (the step, and its rank under MPI),
+/// the worker it happened in, where, and its message — `write_final: rank 1 panicked at
+/// src/main.rs:127: …`. It is a bug in the code, the learner's or ours, not a failure of the
+/// machine. (The panic that `std::thread::scope` raises afterwards, to say a worker panicked,
+/// adds nothing.)
+pub fn one_line_panics(who: String) {
     std::panic::set_hook(Box::new(move |info| {
         let message = crate::workers::panic_message(info.payload());
         if message == "a scoped thread panicked" {
@@ -155,7 +158,7 @@ pub fn one_line_panics(step: &'static str) {
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
         line(&format!(
-            "{step}: internal error{worker}{place}: {}",
+            "{who} panicked{worker}{place}: {}",
             message.replace('\n', " ")
         ));
     }));

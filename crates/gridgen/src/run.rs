@@ -25,7 +25,7 @@ pub fn run<A: StepArgs>(
     step: &'static Step,
     body: impl FnOnce(&A, &Output) -> Result<()>,
 ) -> ExitCode {
-    report::one_line_panics(step.name);
+    report::one_line_panics(step.name.to_owned());
     let args: A = match args::parse(step, true) {
         Ok(Some(args)) => args,
         Ok(None) => return ExitCode::SUCCESS,

@@ -77,6 +77,7 @@ pub fn load_h5(path: &Path) -> Result<H5Contents, ReadError> {
 pub struct H5Contents {
     pub root_attributes: std::collections::BTreeMap<String, f64>,
     pub datasets: std::collections::BTreeMap<String, (u64, Array2<f64>)>,
+    pub types: std::collections::BTreeMap<String, String>,
 }
 
 #[cfg(feature = "hdf5")]
@@ -90,14 +91,33 @@ mod hdf5_read {
     pub struct H5Contents {
         pub root_attributes: BTreeMap<String, f64>,
         pub datasets: BTreeMap<String, (u64, Array2<f64>)>,
+        /// The stored type of every attribute and dataset, as h5py names it (`uint64`,
+        /// `float64`, `int64`): `@n_files` for a root attribute, `data00042` for a dataset,
+        /// `data00042@file_id` for its attribute.
+        pub types: BTreeMap<String, String>,
+    }
+
+    /// h5py's name of a stored type: `uint64`, `float64`, `int32`, …
+    fn type_name(dtype: hdf5::Result<hdf5::Datatype>) -> String {
+        use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
+        let bits = |size: IntSize| size as usize * 8;
+        match dtype.and_then(|d| d.to_descriptor()) {
+            Ok(TypeDescriptor::Unsigned(size)) => format!("uint{}", bits(size)),
+            Ok(TypeDescriptor::Integer(size)) => format!("int{}", bits(size)),
+            Ok(TypeDescriptor::Float(FloatSize::U4)) => "float32".into(),
+            Ok(TypeDescriptor::Float(FloatSize::U8)) => "float64".into(),
+            Ok(other) => format!("{other:?}"),
+            Err(e) => format!("unreadable ({e})"),
+        }
     }
 
     pub fn load_h5(path: &Path) -> Result<H5Contents, ReadError> {
         let e = |err: hdf5::Error| fail(path, err.to_string().replace('\n', " "));
         let file = hdf5::File::open(path).map_err(e)?;
-        let mut root_attributes = BTreeMap::new();
+        let (mut root_attributes, mut types) = (BTreeMap::new(), BTreeMap::new());
         for name in file.attr_names().map_err(e)? {
             let attr = file.attr(&name).map_err(e)?;
+            types.insert(format!("@{name}"), type_name(attr.dtype()));
             // Counts are stored as u64 and origins as f64; f64 holds both exactly here.
             let v = match attr.read_scalar::<f64>() {
                 Ok(v) => v,
@@ -108,6 +128,7 @@ mod hdf5_read {
         let mut datasets = BTreeMap::new();
         for name in file.member_names().map_err(e)? {
             let ds = file.dataset(&name).map_err(e)?;
+            types.insert(name.clone(), type_name(ds.dtype()));
             if ds.ndim() == 3 {
                 // The collective step's layout: one dataset `/<prefix>`, file t is plane t.
                 // Listed as the datasets the other layout would have, so both compare alike.
@@ -120,16 +141,16 @@ mod hdf5_read {
                 }
                 continue;
             }
-            let file_id = ds
-                .attr("file_id")
-                .and_then(|a| a.read_scalar::<u64>())
-                .map_err(e)?;
+            let id_attr = ds.attr("file_id").map_err(e)?;
+            types.insert(format!("{name}@file_id"), type_name(id_attr.dtype()));
+            let file_id = id_attr.read_scalar::<u64>().map_err(e)?;
             let data = ds.read_2d::<f64>().map_err(e)?;
             datasets.insert(name, (file_id, data));
         }
         Ok(H5Contents {
             root_attributes,
             datasets,
+            types,
         })
     }
 }

@@ -501,3 +501,167 @@ fn no_exercise_sends_learners_to_make_test() {
         }
     }
 }
+
+/// The identifiers of every Rust file under `dir`.
+fn words_of(dir: &Path, into: &mut BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            words_of(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            into.extend(
+                text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+    }
+}
+
+/// The source folder of a dependency in cargo's registry, at the version Cargo.lock pins.
+fn registry_source(package: &str) -> PathBuf {
+    let lock = std::fs::read_to_string(repo().join("Cargo.lock")).unwrap();
+    let version = lock
+        .split("[[package]]")
+        .find(|p| p.contains(&format!("name = \"{package}\"\n")))
+        .and_then(|p| p.split("version = \"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .unwrap_or_else(|| panic!("{package} is not in Cargo.lock"));
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let registries = home.join("registry/src");
+    std::fs::read_dir(&registries)
+        .unwrap_or_else(|e| panic!("{}: {e}", registries.display()))
+        .flatten()
+        .map(|r| r.path().join(format!("{package}-{version}")))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "no source of {package} {version} under {}",
+                registries.display()
+            )
+        })
+}
+
+/// Every identifier of the workspace's crates and of the crates the chapters teach.
+fn known_names() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for entry in std::fs::read_dir(repo().join("crates")).unwrap() {
+        words_of(&entry.unwrap().path(), &mut names);
+    }
+    for package in [
+        "hdf5-metno",
+        "hdf5-metno-types",
+        "mpi",
+        "rayon",
+        "rayon-core",
+        "crossbeam-channel",
+        "ndarray",
+        "bytemuck",
+        "npyz",
+    ] {
+        words_of(&registry_source(package).join("src"), &mut names);
+    }
+    names
+}
+
+/// Methods of Rust's standard library the chapters use (its source is not on every machine).
+const STD: &[&str] = &[
+    "name",
+    "spawn_scoped",
+    "join",
+    "send",
+    "recv",
+    "try_recv",
+    "clone",
+    "collect",
+    "write_all",
+    "as_slice",
+    "iter",
+    "into_iter",
+    "map",
+    "map_err",
+    "unwrap_or",
+    "unwrap_or_default",
+    "ok",
+    "is_empty",
+    "len",
+    "take",
+    "enumerate",
+    "copied",
+    "chunks",
+    "next",
+    "first",
+    "floor",
+    "to_le_bytes",
+    "div_ceil",
+    "min",
+    "max",
+    "get",
+    "flush",
+    "as_str",
+    "unwrap",
+    "expect",
+];
+
+/// Inline code that reads as Rust (not Python, not a shell command).
+fn rusty(span: &str) -> bool {
+    ["::", "?", "&", "|", "->", "!("]
+        .iter()
+        .any(|m| span.contains(m))
+        && !span.starts_with("make ")
+        && !span.contains("numpy.")
+        && !span.contains("h5py.")
+}
+
+#[test]
+fn no_chapter_names_a_function_or_path_that_does_not_exist() {
+    let names = known_names();
+    let mut checked = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for span in text.split('`').skip(1).step_by(2) {
+            let span = span.trim();
+            // A file of the repository, named by its path.
+            if span.starts_with("crates/") && span.ends_with(".rs") {
+                assert!(
+                    repo().join(span).is_file(),
+                    "{}: `{span}` does not exist",
+                    chapter.display()
+                );
+                checked += 1;
+                continue;
+            }
+            if !rusty(span) || span.starts_with("std::") {
+                continue;
+            }
+            // Every segment after `::` and every `.method(`: a name some crate has.
+            let called = span
+                .split("::")
+                .skip(1)
+                .chain(span.split('.').skip(1))
+                .filter_map(|s| {
+                    let name: String = s
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    (!name.is_empty() && name.chars().next().is_some_and(|c| c.is_alphabetic()))
+                        .then_some(name)
+                });
+            for name in called {
+                assert!(
+                    names.contains(&name) || STD.contains(&name.as_str()),
+                    "{}: `{span}` names {name}, which neither the workspace nor its crates have",
+                    chapter.display()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 150, "only {checked} names checked");
+}
