@@ -81,7 +81,7 @@ fn missing_cause(
     ran: Ran,
 ) -> String {
     if format.one_file() {
-        return "the file gets its name only when it is closed: every rank calls hf.close()? after writing everything (hdf5.md#one-file-many-datasets)".into();
+        return "the file gets its name only when it is closed: every rank calls hf.close(hdf5::File::close)? after writing everything (hdf5.md#one-file-many-datasets)".into();
     }
     // The cases run one rank first: files that go missing only with more ranks, from the end
     // of the range, are a split that drops the remainder.
@@ -116,9 +116,14 @@ fn npy_header_mismatch(name: &str, a: &[u8], b: &[u8], ha: usize) -> Option<Mism
     let (numpys, yours) = (npy_header::parse(a), npy_header::parse(b));
     let field = npy_header::first_difference(&yours, &numpys)
         .unwrap_or_else(|| "the header's bytes".to_string());
+    let at = a[..ha]
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(ha.min(b.len()));
     Some(Mismatch::new(
         format!(
-            "{name}: the .npy header differs in {field}\n      yours:   {}\n      numpy's: {}",
+            "{name}: the .npy header differs at byte {at}, in {field}\n      yours:   {}\n      numpy's: {}",
             yours.text, numpys.text
         ),
         format!(

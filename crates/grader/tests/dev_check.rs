@@ -217,7 +217,8 @@ fn each_usual_mistake_is_named_by_its_cause() {
         )
     });
     assert!(
-        text.contains("differs in the shape") && text.contains("yours:   {'descr'"),
+        text.contains("header differs at byte 63, in the shape")
+            && text.contains("yours:   {'descr'"),
         "{text}"
     );
     // A split that forgets the remainder leaves the last files out.
