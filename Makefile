@@ -114,7 +114,7 @@ native-build: ## Build the field and formatter steps (NATIVE_STEPS) with -C targ
 	  $(addprefix -p ,$(NATIVE_STEPS))
 
 bench-text: ## The text step's pieces (field, formatter) and .npy writers, in one process with divan
-	$(CARGO) bench -p gridgen --bench text --bench npy
+	$(CARGO) bench -p gridgen-contract --bench text --bench npy
 
 bench-quick: build ## The benchmark machinery on small sizes (a minute), into OUT/bench-quick/
 	$(BIN)/bench --quick --report $(OUT)/bench-quick/benchmarks.md --plots $(OUT)/bench-quick/plots \

@@ -135,9 +135,9 @@ pub fn profile_text_step(
         };
         let count: u64 = count.parse().unwrap_or(0);
         samples += count;
-        if stack.contains("gridgen::text::") {
+        if stack.contains("gridgen_contract::text::") {
             formatter += count;
-        } else if stack.contains("::generate_data") || stack.contains("gridgen::field::") {
+        } else if stack.contains("::generate_data") || stack.contains("gridgen_contract::field::") {
             field += count;
         }
     }

@@ -1,6 +1,6 @@
 //! The binary step's writer against the npyz crate's two ways of writing a .npy file, in one
 //! process and into memory, so that only the writers' own code is timed, not the filesystem
-//! (`cargo bench -p gridgen --bench npy`, or `make bench-text`). Each benchmark writes one
+//! (`cargo bench -p gridgen-contract --bench npy`, or `make bench-text`). Each benchmark writes one
 //! 100 × 100 array of the workshop's values and counts values, as the binary chapter's table does.
 
 use std::hint::black_box;
@@ -8,7 +8,7 @@ use std::io::Write;
 
 use divan::counter::ItemsCount;
 use divan::Bencher;
-use gridgen::field::{axes, generate_data, meshgrid};
+use gridgen_contract::field::{axes, generate_data, meshgrid};
 use ndarray::Array2;
 use npyz::WriterBuilder;
 
@@ -43,7 +43,7 @@ fn per_value(bencher: Bencher, write: impl Fn(&mut Vec<u8>, &[f64]) -> std::io::
 #[divan::bench]
 fn header_and_one_write(bencher: Bencher) {
     per_value(bencher, |out, values| {
-        out.write_all(&gridgen::npy::header(&[SIZE, SIZE]))?;
+        out.write_all(&gridgen_contract::npy::header(&[SIZE, SIZE]))?;
         out.write_all(bytemuck::cast_slice(values))
     });
 }

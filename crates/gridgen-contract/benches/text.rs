@@ -1,5 +1,5 @@
 //! What one value of the text step costs, in one process: the field, the formatter, and the two
-//! together as `write_vectorized` runs them (`cargo bench -p gridgen --bench text`, or
+//! together as `write_vectorized` runs them (`cargo bench -p gridgen-contract --bench text`, or
 //! `make bench-text`). Each benchmark works on one 1000 × 1000 grid of the workshop's own
 //! values and counts values, so divan prints the time a value beside the throughput.
 //!
@@ -10,8 +10,8 @@ use std::io::Write;
 
 use divan::counter::ItemsCount;
 use divan::Bencher;
-use gridgen::field::{axes, generate_data, meshgrid};
-use gridgen::text::{push_e18, savetxt};
+use gridgen_contract::field::{axes, generate_data, meshgrid};
+use gridgen_contract::text::{push_e18, savetxt};
 use ndarray::Array2;
 
 const SIZE: usize = 1000;

@@ -236,7 +236,7 @@ impl<W: Write> Chunk<W> {
     }
 }
 
-/// Writes `data` as `numpy.savetxt` does. Rows are formatted into one buffer of [`CHUNK`] bytes,
+/// Writes `data` as `numpy.savetxt` does. Rows are formatted into one buffer of `CHUNK` bytes,
 /// which goes to `writer` in one `write_all` whenever the next row does not fit, so memory stays
 /// small even for large grids and `writer` needs no buffering of its own.
 pub fn savetxt<W: Write>(writer: W, data: &Array2<f64>) -> io::Result<u64> {

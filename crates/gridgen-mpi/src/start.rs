@@ -1,8 +1,8 @@
-//! What a rank does around MPI's own start: a guard that runs before `main` (MPI is started by
-//! the step's own `mpi::initialize()`), and the rank's shared-memory segment, found once MPI has
-//! made it.
+//! What a rank does around MPI's own start: a check that runs before `main` (MPI is started by
+//! the step's own `mpi::initialize()`, and this must come first), and the rank's shared-memory
+//! segment, found once MPI has made it.
 
-use std::os::unix::ffi::OsStrExt;
+use gridgen::guard::{remove_on_abnormal_end, Line};
 
 /// The address space an MPI rank needs to start at all (Open MPI 4.1 maps about 270 MiB here:
 /// its libraries, shared-memory segments and threads' stacks). Below it, `MPI_Init` fails with a
@@ -10,14 +10,17 @@ use std::os::unix::ffi::OsStrExt;
 const MPI_ADDRESS_SPACE: u64 = 320 << 20;
 
 /// The variables a launcher (mpirun, mpiexec, srun) gives every rank, with its rank number.
-const RANK_VARIABLES: [&str; 3] = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"];
+const RANK_VARIABLES: [&std::ffi::CStr; 3] = [c"OMPI_COMM_WORLD_RANK", c"PMIX_RANK", c"PMI_RANK"];
 
-/// Runs before `main` (it is in the binary's `.init_array`): a rank whose address-space limit
-/// (`ulimit -v`) cannot hold MPI ends at once, with one line from rank 0 and exit 1, instead of
-/// inside `MPI_Init`. Only the C library is used: Rust's runtime is not set up yet.
+/// Runs before `main`, from the binary's `.init_array`, because it must come before
+/// `MPI_Init` and the step calls `mpi::initialize()` as the first line of its own `main` (that
+/// call is its lesson). A rank whose address-space limit (`ulimit -v`) cannot hold MPI ends here,
+/// with one line from rank 0 and exit 1, instead of inside `MPI_Init` with a page of
+/// diagnostics. Rust's runtime is not set up yet, so only the C library is called: `getenv`,
+/// `getrlimit`, `open`/`read` for the program's name, `write`, `nanosleep`, `_exit`; nothing
+/// allocates.
 extern "C" fn before_main() {
-    let rank = RANK_VARIABLES.iter().find_map(std::env::var_os);
-    let Some(rank) = rank else {
+    let Some(rank_is_zero) = launched_rank_is_zero() else {
         return; // not started by a launcher: one plain process
     };
     let mut limit = libc::rlimit {
@@ -31,15 +34,15 @@ extern "C" fn before_main() {
     {
         return;
     }
-    if rank.as_bytes() == b"0" {
-        let line = format!(
-            "{}: the address-space limit (ulimit -v) is {} MiB, too little to start MPI (it needs about {} MiB): raise it\n",
-            program_name(),
-            limit.rlim_cur >> 20,
-            MPI_ADDRESS_SPACE >> 20
-        );
-        // SAFETY: write to stderr from a valid buffer.
-        unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+    if rank_is_zero {
+        let mut line = Line::default();
+        push_program_name(&mut line);
+        line.push(b": the address-space limit (ulimit -v) is ");
+        line.number(limit.rlim_cur >> 20);
+        line.push(b" MiB, too little to start MPI (it needs about ");
+        line.number(MPI_ADDRESS_SPACE >> 20);
+        line.push(b" MiB): raise it\n");
+        line.write_to(2);
     } else {
         // The other ranks wait for rank 0 to say why: the launcher ends the job at the first
         // rank that exits, and a rank 0 started a moment later would be killed before its line.
@@ -55,15 +58,41 @@ extern "C" fn before_main() {
     unsafe { libc::_exit(1) }
 }
 
-fn program_name() -> String {
-    std::env::args_os()
-        .next()
-        .and_then(|a| {
-            std::path::Path::new(&a)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "mpi".into())
+/// Whether this process is rank 0, if a launcher started it (`None` if none did).
+fn launched_rank_is_zero() -> Option<bool> {
+    RANK_VARIABLES.iter().find_map(|name| {
+        // SAFETY: a NUL-terminated name; getenv returns a pointer into the environment, read
+        // before anything could change it.
+        let value = unsafe { libc::getenv(name.as_ptr().cast()) };
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: getenv's value is a NUL-terminated string.
+        let value = unsafe { std::ffi::CStr::from_ptr(value) };
+        Some(value.to_bytes() == b"0")
+    })
+}
+
+/// The program's name as the kernel keeps it (`/proc/self/comm`), without allocating.
+fn push_program_name(line: &mut Line) {
+    let mut name = [0u8; 32];
+    // SAFETY: a NUL-terminated path; read fills at most the buffer's length; the descriptor is
+    // closed again.
+    let read = unsafe {
+        let fd = libc::open(
+            c"/proc/self/comm".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            0
+        } else {
+            let n = libc::read(fd, name.as_mut_ptr().cast(), name.len());
+            libc::close(fd);
+            n.max(0) as usize
+        }
+    };
+    let name = name[..read].strip_suffix(b"\n").unwrap_or(&name[..read]);
+    line.push(if name.is_empty() { b"mpi" } else { name });
 }
 
 #[used]
@@ -86,6 +115,6 @@ pub(crate) fn remember_own_segment() {
         .filter_map(|path| path.strip_prefix("/dev/shm/"))
         .find(|name| name.starts_with("vader_segment.") && name.ends_with(&suffix));
     if let (Some(name), Ok(dir)) = (own, std::fs::File::open("/dev/shm")) {
-        let _ = gridgen::frame::remove_on_abnormal_end(dir, name);
+        let _ = remove_on_abnormal_end(dir, name);
     }
 }

@@ -8,24 +8,17 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::guard::Refused;
+
 /// Everything a step can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Arguments that cannot work anywhere; the message says which and why.
-    #[error("{0}")]
-    Usage(String),
-    /// The run would not fit in the memory this process may use; refused before allocating.
-    #[error(
-        "size {size} needs about {} of memory ({grids} grids of {size}×{size} f64 and the file lists) but {limit}",
-        mib(*.needed)
-    )]
-    TooLarge {
-        size: usize,
-        grids: u64,
-        needed: u64,
-        /// What limits it, with the number: "only 1.2 GiB is available".
-        limit: String,
-    },
+    /// Arguments that cannot work anywhere.
+    #[error(transparent)]
+    Usage(#[from] Usage),
+    /// The guard's checks before the run: it cannot fit (memory, disk, limits, names).
+    #[error(transparent)]
+    Refused(#[from] Refused),
     /// The output folder could not be created.
     #[error("cannot create output folder {}: {source}", .path.display())]
     CreateDir { path: PathBuf, source: io::Error },
@@ -34,30 +27,7 @@ pub enum Error {
     Write { path: PathBuf, source: io::Error },
     /// An I/O error outside any output file.
     #[error("{0}")]
-    Io(io::Error),
-    /// The output's filesystem has less room than the run will write; refused before starting.
-    #[error(
-        "the run writes about {} but {} has only {} free",
-        mib(*.needed), .path.display(), mib(*.available)
-    )]
-    NoSpace {
-        path: PathBuf,
-        needed: u64,
-        available: u64,
-    },
-    /// A file of the run would exceed the file-size limit (`ulimit -f`); refused up front.
-    #[error(
-        "a file of this run takes about {} but the file-size limit (ulimit -f) is {}",
-        mib(*.needed), mib(*.limit)
-    )]
-    FileSizeLimit { limit: u64, needed: u64 },
-    /// A file name longer than the output folder's filesystem allows.
-    #[error("the file name {name:?} is {} bytes, more than the {limit} that the filesystem of {} allows for a name (use a shorter -o)", .name.len(), .dir.display())]
-    NameTooLong {
-        name: String,
-        limit: usize,
-        dir: PathBuf,
-    },
+    Io(#[from] io::Error),
     /// A library (HDF5) refused an operation on the run's file, or on none that it knows of.
     #[error("{library} error{}: {message}", .path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
     Library {
@@ -80,11 +50,58 @@ pub enum Error {
         library: String,
     },
     /// Worker threads could not be started, or vanished.
-    #[error("worker threads: {0}")]
-    Threads(String),
+    #[error(transparent)]
+    Workers(#[from] Workers),
     /// The profiler could not start or report.
-    #[error("profiler: {0}")]
-    Profiler(String),
+    #[error(transparent)]
+    Profiler(#[from] Profiler),
+}
+
+/// Arguments wrong on every machine: exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Usage {
+    /// What clap said of the command line (its first line: the cause).
+    #[error("{cause} (see --help)")]
+    Command { cause: String },
+    /// A default taken from the environment that cannot be used.
+    #[error("{variable}: {why}; pass {instead} to choose")]
+    FromEnvironment {
+        variable: &'static str,
+        why: String,
+        /// The flag that overrides it.
+        instead: &'static str,
+    },
+    /// `--flamegraph` must name a drawing or a samples file.
+    #[error("--flamegraph {}: name an .svg (the drawing, its samples beside it) or a .folded file (the samples alone, to merge several runs)", .0.display())]
+    FlamegraphPath(PathBuf),
+    /// More files than an MPI count (a C int) can describe.
+    #[error("--n-files {n_files} is more than an MPI count can hold ({max})")]
+    TooManyForMpi { n_files: usize, max: i64 },
+}
+
+/// The thread steps' workers.
+#[derive(Debug, thiserror::Error)]
+pub enum Workers {
+    /// The system refused a thread (its thread limit, or memory for the stack).
+    #[error("worker threads: cannot start worker {worker}: {source}")]
+    Start { worker: usize, source: io::Error },
+    /// A thread pool could not start its threads.
+    #[error("worker threads: cannot start the workers: {source}")]
+    Pool {
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A worker went away without answering: it panicked (its message was printed).
+    #[error("worker threads: a worker stopped without answering")]
+    Gone,
+}
+
+/// The sampler behind `--flamegraph`.
+#[derive(Debug, thiserror::Error)]
+pub enum Profiler {
+    #[error("profiler: cannot start: {0}")]
+    Start(pprof::Error),
+    #[error("profiler: cannot build the report: {0}")]
+    Report(pprof::Error),
 }
 
 impl Error {
@@ -92,6 +109,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
+            Error::Refused(refused) if refused.on_every_machine() => 2,
             _ => 1,
         }
     }
@@ -114,91 +132,30 @@ impl Error {
     }
 }
 
-/// An I/O error that knows the file it happened to: what [`crate::PartialFile`] returns from
-/// its writes, so that `?` in a step turns it into [`Error::Write`] naming that file.
-#[derive(Debug)]
-pub(crate) struct InFile {
-    pub path: PathBuf,
-    pub source: io::Error,
-}
-
-impl std::fmt::Display for InFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot write {}: {}", self.path.display(), self.source)
-    }
-}
-
-impl std::error::Error for InFile {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
-
-/// Wraps `source` so that it carries `path` through `io::Result` (see [`InFile`]).
-pub(crate) fn in_file(path: &std::path::Path, source: io::Error) -> io::Error {
-    if source.get_ref().is_some_and(|e| e.is::<InFile>()) {
-        return source;
-    }
-    io::Error::new(
-        source.kind(),
-        InFile {
-            path: path.to_owned(),
-            source,
-        },
-    )
-}
-
-/// `?` on an I/O error inside a step: a write into a gridgen file names that file.
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        if e.get_ref().is_some_and(|inner| inner.is::<InFile>()) {
-            let inner = e.into_inner().expect("checked above");
-            let InFile { path, source } = *inner.downcast::<InFile>().expect("checked above");
-            return Error::Write { path, source };
-        }
-        Error::Io(e)
-    }
-}
-
 /// Result with gridgen's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-fn mib(bytes: u64) -> String {
-    crate::space::human(bytes)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_write_error_keeps_its_file_through_io_result() {
-        let e = in_file(
-            std::path::Path::new("out/data00001.npy"),
-            io::Error::other("disk on fire"),
-        );
-        assert_eq!(
-            e.to_string(),
-            "cannot write out/data00001.npy: disk on fire"
-        );
-        let again = in_file(std::path::Path::new("elsewhere"), e);
-        let e: Error = again.into();
-        assert_eq!(
-            e.to_string(),
-            "cannot write out/data00001.npy: disk on fire"
-        );
-        let plain: Error = io::Error::other("plain").into();
-        assert_eq!(plain.to_string(), "plain");
-    }
-
-    #[test]
-    fn only_usage_errors_exit_with_2() {
-        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
-        let space = Error::NoSpace {
+    fn only_errors_of_the_command_exit_with_2() {
+        let usage = Error::from(Usage::FlamegraphPath("p.png".into()));
+        assert_eq!(usage.exit_code(), 2);
+        assert!(usage
+            .to_string()
+            .starts_with("--flamegraph p.png: name an .svg"));
+        let impossible = Error::from(Refused::Impossible {
+            size: 1 << 40,
+            grids: 3,
+        });
+        assert_eq!(impossible.exit_code(), 2);
+        let space = Error::from(Refused::NoSpace {
             path: "o".into(),
             needed: 2,
             available: 1,
-        };
+        });
         assert_eq!(space.exit_code(), 1);
         let library = Error::Library {
             library: "HDF5",
@@ -208,6 +165,25 @@ mod tests {
         assert_eq!(
             library.in_file(|| Some("o/data.h5".into())).to_string(),
             "HDF5 error in o/data.h5: m"
+        );
+    }
+
+    #[test]
+    fn messages_name_their_cause_in_one_line() {
+        let e = Error::from(Usage::FromEnvironment {
+            variable: "SLURM_CPUS_PER_TASK",
+            why: "expected a whole number of at least 1, got 'lots'".into(),
+            instead: "-w",
+        });
+        assert_eq!(
+            e.to_string(),
+            "SLURM_CPUS_PER_TASK: expected a whole number of at least 1, got 'lots'; pass -w to choose"
+        );
+        let plain: Error = io::Error::other("plain").into();
+        assert_eq!(plain.to_string(), "plain");
+        assert_eq!(
+            Error::from(Workers::Gone).to_string(),
+            "worker threads: a worker stopped without answering"
         );
     }
 }

@@ -1,49 +1,37 @@
 //! `gridgen`: what every step of the workshop shares, so that each step's `main.rs` holds its
-//! lesson — the calls of the crates it teaches — and nothing else. It needs no system library:
-//! the MPI frame is `gridgen-mpi`, the HDF5 file `gridgen-h5`, each built once whatever else is.
+//! lesson — the calls of the crates it teaches — and nothing else. It is three places:
 //!
-//! What the steps call:
-//! - [`run`] with [`step!`]: the frame around a lesson — checks before the run, the summary
-//!   after it, one line on stderr for any failure.
-//! - [`Args`], [`WorkerArgs`]: the shared command line.
-//! - [`Output`]: file names, and all-or-nothing files ([`Output::create`] …
-//!   [`PartialFile::commit`]); [`Output::progress`] for the datasets of one file.
-//! - [`field`]: the data contract — the grid, and numpy's rounding rules ([`field::frac`]).
-//! - [`npy::header`]: `numpy.save`'s header.
-//! - [`workers`]: the thread steps' shared errors and names.
+//! - **The data contract**, [`gridgen_contract`] (re-exported here: [`field`], [`npy`], [`text`],
+//!   [`Summary`]): the grid, numpy's rounding rules, the `.npy` header and the text format —
+//!   what makes every step's files the same numbers, bit for bit. No process state at all.
+//! - **The driver**, [`driver`]: the run around a lesson, written once ([`run`] for one
+//!   process, [`run_with`] for a team such as an MPI world): arguments, checks, the output
+//!   folder, all-or-nothing files, the summary line, one line on stderr for any failure.
+//! - **The guard**, [`guard`]: what keeps a wrong file from ever having a final name, whatever
+//!   ends the run (Ctrl-C, `scancel`, a full disk, a limit), and what refuses a run that cannot
+//!   fit before anything is created. The driver starts it with one call, `guard::start`; each
+//!   step's binary declares the guard's allocator itself.
 //!
-//! What `gridgen-mpi`, `gridgen-h5` and the tools build on: [`frame`].
+//! It needs no system library: the MPI world is `gridgen-mpi`'s, the HDF5 file `gridgen-h5`'s.
+//!
+//! What the steps call: [`run`] with [`step!`]; [`Args`] or [`WorkerArgs`]; [`Output`] and its
+//! [`PartialFile`]s; [`field`], [`npy::header`], [`axes`], [`meshgrid`]; [`workers`].
 
-mod alloc;
-pub mod args;
-mod dirfd;
+pub mod driver;
 mod error;
-pub mod field;
-pub mod memory;
-pub mod npy;
-mod observe;
-pub mod output;
-pub mod profile;
-mod progress;
-mod report;
-mod run;
-mod signals;
-pub mod space;
-pub mod split;
-mod team;
-pub mod text;
-pub mod trace;
-pub mod workers;
+pub mod guard;
 
-pub use args::{Args, StepArgs, WorkerArgs, WorkersFrom};
-pub use error::{Error, Result};
-pub use field::{axes, meshgrid};
-pub use output::{Output, PartialFile};
-pub use progress::Progressing;
-pub use report::Summary;
-pub use run::run;
+pub use driver::args::{Args, StepArgs, WorkerArgs};
+pub use driver::output::{Output, PartialFile};
+pub use driver::progress::Progressing;
+pub use driver::team::{Alone, Team};
+pub use driver::workers;
+pub use driver::{run, run_with};
+pub use error::{Error, Profiler, Result, Usage, Workers};
+pub use gridgen_contract::summary::WorkersFrom;
+pub use gridgen_contract::{axes, field, meshgrid, npy, split, summary, text, Summary};
+pub use guard::PATIENCE;
 pub use steps::{self, Format, Launch, Step};
-pub use team::{Alone, Team, PATIENCE};
 
 /// The calling crate's row of the step table ([`steps::STEPS`]), found by its package name
 /// when it compiles: a step crate missing from the table does not build.
@@ -59,16 +47,4 @@ macro_rules! step {
         };
         STEP
     }};
-}
-
-/// The pieces of the frame that gridgen's sibling crates (`gridgen-mpi`, `gridgen-h5`) and the
-/// workshop's tools build on. The steps call none of them.
-pub mod frame {
-    pub use crate::observe::{title, write_profile, write_trace, Observer, Seen};
-    pub use crate::output::{secret_name, LibraryFile, TempName};
-    pub use crate::report::{failure, line, mark_told, one_line_panics, summary};
-    pub use crate::run::{check, create, lesson, summarize, Folders};
-    pub use crate::signals::{
-        leave_word, remove_on_abnormal_end, remove_own, watch, Process, HELD,
-    };
 }

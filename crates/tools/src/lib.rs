@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
-use gridgen::Summary;
+use gridgen_contract::Summary;
 use ndarray::Array2;
 pub use steps::{find as step_info, Format, Launch, Needs, Step, STEPS};
 
@@ -186,10 +186,15 @@ pub fn load_run(dir: &Path, prefix: &str, format: Format, n_files: usize) -> Res
 /// The arrays every step must write for `n_files` files of `size`, computed in-process with
 /// gridgen (which the end-to-end tests tie to numpy's own values).
 pub fn reference(n_files: usize, size: usize) -> Arrays {
-    let (x, y) = gridgen::axes(size);
-    let (xx, yy) = gridgen::meshgrid(&x, &y);
+    let (x, y) = gridgen_contract::axes(size);
+    let (xx, yy) = gridgen_contract::meshgrid(&x, &y);
     (0..n_files)
-        .map(|t| (t, gridgen::field::generate_data(&xx, &yy, n_files, t)))
+        .map(|t| {
+            (
+                t,
+                gridgen_contract::field::generate_data(&xx, &yy, n_files, t),
+            )
+        })
         .collect()
 }
 

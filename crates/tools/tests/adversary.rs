@@ -476,7 +476,7 @@ fn profiles_and_timelines_are_all_or_nothing_and_refusals_make_no_folder() {
     // Leave a few KiB: too little for the timeline of 3000 files.
     let filler = disk.path().join("filler");
     let keep = 16 * 1024;
-    let free = gridgen::space::free_bytes(disk.path()).unwrap();
+    let free = gridgen::guard::space::free_bytes(disk.path()).unwrap();
     fs::write(&filler, vec![0u8; (free - keep) as usize]).unwrap();
     let step = first(Launch::Serial, Format::Npy);
     let data = tempfile::tempdir().unwrap();

@@ -77,7 +77,7 @@ fn a_file_size_limit_met_mid_run_is_one_line_naming_the_file() {
 fn a_file_size_limit_lowered_on_one_rank_only_ends_the_job_with_one_line() {
     // The limited rank's write fails inside one of HDF5's collective metadata steps, and HDF5 can
     // then hold every rank in a different MPI call: no error returns to the step. The limited
-    // rank notes the limit (SIGXFSZ) and, if still held after gridgen::frame::HELD, reports and
+    // rank notes the limit (SIGXFSZ) and, if still held after gridgen::guard::HELD, reports and
     // ends; the launcher ends the rest, and rank 0 adds no line of its own.
     for step in steps_where(|s| s.launch == Launch::Mpi && s.format == Format::H5) {
         limit_mid_run(step, 2, Some(1));

@@ -75,7 +75,7 @@ fn a_flamegraph_names_the_steps_own_functions_and_a_diff_shows_the_change() {
     );
     assert!(text.contains("generate_value"), "the field is missing");
     let stacks = folded(&write.with_extension("folded"));
-    assert!(stacks.iter().map(|s| s.1).sum::<u64>() >= gridgen::profile::MIN_SAMPLES);
+    assert!(stacks.iter().map(|s| s.1).sum::<u64>() >= gridgen_contract::summary::MIN_SAMPLES);
     assert!(
         stacks
             .iter()
@@ -217,7 +217,7 @@ fn a_too_short_run_still_draws_its_graph_and_says_it_is_thin() {
     assert!(svg_text(&svg).contains("<svg"), "no graph was written");
     assert!(svg.with_extension("folded").exists(), "no folded stacks");
     let summary = tools::parse_summary(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
-    assert!(summary.samples.unwrap() < gridgen::profile::MIN_SAMPLES);
+    assert!(summary.samples.unwrap() < gridgen_contract::summary::MIN_SAMPLES);
     assert_eq!(summary.flamegraph, Some(svg.display().to_string()));
 }
 

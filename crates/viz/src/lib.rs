@@ -131,14 +131,14 @@ mod tests {
     #[test]
     fn the_runtime_below_the_workshops_code_is_left_out() {
         let stacks = parse(
-            "write;_start;main;std::rt::lang_start;write::main;gridgen::text::savetxt 5\n\
+            "write;_start;main;std::rt::lang_start;write::main;gridgen_contract::text::savetxt 5\n\
              rank 0;write_mpi;_start;main;std::rt::lang_start 2\n\
-             worker-0;clone3;start_thread;rayon_core::registry::main_loop;<gridgen::output::Output>::create 1\n",
+             worker-0;clone3;start_thread;rayon_core::registry::main_loop;<gridgen::driver::output::Output>::create 1\n",
         )
         .unwrap();
         let trimmed = render(&from_our_code(&stacks));
         assert!(
-            trimmed.contains("write;write::main;gridgen::text::savetxt 5\n"),
+            trimmed.contains("write;write::main;gridgen_contract::text::savetxt 5\n"),
             "{trimmed}"
         );
         assert!(
@@ -146,7 +146,7 @@ mod tests {
             "{trimmed}"
         );
         assert!(
-            trimmed.contains("worker-0;<gridgen::output::Output>::create 1\n"),
+            trimmed.contains("worker-0;<gridgen::driver::output::Output>::create 1\n"),
             "{trimmed}"
         );
     }

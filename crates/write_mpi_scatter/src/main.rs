@@ -5,7 +5,6 @@
 //! over ranks, no matching send and receive to get wrong, and the MPI library is free to use
 //! the fastest way its network has.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use gridgen::field::frac;
@@ -90,19 +89,28 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
 }
 // ANCHOR_END: distribute
 
+// The process's allocator: the system's, except that a failed allocation ends the run with one
+// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
+#[global_allocator]
+static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
+
 fn main() -> ExitCode {
     // ANCHOR: init
     // Start MPI. Every rank runs this same program; `world` is all of them together.
     let universe = mpi::initialize().expect("MPI is initialised once, here");
     let world = universe.world();
     // ANCHOR_END: init
-    gridgen_mpi::run_in(gridgen::step!(), &world, |args: &Args, out, world| {
-        let (x, y) = gridgen::axes(args.size);
-        let (xx, yy) = gridgen::meshgrid(&x, &y);
-        for file_id in my_files(world, args.n_files) {
-            write_data(&xx, &yy, out, args.n_files, file_id)?;
-        }
-        Ok(())
-    })
+    gridgen_mpi::run_in(
+        gridgen::step!(),
+        &world,
+        |args: &Args, out, world| -> gridgen::Result<()> {
+            let (x, y) = gridgen::axes(args.size);
+            let (xx, yy) = gridgen::meshgrid(&x, &y);
+            for file_id in my_files(world, args.n_files) {
+                write_data(&xx, &yy, out, args.n_files, file_id)?;
+            }
+            Ok(())
+        },
+    )
     // `universe` is dropped on the way out of main: MPI_Finalize.
 }

@@ -13,7 +13,6 @@
 //!
 //! Step 5 removes both.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::thread::Scope;
 
@@ -129,6 +128,11 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
     })
 }
 // ANCHOR_END: write_files
+
+// The process's allocator: the system's, except that a failed allocation ends the run with one
+// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
+#[global_allocator]
+static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
 
 fn main() -> ExitCode {
     gridgen::run(gridgen::step!(), |args: &WorkerArgs, out| {

@@ -9,7 +9,6 @@
 //! a one-second timeout; and the queue is short (two indices a worker), so a run of a billion
 //! files holds a few indices in memory, not a billion.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use gridgen::field::frac;
@@ -111,6 +110,11 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
     }
 }
 // ANCHOR_END: write_files
+
+// The process's allocator: the system's, except that a failed allocation ends the run with one
+// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
+#[global_allocator]
+static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
 
 fn main() -> ExitCode {
     gridgen::run(gridgen::step!(), |args: &WorkerArgs, out| {

@@ -7,7 +7,6 @@
 //! `try_for_each_init` builds each worker's grids once and stops at the first error, which
 //! comes back as the loop's result.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use gridgen::field::frac;
@@ -70,7 +69,7 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
         .num_threads(args.workers())
         .thread_name(gridgen::workers::worker_name)
         .build()
-        .map_err(|e| gridgen::Error::Threads(format!("cannot start the workers: {e}")))?;
+        .map_err(gridgen::workers::pool_refused)?;
     // ANCHOR: par_iter
     pool.install(|| {
         (0..args.n_files).into_par_iter().try_for_each_init(
@@ -85,6 +84,11 @@ fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
     // ANCHOR_END: par_iter
 }
 // ANCHOR_END: write_files
+
+// The process's allocator: the system's, except that a failed allocation ends the run with one
+// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
+#[global_allocator]
+static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
 
 fn main() -> ExitCode {
     gridgen::run(gridgen::step!(), |args: &WorkerArgs, out| {

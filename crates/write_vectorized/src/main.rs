@@ -47,6 +47,11 @@ fn write_data(
 }
 // ANCHOR_END: write_data
 
+// The process's allocator: the system's, except that a failed allocation ends the run with one
+// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
+#[global_allocator]
+static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
+
 fn main() -> ExitCode {
     gridgen::run(gridgen::step!(), |args: &Args, out| {
         let (x, y) = gridgen::axes(args.size);

@@ -8,7 +8,6 @@
 //! What remains is opening, writing and closing one file per index; step 8 (`write_hdf5`)
 //! writes everything into one file instead.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use gridgen::field::frac;
@@ -62,6 +61,11 @@ fn write_data(
     let data = generate_data(xx, yy, n_files, file_id);
     save_npy(out, file_id, &data)
 }
+
+// The process's allocator: the system's, except that a failed allocation ends the run with one
+// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
+#[global_allocator]
+static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
 
 fn main() -> ExitCode {
     gridgen::run(gridgen::step!(), |args: &Args, out| {

@@ -23,6 +23,6 @@ fn main() {
     let workers = cli.workers.max(1);
     let seconds = tools::capacity::seconds(workers, cli.units);
     // The summary line the runner reads: the work is "files" of size 0.
-    let summary = gridgen::Summary::new("capacity", workers, 0, 0, seconds);
+    let summary = gridgen_contract::Summary::new("capacity", workers, 0, 0, seconds);
     println!("{}", summary.json());
 }

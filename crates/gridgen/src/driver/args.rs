@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, Parser};
 
-use serde::{Deserialize, Serialize};
 use steps::Step;
 
-use crate::Error;
+use crate::error::Usage;
+use crate::guard::MAX_WORKERS;
+pub use gridgen_contract::summary::{WorkersFrom, SLURM_CPUS_PER_TASK};
 
 /// Arguments shared by every step.
 #[derive(Debug, Clone, Parser)]
@@ -50,7 +51,7 @@ pub trait StepArgs: Parser {
         3
     }
     /// Checks and completes the arguments after parsing (for defaults taken from the environment).
-    fn resolve(&mut self) -> Result<(), String> {
+    fn resolve(&mut self) -> Result<(), Usage> {
         Ok(())
     }
     /// Adds what these arguments decided (workers, ranks) to the run's summary.
@@ -63,7 +64,7 @@ impl StepArgs for Args {
     }
 }
 
-/// Parses the process's arguments for `step`. A usage error is [`Error::Usage`] with clap's
+/// Parses the process's arguments for `step`. A usage error is [`crate::Error::Usage`] with clap's
 /// message cut to its first line (the cause); `--help` and `--version` come back as `Ok(None)`
 /// after printing (only if `print_help`: under MPI only rank 0 prints).
 pub fn parse<A: StepArgs>(step: &'static Step, print_help: bool) -> crate::Result<Option<A>> {
@@ -76,7 +77,7 @@ pub fn parse<A: StepArgs>(step: &'static Step, print_help: bool) -> crate::Resul
         .and_then(|matches: ArgMatches| A::from_arg_matches(&matches));
     match parsed {
         Ok(mut args) => {
-            args.resolve().map_err(Error::Usage)?;
+            args.resolve()?;
             Ok(Some(args))
         }
         Err(e) if !e.use_stderr() => {
@@ -95,7 +96,7 @@ pub fn parse<A: StepArgs>(step: &'static Step, print_help: bool) -> crate::Resul
                 .trim_start_matches("error: ")
                 .trim()
                 .replace('\n', "\\n");
-            Err(Error::Usage(format!("{cause} (see --help)")))
+            Err(Usage::Command { cause }.into())
         }
     }
 }
@@ -114,33 +115,6 @@ pub struct WorkerArgs {
     workers_from: Option<WorkersFrom>,
 }
 
-/// Where a thread step's worker count came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WorkersFrom {
-    /// `-w`, given on the command line.
-    #[serde(rename = "-w")]
-    Flag,
-    /// The Slurm job's `--cpus-per-task`.
-    #[serde(rename = "SLURM_CPUS_PER_TASK")]
-    Slurm,
-    /// Neither: one worker.
-    #[serde(rename = "default")]
-    Default,
-}
-
-impl std::fmt::Display for WorkersFrom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            WorkersFrom::Flag => "-w",
-            WorkersFrom::Slurm => SLURM_CPUS_PER_TASK,
-            WorkersFrom::Default => "default",
-        })
-    }
-}
-
-/// The Slurm variable that says how many cores a job's task was given.
-pub const SLURM_CPUS_PER_TASK: &str = "SLURM_CPUS_PER_TASK";
-
 impl WorkerArgs {
     /// The number of worker threads, resolved at parse time.
     pub fn workers(&self) -> usize {
@@ -149,15 +123,18 @@ impl WorkerArgs {
 
     /// `-w` if given, else `SLURM_CPUS_PER_TASK` (so a job's `--cpus-per-task` is used without
     /// repeating it), else 1. `from_slurm` is the variable's value, if set.
-    fn resolve_workers(&mut self, from_slurm: Option<String>) -> Result<(), String> {
+    fn resolve_workers(&mut self, from_slurm: Option<String>) -> Result<(), Usage> {
         if self.workers.is_some() {
             self.workers_from = Some(WorkersFrom::Flag);
             return Ok(());
         }
         match from_slurm {
             Some(text) => {
-                let n = worker_count(text.trim())
-                    .map_err(|e| format!("{SLURM_CPUS_PER_TASK}: {e}; pass -w to choose"))?;
+                let n = worker_count(text.trim()).map_err(|why| Usage::FromEnvironment {
+                    variable: SLURM_CPUS_PER_TASK,
+                    why,
+                    instead: "-w",
+                })?;
                 self.workers = Some(n);
                 self.workers_from = Some(WorkersFrom::Slurm);
             }
@@ -186,7 +163,7 @@ impl StepArgs for WorkerArgs {
     fn grids_in_memory(&self) -> u64 {
         3 * (self.workers() as u64 + 1)
     }
-    fn resolve(&mut self) -> Result<(), String> {
+    fn resolve(&mut self) -> Result<(), Usage> {
         self.resolve_workers(std::env::var(SLURM_CPUS_PER_TASK).ok())
     }
     fn annotate(&self, summary: &mut crate::Summary) {
@@ -205,11 +182,9 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-/// The most worker threads a step starts. More threads than cores only wait for each other;
-/// thousands exhaust the system's thread limit and each one's stack, so a typo (`-w 20000`) is
-/// refused here, not met halfway through starting them.
-pub const MAX_WORKERS: usize = 1024;
-
+/// At most [`MAX_WORKERS`]: more threads than cores only wait for each other; thousands exhaust
+/// the system's thread limit and each one's stack, so a typo (`-w 20000`) is refused here, not
+/// met halfway through starting them.
 fn worker_count(text: &str) -> Result<usize, String> {
     let n = at_least_one(text)?;
     if n > MAX_WORKERS {
@@ -293,6 +268,7 @@ mod tests {
         );
         assert!(parse(&["w"], Some("lots"))
             .unwrap_err()
+            .to_string()
             .contains(SLURM_CPUS_PER_TASK));
         assert!(WorkerArgs::try_parse_from(["w", "-w", "0"]).is_err());
         assert!(WorkerArgs::try_parse_from(["w", "-w", "1024"]).is_ok());

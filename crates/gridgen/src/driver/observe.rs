@@ -4,10 +4,16 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::profile::{self, Profile, ProfileKind, Sampler, MIN_SAMPLES};
-use crate::report::line as report;
-use crate::trace::{self, Slice};
-use crate::{Args, Output, Result, Summary};
+use gridgen_contract::Summary;
+use steps::Step;
+
+use crate::driver::args::Args;
+use crate::driver::output::{write_all_or_nothing, Output};
+use crate::driver::profile::{self, rank_path, Profile, ProfileKind, Sampler, MIN_SAMPLES};
+use crate::driver::report::line as report;
+use crate::driver::team::Team;
+use crate::driver::trace::{self, Process, Slice};
+use crate::Result;
 
 /// The sampler, when `--flamegraph` asked for one.
 pub struct Observer {
@@ -81,22 +87,88 @@ pub fn write_profile(
 }
 
 /// Writes the timeline of `processes`, all or nothing.
-pub fn write_trace(path: &Path, processes: &[(i32, String, Vec<Slice>)]) -> Result<()> {
-    crate::output::write_all_or_nothing(path, trace::chrome_json(processes).as_bytes())
+fn write_trace(path: &Path, processes: &[Process]) -> Result<()> {
+    write_all_or_nothing(path, trace::chrome_json(processes).as_bytes())
 }
 
-impl Seen {
-    /// Writes what a single process observed, and notes it in the summary.
-    pub fn write_alone(self, args: &Args, summary: &mut Summary) -> Result<()> {
-        if let (Some(profile), Some(svg)) = (&self.profile, &args.flamegraph) {
-            summary.samples = Some(profile.samples());
-            write_profile(profile, svg, &title(summary), &summary.step, self.seconds)?;
-            summary.flamegraph = Some(svg.display().to_string());
-        }
-        if let (Some(slices), Some(path)) = (self.slices, &args.trace) {
-            write_trace(path, &[(0, summary.step.clone(), slices)])?;
-            summary.trace = Some(path.display().to_string());
-        }
-        Ok(())
+/// Writes what the team observed. Alone: the flamegraph and the timeline. In a team of ranks:
+/// every rank its own flamegraph (`PATH.rankNN.svg`), and member 0 the merged one (each rank
+/// under a root frame of its own) and one timeline (one process per rank). The gathers come
+/// first and happen on every member alike (the flags are the same everywhere); only then are
+/// files written. `summary` is member 0's, and notes what was written.
+pub fn write_observed<T: Team + ?Sized>(
+    team: &T,
+    step: &Step,
+    args: &Args,
+    seen: Seen,
+    summary: Option<&mut Summary>,
+) -> Result<()> {
+    let profile = args
+        .flamegraph
+        .as_ref()
+        .and_then(|_| team_profile(team, seen.profile.as_ref()));
+    let slices = args
+        .trace
+        .as_ref()
+        .map(|_| team_slices(team, step, seen.slices.unwrap_or_default()))
+        .transpose()?
+        .flatten();
+    if let (Some(rank), Some(own), Some(svg)) = (team.named_rank(), &seen.profile, &args.flamegraph)
+    {
+        let title = format!(
+            "{} rank {rank}  n={} size={}",
+            step.name, args.n_files, args.size
+        );
+        own.write(&rank_path(svg, rank as i32), &title)?;
     }
+    let Some(summary) = summary else {
+        return Ok(());
+    };
+    if let (Some(profile), Some(svg)) = (profile, &args.flamegraph) {
+        summary.samples = Some(profile.samples());
+        write_profile(&profile, svg, &title(summary), step.name, seen.seconds)?;
+        summary.flamegraph = Some(svg.display().to_string());
+    }
+    if let (Some(processes), Some(path)) = (slices, &args.trace) {
+        write_trace(path, &processes)?;
+        summary.trace = Some(path.display().to_string());
+    }
+    Ok(())
+}
+
+/// The team's profile on member 0: this process's own, or every rank's under its rank.
+fn team_profile<T: Team + ?Sized>(team: &T, own: Option<&Profile>) -> Option<Profile> {
+    if team.named_rank().is_none() {
+        return own.cloned();
+    }
+    let folded = own.map(Profile::folded).unwrap_or_default();
+    let parts = team.gather(folded.as_bytes())?;
+    let mut merged = Profile::default();
+    for (r, part) in parts.iter().enumerate() {
+        merged.merge(
+            &Profile::parse_folded(&String::from_utf8_lossy(part)).under(&format!("rank {r}")),
+        );
+    }
+    Some(merged)
+}
+
+/// The team's timeline on member 0: one process, or one per rank.
+fn team_slices<T: Team + ?Sized>(
+    team: &T,
+    step: &Step,
+    own: Vec<Slice>,
+) -> Result<Option<Vec<Process>>> {
+    if team.named_rank().is_none() {
+        return Ok(Some(vec![(0, step.name.to_owned(), own)]));
+    }
+    let bytes = serde_json::to_vec(&own).map_err(std::io::Error::other)?;
+    let Some(parts) = team.gather(&bytes) else {
+        return Ok(None);
+    };
+    let mut processes = Vec::with_capacity(parts.len());
+    for (r, part) in parts.iter().enumerate() {
+        let slices = serde_json::from_slice(part).map_err(std::io::Error::other)?;
+        processes.push((r as i32, format!("{} rank {r}", step.name), slices));
+    }
+    Ok(Some(processes))
 }

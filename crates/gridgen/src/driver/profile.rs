@@ -13,10 +13,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::error::Profiler;
 use crate::{Error, Result};
 
-/// Below this many samples a flamegraph shows noise more than a profile.
-pub const MIN_SAMPLES: u64 = 50;
+pub use gridgen_contract::summary::MIN_SAMPLES;
 
 /// What `--flamegraph PATH` asks for, by the path's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,17 +57,13 @@ impl Sampler {
             // Frames inside the sampler and the C library's signal trampolines say nothing.
             .blocklist(&["libc", "libgcc", "pthread", "vdso"])
             .build()
-            .map_err(|e| Error::Profiler(format!("cannot start: {e}")))?;
+            .map_err(Profiler::Start)?;
         Ok(Sampler { guard })
     }
 
     /// Stops sampling and folds the stacks, each rooted at its thread's name.
     pub fn finish(self) -> Result<Profile> {
-        let report = self
-            .guard
-            .report()
-            .build()
-            .map_err(|e| Error::Profiler(format!("cannot build the report: {e}")))?;
+        let report = self.guard.report().build().map_err(Profiler::Report)?;
         let mut stacks = BTreeMap::new();
         for (frames, count) in &report.data {
             let mut line = clean(&frames.thread_name_or_id());
@@ -133,7 +129,7 @@ impl Profile {
     pub fn write(&self, svg: &Path, title: &str) -> Result<()> {
         let folded_path = svg.with_extension("folded");
         let folded = self.folded();
-        crate::output::write_all_or_nothing(&folded_path, folded.as_bytes())?;
+        crate::driver::output::write_all_or_nothing(&folded_path, folded.as_bytes())?;
         if ProfileKind::of(svg) == Some(ProfileKind::Samples) {
             return Ok(());
         }
@@ -152,7 +148,7 @@ impl Profile {
                 },
             )?;
         }
-        crate::output::write_all_or_nothing(svg, &svg_bytes)
+        crate::driver::output::write_all_or_nothing(svg, &svg_bytes)
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Instant;
 
-use crate::trace::Slice;
+use crate::driver::trace::Slice;
 
 /// The progress of one run.
 #[derive(Debug)]
@@ -45,7 +45,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Progress {
     pub(crate) fn new(tracing: bool) -> Progress {
         let done = Arc::new(AtomicU64::new(0));
-        crate::signals::count_files(&done);
+        crate::guard::count_files(&done);
         Progress {
             done,
             bar: Mutex::new(None),

@@ -1,19 +1,20 @@
-//! The processes that write one file together: this process alone, or every rank of an MPI job
-//! (`gridgen-mpi` provides that one). What a shared file needs of them is small: agree, share
-//! rank 0's choice of name, and know when a failure left the file unclosable.
+//! The processes that run one step together: this process alone ([`Alone`]), or every rank of
+//! an MPI job (`gridgen-mpi` provides that one). The driver asks the same few things of either —
+//! agree on an outcome, add up a count, gather what each observed — so that the run is written
+//! once, for both. A shared HDF5 file asks a few more (gridgen-h5).
 
-use std::time::Duration;
+use std::any::Any;
 
-/// How long a member that failed waits for the others to learn of it. Members busy with their
-/// own files come when they are done or are ended with the job; a member that never comes is
-/// held in a collective call of HDF5's that the failure left unfinished (a metadata write that
-/// met `ulimit -f` on one rank), which only the launcher can end.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+use gridgen_contract::Summary;
 
-/// The processes writing one file together.
+use crate::driver::args::Args;
+use crate::guard::Process;
+use crate::Result;
+
+/// The processes running one step, or writing one file, together.
 pub trait Team {
-    /// This process's place among them (0: the one that names and renames the file). (Not
-    /// `rank`: an MPI communicator has its own.)
+    /// This process's place among them (0: the one that names and renames the file, and
+    /// speaks for them all). (Not `rank`: an MPI communicator has its own.)
     fn member(&self) -> usize;
     /// How many they are.
     fn members(&self) -> usize;
@@ -24,6 +25,33 @@ pub trait Team {
     /// A file they shared was left unclosed after a failure: the process must end without the
     /// library's exit handlers, which would try to close it collectively (and hang).
     fn abandon(&self);
+
+    /// The max of every member's `mine`, on every member; `None` when a member that `failed`
+    /// gave up waiting for the others ([`crate::guard::PATIENCE`]).
+    fn max_of(&self, mine: [i32; 2], failed: bool) -> Option<[i32; 2]>;
+    /// The sum of every member's `value`, on member 0; `None` on the others.
+    fn sum(&self, value: u64) -> Option<u64>;
+    /// Every member's `bytes`, in member order, on member 0; `None` on the others.
+    fn gather(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>>;
+    /// Waits until every member gets here.
+    fn barrier(&self);
+
+    /// How this process's guard should behave ([`crate::guard::start`]).
+    fn process(&self) -> Process;
+    /// The rank to name in a failure's line, when there are ranks to tell apart.
+    fn named_rank(&self) -> Option<usize>;
+    /// What only a team refuses, checked by each member alone before the driver's own checks
+    /// (a launcher that started this process for another MPI, a count MPI cannot hold).
+    fn refuses(&self, args: &Args) -> Result<()>;
+    /// The checks the members make together, before anything is created: every member calls it
+    /// (it may be collective), whatever its own checks said.
+    fn check_together(&self, args: &Args, grids: u64, extra: u64) -> Result<()>;
+    /// Memory the driver holds beside the grids for `n_files` files (a rank's file lists).
+    fn frame_bytes(&self, n_files: usize) -> u64;
+    /// A member's lesson panicked (the hook has said where): what happens to the run.
+    fn panicked(&self, payload: Box<dyn Any + Send>) -> !;
+    /// What the summary says of the team (`by 4 ranks`).
+    fn annotate(&self, summary: &mut Summary);
 }
 
 /// One process on its own.
@@ -42,4 +70,35 @@ impl Team for Alone {
     }
     fn broadcast(&self, _values: &mut [u64]) {}
     fn abandon(&self) {}
+    fn max_of(&self, mine: [i32; 2], _failed: bool) -> Option<[i32; 2]> {
+        Some(mine)
+    }
+    fn sum(&self, value: u64) -> Option<u64> {
+        Some(value)
+    }
+    fn gather(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+        Some(vec![bytes.to_vec()])
+    }
+    fn barrier(&self) {}
+    fn process(&self) -> Process {
+        Process::Alone
+    }
+    fn named_rank(&self) -> Option<usize> {
+        None
+    }
+    fn refuses(&self, _args: &Args) -> Result<()> {
+        Ok(())
+    }
+    fn check_together(&self, _args: &Args, _grids: u64, _extra: u64) -> Result<()> {
+        Ok(())
+    }
+    fn frame_bytes(&self, _n_files: usize) -> u64 {
+        0
+    }
+    /// A panic ends the process as Rust's would (the hook has printed its line): its temporary
+    /// files are removed as it unwinds.
+    fn panicked(&self, payload: Box<dyn Any + Send>) -> ! {
+        std::panic::resume_unwind(payload)
+    }
+    fn annotate(&self, _summary: &mut Summary) {}
 }

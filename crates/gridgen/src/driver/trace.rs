@@ -3,7 +3,7 @@
 //! (open it in Perfetto or chrome://tracing). MPI steps merge every rank into one file, one
 //! process per rank.
 //!
-//! The slices are recorded by the run's [`crate::Output`] (see [`crate::progress`]) rather than
+//! The slices are recorded by the run's [`crate::Output`] (see [`crate::driver::progress`]) rather than
 //! through `tracing` + `tracing-chrome`: a file's slice spans the computing and the writing of
 //! that file, which the lesson does with its own calls, so a span around both would have to be
 //! opened in every step's `main.rs`.
@@ -23,9 +23,12 @@ pub struct Slice {
     pub end: f64,
 }
 
+/// One process of a timeline: its id, its name, and its slices.
+pub type Process = (i32, String, Vec<Slice>);
+
 /// The Chrome trace-event JSON for the slices of each process (`(pid, process name, slices)`):
 /// a track per thread, a slice per file, and its compute and write phases nested inside.
-pub fn chrome_json(processes: &[(i32, String, Vec<Slice>)]) -> String {
+pub fn chrome_json(processes: &[Process]) -> String {
     let mut events = Vec::new();
     for (pid, process, slices) in processes {
         events.push(serde_json::json!({"ph": "M", "name": "process_name", "pid": pid, "args": {"name": process}}));

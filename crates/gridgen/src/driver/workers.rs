@@ -4,23 +4,31 @@
 use std::any::Any;
 use std::io;
 
-use crate::Error;
+use crate::error::{Error, Workers};
 
 pub use steps::{worker_name, WORKER_PREFIX};
 
 /// A worker thread could not be started (the system's thread limit, or memory for its stack).
-pub fn cannot_start(worker: usize, e: io::Error) -> Error {
-    Error::Threads(format!("cannot start worker {worker}: {e}"))
+pub fn cannot_start(worker: usize, source: io::Error) -> Error {
+    Workers::Start { worker, source }.into()
+}
+
+/// A thread pool could not start its threads (rayon's `ThreadPoolBuilder::build`).
+pub fn pool_refused(source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Workers::Pool {
+        source: Box::new(source),
+    }
+    .into()
 }
 
 /// A worker went away without answering: it panicked (its message was printed), so the run
 /// cannot go on.
 pub fn gone() -> Error {
-    Error::Threads("a worker stopped without answering".into())
+    Workers::Gone.into()
 }
 
 /// The text of a panic's payload.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -1,6 +1,14 @@
 //! Memory that runs out anyway, past the checks made before the run (another process took it,
 //! or the limits could not be read): one line naming the cause, the temporary files removed,
 //! exit 1 — instead of Rust's default abort with its backtrace and exit code 134.
+//!
+//! A process has one global allocator, and Rust expects it declared in the binary: every step's
+//! `main.rs` says
+//!
+//! ```ignore
+//! #[global_allocator]
+//! static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
+//! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -14,7 +22,7 @@ unsafe impl GlobalAlloc for OneLineOnFailure {
         // SAFETY: the caller upholds `alloc`'s contract, which is passed on as it is.
         let p = unsafe { System.alloc(layout) };
         if p.is_null() {
-            crate::signals::out_of_memory(layout.size());
+            super::handler::out_of_memory(layout.size());
         }
         p
     }
@@ -23,7 +31,7 @@ unsafe impl GlobalAlloc for OneLineOnFailure {
         // SAFETY: as in `alloc`.
         let p = unsafe { System.alloc_zeroed(layout) };
         if p.is_null() {
-            crate::signals::out_of_memory(layout.size());
+            super::handler::out_of_memory(layout.size());
         }
         p
     }
@@ -32,7 +40,7 @@ unsafe impl GlobalAlloc for OneLineOnFailure {
         // SAFETY: as in `alloc`.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if p.is_null() {
-            crate::signals::out_of_memory(new_size);
+            super::handler::out_of_memory(new_size);
         }
         p
     }
@@ -42,6 +50,3 @@ unsafe impl GlobalAlloc for OneLineOnFailure {
         unsafe { System.dealloc(ptr, layout) }
     }
 }
-
-#[global_allocator]
-static ALLOCATOR: OneLineOnFailure = OneLineOnFailure;

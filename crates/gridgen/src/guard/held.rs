@@ -12,11 +12,20 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Info, CLOSING, LIVE, NAME, REGISTRY};
-use crate::team::PATIENCE;
+use super::handler::{outcome_told, sleep, Info};
+use super::registry::{
+    self, leave_word, remove_all, remove_own, target_of, unlink_library_file, CLOSING, REGISTRY,
+};
+use super::space;
 
 /// Set by SIGXFSZ: a write of this process met the file-size limit.
 static LIMIT_MET: AtomicBool = AtomicBool::new(false);
+
+/// How long a member of a team that failed waits for the others to learn of it. Members busy
+/// with their own files come when they are done or are ended with the job; a member that never
+/// comes is held in a collective call of HDF5's that the failure left unfinished (a metadata write
+/// that met `ulimit -f` on one rank), which only the launcher can end.
+pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// How long a rank whose write met the limit may go on without telling the outcome: twice the
 /// time a failed rank waits for the others in the failure agreement, which ends the usual cases
@@ -38,7 +47,7 @@ pub(super) struct Watch {
 impl Watch {
     /// Called at every poll of the watcher thread; ends the process once it is held.
     pub(super) fn poll(&mut self, info: &Info) {
-        if !LIMIT_MET.load(Ordering::SeqCst) || super::outcome_told() {
+        if !LIMIT_MET.load(Ordering::SeqCst) || outcome_told() {
             return;
         }
         let since = *self.since.get_or_insert_with(Instant::now);
@@ -56,8 +65,8 @@ fn give_up(info: &Info) {
         return; // a signal's handler is ending the process already
     }
     let file = held_file().map_or_else(|| "its file".to_string(), |p| p.display().to_string());
-    let limit = crate::space::file_size_limit()
-        .map_or_else(|| "raised again since".to_string(), crate::space::human);
+    let limit =
+        space::file_size_limit().map_or_else(|| "raised again since".to_string(), space::human);
     let rank = info.rank.map(|r| format!("rank {r}: ")).unwrap_or_default();
     let line = format!(
         "{}: {rank}cannot write {file}: File too large: a write met the file-size limit (ulimit -f, now {limit}) and the parallel library did not return within {} s (the other ranks are held in it); unfinished file removed\n",
@@ -65,19 +74,19 @@ fn give_up(info: &Info) {
         HELD.as_secs()
     );
     if info.reports {
-        super::remove_all(true);
+        remove_all(true);
     } else {
         // The library's file only, not the private folder: that is the rank's that made it.
         REGISTRY.iter().for_each(|slot| {
-            super::unlink_library_file(slot);
+            unlink_library_file(slot);
         });
-        super::leave_word();
+        leave_word();
     }
-    super::remove_own();
+    remove_own();
     // SAFETY: write and _exit; the main thread is held in a library call and prints nothing.
     unsafe {
         libc::write(2, line.as_ptr().cast(), line.len());
-        super::sleep(info.linger);
+        sleep(info.linger);
         libc::_exit(1)
     }
 }
@@ -85,20 +94,9 @@ fn give_up(info: &Info) {
 /// The final path of the file being written when the rank was held: the registered library
 /// file's (a private folder's), else any registered temporary file's.
 fn held_file() -> Option<PathBuf> {
-    let live = || {
-        REGISTRY
-            .iter()
-            .filter(|s| s.state.load(Ordering::Acquire) == LIVE)
-    };
-    let slot = live()
-        .find(|s| s.inner_dir.load(Ordering::Acquire) > 0)
-        .or_else(|| live().next())?;
-    // SAFETY: the name was complete when LIVE was published.
-    let name = unsafe { &*slot.name.get() };
-    let len = name.iter().position(|&b| b == 0).unwrap_or(NAME);
-    let temp = std::str::from_utf8(&name[..len]).ok()?;
-    let target = crate::output::TempName::target_of(temp)?;
-    Some(folder_path(slot.dir.load(Ordering::Relaxed) - 1)?.join(target))
+    let (dir, temp) = registry::open_file()?;
+    let target = target_of(&temp)?;
+    Some(folder_path(dir)?.join(target))
 }
 
 /// The path of an open folder, as the kernel knows it.

@@ -9,7 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Result};
+use super::refused::human;
+use super::refused::Refused;
 
 /// Bytes of one `size × size` grid of f64, or `None` if that overflows u64.
 pub fn grid_bytes(size: usize) -> Option<u64> {
@@ -34,23 +35,26 @@ pub struct Limit {
 }
 
 /// A run that needs more than any machine has: wrong on every machine.
-pub fn impossible(size: usize, grids: u64) -> Error {
-    Error::Usage(format!(
-        "size {size} needs more memory than any machine has ({grids} grids of {size}×{size} f64 overflow 64 bits)"
-    ))
+pub fn impossible(size: usize, grids: u64) -> Refused {
+    Refused::Impossible { size, grids }
 }
 
 /// Checks that one process alone, needing `need` bytes, fits under every limit.
-pub fn check_fits(size: usize, grids: u64, extra: u64) -> Result<()> {
+pub fn check_fits(size: usize, grids: u64, extra: u64) -> Result<(), Refused> {
     let need = needed(size, grids, extra).ok_or_else(|| impossible(size, grids))?;
     check_against(size, grids, need, process_limit())?;
     check_against(size, grids, need, shared_limit())
 }
 
 /// Checks `need` (one process's, or what the ranks of a node need together) against `limit`.
-pub fn check_against(size: usize, grids: u64, need: u64, limit: Option<Limit>) -> Result<()> {
+pub fn check_against(
+    size: usize,
+    grids: u64,
+    need: u64,
+    limit: Option<Limit>,
+) -> Result<(), Refused> {
     match limit {
-        Some(limit) if need > limit.left => Err(Error::TooLarge {
+        Some(limit) if need > limit.left => Err(Refused::TooLarge {
             size,
             grids,
             needed: need,
@@ -91,7 +95,7 @@ pub fn process_limit() -> Option<Limit> {
         if tightest.as_ref().is_none_or(|t| left < t.left) {
             tightest = Some(Limit {
                 left,
-                says: format!("{name} leaves {}", crate::space::human(left)),
+                says: format!("{name} leaves {}", human(left)),
             });
         }
     }
@@ -122,7 +126,7 @@ pub fn shared_limit() -> Option<Limit> {
         }),
         (Some(a), _) => Some(Limit {
             left: a,
-            says: format!("only {} is available", crate::space::human(a)),
+            says: format!("only {} is available", human(a)),
         }),
         (None, Some(g)) => Some(Limit {
             left: g,
@@ -135,7 +139,7 @@ pub fn shared_limit() -> Option<Limit> {
 fn cgroup_says(left: u64) -> String {
     format!(
         "the memory limit of this job or container (its cgroup) leaves {}",
-        crate::space::human(left)
+        human(left)
     )
 }
 
@@ -212,15 +216,20 @@ mod tests {
     fn small_grids_fit_and_huge_ones_are_refused() {
         assert!(check_fits(100, 3, 0).is_ok());
         let err = check_fits(10_000_000, 3, 0).unwrap_err();
-        assert_eq!(err.exit_code(), 1, "this machine refuses it");
         let message = err.to_string();
+        assert_eq!(
+            crate::Error::from(err).exit_code(),
+            1,
+            "this machine refuses it"
+        );
         assert!(message.contains("size 10000000 needs about"), "{message}");
     }
 
     #[test]
     fn overflowing_sizes_are_usage_errors() {
         assert_eq!(grid_bytes(usize::MAX), None);
-        assert_eq!(check_fits(usize::MAX, 3, 0).unwrap_err().exit_code(), 2);
+        let impossible = check_fits(usize::MAX, 3, 0).unwrap_err();
+        assert_eq!(crate::Error::from(impossible).exit_code(), 2);
         assert!(check_fits(1, 3, u64::MAX / 2).is_err());
     }
 

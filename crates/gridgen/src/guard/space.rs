@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use steps::Format;
 
-use crate::{Error, Result};
+pub use super::refused::human;
+use super::refused::Refused;
 
 /// Bytes the caller may still write under `dir` (`statvfs`: blocks free to unprivileged users).
 pub fn free_bytes(dir: &Path) -> Option<u64> {
@@ -54,9 +55,9 @@ pub fn nearest_existing(dir: &Path) -> PathBuf {
 
 /// Checks that `needed` bytes fit in `dir`'s filesystem. A filesystem that cannot say is not
 /// refused; neither is one that reports no blocks at all (some network filesystems do).
-pub fn check_room(dir: &Path, needed: u64) -> Result<()> {
+pub fn check_room(dir: &Path, needed: u64) -> Result<(), Refused> {
     match free_bytes(dir) {
-        Some(available) if available > 0 && needed > available => Err(Error::NoSpace {
+        Some(available) if available > 0 && needed > available => Err(Refused::NoSpace {
             path: dir.to_owned(),
             needed,
             available,
@@ -68,9 +69,9 @@ pub fn check_room(dir: &Path, needed: u64) -> Result<()> {
 /// Checks that a file of `largest` bytes is allowed by this process's file-size limit
 /// (`ulimit -f`, `RLIMIT_FSIZE`). Refused up front because a write that crosses the limit fails
 /// halfway — and inside a collective MPI-IO write, one rank's failure leaves the others waiting.
-pub fn check_file_size_limit(largest: u64) -> Result<()> {
+pub fn check_file_size_limit(largest: u64) -> Result<(), Refused> {
     match file_size_limit() {
-        Some(limit) if largest > limit => Err(Error::FileSizeLimit {
+        Some(limit) if largest > limit => Err(Refused::FileSizeLimit {
             limit,
             needed: largest,
         }),
@@ -114,18 +115,6 @@ pub fn bytes_for(format: Format, n_files: usize, size: usize) -> u64 {
     per_file.saturating_mul(n_files as u64)
 }
 
-/// Bytes in a unit a learner reads at a glance.
-pub fn human(bytes: u64) -> String {
-    let b = bytes as f64;
-    if bytes >= 1 << 30 {
-        format!("{:.1} GiB", b / (1u64 << 30) as f64)
-    } else if bytes >= 1 << 20 {
-        format!("{:.1} MiB", b / (1u64 << 20) as f64)
-    } else {
-        format!("{:.1} KiB", b / 1024.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,8 +139,12 @@ mod tests {
         let here = std::env::temp_dir();
         assert!(check_room(&here, 1).is_ok());
         let err = check_room(&here, u64::MAX).unwrap_err();
-        assert_eq!(err.exit_code(), 1, "the machine refuses, not the arguments");
         assert!(err.to_string().contains("free"), "{err}");
+        assert_eq!(
+            crate::Error::from(err).exit_code(),
+            1,
+            "the machine refuses, not the arguments"
+        );
         let missing = here.join("no/such/folder");
         assert_eq!(nearest_existing(&missing), here);
         assert!(name_max(&here) >= 14);

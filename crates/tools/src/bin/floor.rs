@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use gridgen::Summary;
+use gridgen_contract::Summary;
 
 /// What the floor writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

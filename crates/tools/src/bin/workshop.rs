@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use gridgen::Summary;
+use gridgen_contract::Summary;
 use tools::{compare_runs, load_run, run_step_on, step_binary, Arrays, Launch, Step, STEPS};
 
 #[derive(Parser)]

@@ -49,7 +49,7 @@ fn main() -> Result<()> {
         .with_context(|| format!("cannot write {}", folded_path.display()))?;
     std::fs::write(&cli.output, svg)
         .with_context(|| format!("cannot write {}", cli.output.display()))?;
-    if samples < gridgen::profile::MIN_SAMPLES {
+    if samples < gridgen_contract::summary::MIN_SAMPLES {
         eprintln!(
             "flamegraph: only {samples} samples from {} runs (the kernel allows about 250 per busy \
              thread per second): too few to trust; profile more runs or more files per run",

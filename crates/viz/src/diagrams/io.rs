@@ -1,7 +1,7 @@
 //! The diagrams of many machines and their files: the split of the file indices over ranks,
 //! many files against one HDF5 file, one parallel file, and the collective step's hyperslabs.
 
-use gridgen::split::array_split;
+use gridgen_contract::split::array_split;
 
 use crate::svg::{colour, Anchor, Font, Svg};
 
@@ -63,9 +63,25 @@ pub fn split() -> String {
         &format!("array_split(range({n}), {np}) on rank 0"),
     );
     indices(&mut svg, 20.0, 66.0, &chunks);
+    sends(&mut svg, &chunks);
+    scatter(&mut svg, &chunks);
+    svg.text(
+        (20.0, 600.0),
+        Font::LABEL.size(22.0).at(Anchor::Start),
+        &format!(
+            "{n} files over {np} ranks: the first {} rank(s) take one more (numpy's array_split)",
+            n % np
+        ),
+    );
+    svg.finish()
+}
+
+/// The left half of [`split`]: rank 0 sends each other rank its chunk.
+fn sends(svg: &mut Svg, chunks: &[std::ops::Range<usize>]) {
+    let np = chunks.len();
     let title = Font::LABEL.bold().at(Anchor::Start);
     svg.text((20.0, 200.0), title, "write_mpi: sends");
-    let boxes = ranks(&mut svg, 20.0, 230.0, &chunks);
+    let boxes = ranks(svg, 20.0, 230.0, chunks);
     for (rank, (x, y)) in boxes.iter().enumerate().skip(1) {
         // Rank 0 keeps its own chunk and sends one message to every other rank.
         svg.arrow(
@@ -85,8 +101,14 @@ pub fn split() -> String {
         Font::LABEL.size(22.0).at(Anchor::Start),
         &format!("{} sends, one at a time, from rank 0", np - 1),
     );
+}
+
+/// The right half of [`split`]: one scatter that every rank calls.
+fn scatter(svg: &mut Svg, chunks: &[std::ops::Range<usize>]) {
+    let np = chunks.len();
+    let title = Font::LABEL.bold().at(Anchor::Start);
     svg.text((640.0, 200.0), title, "write_mpi_scatter: one scatter");
-    let scattered = ranks(&mut svg, 640.0, 230.0, &chunks);
+    let scattered = ranks(svg, 640.0, 230.0, chunks);
     let bar_x = 640.0 + 290.0 + 60.0;
     svg.rect(
         (bar_x, 230.0),
@@ -109,15 +131,6 @@ pub fn split() -> String {
         Font::LABEL.size(22.0).at(Anchor::Start),
         "every rank calls it; MPI moves the chunks",
     );
-    svg.text(
-        (20.0, 600.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
-        &format!(
-            "{n} files over {np} ranks: the first {} rank(s) take one more (numpy's array_split)",
-            n % np
-        ),
-    );
-    svg.finish()
 }
 
 /// A stack of file icons in a folder, against one HDF5 file holding a dataset per index.
@@ -155,6 +168,15 @@ pub fn files() -> String {
         note,
         &format!("{n} trips to the filesystem's metadata"),
     );
+    one_file(&mut svg, n);
+    svg.finish()
+}
+
+/// The right half of [`files`]: one HDF5 file, a dataset per array.
+fn one_file(svg: &mut Svg, n: usize) {
+    let bold = Font::LABEL.bold().at(Anchor::Start);
+    let note = Font::LABEL.size(22.0).at(Anchor::Start);
+    let mono = Font::LABEL.size(22.0).mono();
     svg.text((640.0, 44.0), bold, "one file: HDF5");
     svg.rect(
         (640.0, 70.0),
@@ -182,7 +204,6 @@ pub fn files() -> String {
     }
     svg.text((640.0, 530.0), note, "created once; every array a dataset,");
     svg.text((640.0, 562.0), note, "named like the file it replaces");
-    svg.finish()
 }
 
 /// Every rank opens the same file through MPI-IO, every rank creates every dataset (metadata
@@ -251,9 +272,26 @@ pub fn hyperslabs() -> String {
         Font::LABEL.bold().at(Anchor::Start),
         &format!("/data: one dataset of shape ({n}, size, size)"),
     );
+    planes(&mut svg, &chunks);
+    rounds_table(&mut svg, &chunks, per_round, rounds);
+    let note = Font::LABEL.size(22.0).at(Anchor::Start);
+    svg.text(
+        (20.0, 540.0),
+        note,
+        "each round: one collective H5Dwrite on every rank, of its next planes (a hyperslab);",
+    );
+    svg.text(
+        (20.0, 576.0),
+        note,
+        "every rank takes part in every round, with no plane left if need be",
+    );
+    svg.finish()
+}
+
+/// The dataset's planes as slanted cards, the first at the back, coloured by rank.
+fn planes(svg: &mut Svg, chunks: &[std::ops::Range<usize>]) {
     for (rank, chunk) in chunks.iter().enumerate() {
         for t in chunk.clone() {
-            // Planes as slanted cards, the first at the back.
             let (x, y) = (30.0 + 42.0 * t as f64, 80.0 + 36.0 * t as f64);
             svg.rect(
                 (x, y),
@@ -273,6 +311,10 @@ pub fn hyperslabs() -> String {
             );
         }
     }
+}
+
+/// Which planes each rank writes in each round.
+fn rounds_table(svg: &mut Svg, chunks: &[std::ops::Range<usize>], per_round: usize, rounds: usize) {
     let mono = Font::LABEL.size(22.0).mono();
     svg.text(
         (620.0, 120.0),
@@ -313,16 +355,4 @@ pub fn hyperslabs() -> String {
             );
         }
     }
-    let note = Font::LABEL.size(22.0).at(Anchor::Start);
-    svg.text(
-        (20.0, 540.0),
-        note,
-        "each round: one collective H5Dwrite on every rank, of its next planes (a hyperslab);",
-    );
-    svg.text(
-        (20.0, 576.0),
-        note,
-        "every rank takes part in every round, with no plane left if need be",
-    );
-    svg.finish()
 }

@@ -1,7 +1,7 @@
 //! The diagrams of one machine's parallelism: the work over cores, what a task copies, the
 //! queue, and Amdahl's law.
 
-use gridgen::split::array_split;
+use gridgen_contract::split::array_split;
 
 use crate::svg::{colour, Anchor, Font, Svg};
 use crate::trace::Timeline;
@@ -84,6 +84,13 @@ pub fn copies() -> String {
     let (n, size) = (100usize, 100usize);
     let grid = 8 * size * size;
     let mut svg = Svg::new(1200.0, 600.0, super::Diagram::Copies.title());
+    copies_by_apply(&mut svg, n, grid);
+    copies_by_queue(&mut svg, n);
+    svg.finish()
+}
+
+/// The top half of [`copies`]: `Pool.apply`'s tasks, each with its own copy of the grids.
+fn copies_by_apply(svg: &mut Svg, n: usize, grid: usize) {
     let bold = Font::LABEL.bold().at(Anchor::Start);
     let note = Font::LABEL.size(24.0).at(Anchor::Start);
     svg.text(
@@ -137,6 +144,12 @@ pub fn copies() -> String {
             bytes(2 * grid * n)
         ),
     );
+}
+
+/// The bottom half of [`copies`]: a queue's tasks, an index each.
+fn copies_by_queue(svg: &mut Svg, n: usize) {
+    let bold = Font::LABEL.bold().at(Anchor::Start);
+    let note = Font::LABEL.size(24.0).at(Anchor::Start);
     svg.text((20.0, 360.0), bold, "A queue: every task is a file index");
     svg.labelled(
         (20.0, 390.0),
@@ -165,7 +178,6 @@ pub fn copies() -> String {
             bytes(std::mem::size_of::<usize>() * n)
         ),
     );
-    svg.finish()
 }
 
 /// The main thread feeds a bounded channel; each worker takes the next index when it is free.
@@ -184,8 +196,21 @@ pub fn queue(run: &Timeline) -> Result<String, String> {
         Font::LABEL,
         "main",
     );
-    // The channel holds two indices per worker: the main thread blocks while it is full.
-    let slots = 2 * taken.len();
+    let channel_end = channel(&mut svg, 2 * taken.len());
+    worker_rows(&mut svg, run, &taken, channel_end);
+    svg.text(
+        (20.0, 600.0),
+        Font::LABEL.size(22.0).at(Anchor::Start),
+        &format!(
+        "From a run: {QUEUE_STEP} -n {n} -w {workers} --trace; each row, the files that worker took"
+    ),
+    );
+    Ok(svg.finish())
+}
+
+/// The bounded channel of [`queue`], `slots` indices long (two per worker: the main thread
+/// blocks while it is full); returns where it ends.
+fn channel(svg: &mut Svg, slots: usize) -> f64 {
     svg.rect(
         (210.0, 255.0),
         (44.0 * slots as f64 + 10.0, 60.0),
@@ -210,6 +235,11 @@ pub fn queue(run: &Timeline) -> Result<String, String> {
         Font::LABEL.size(22.0).at(Anchor::Start),
         &format!("bounded channel: {slots} slots"),
     );
+    channel_end
+}
+
+/// Each worker of [`queue`], and the files it took.
+fn worker_rows(svg: &mut Svg, run: &Timeline, taken: &[Vec<usize>], channel_end: f64) {
     let rows = taken.len().max(1) as f64;
     let step = 520.0 / rows;
     for (w, files) in taken.iter().enumerate() {
@@ -241,14 +271,6 @@ pub fn queue(run: &Timeline) -> Result<String, String> {
             );
         }
     }
-    svg.text(
-        (20.0, 600.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
-        &format!(
-        "From a run: {QUEUE_STEP} -n {n} -w {workers} --trace; each row, the files that worker took"
-    ),
-    );
-    Ok(svg.finish())
 }
 
 /// Amdahl's law, `1 / ((1 - p) + p / N)`, on 1 to 64 cores, for several parallel shares `p`,
@@ -259,6 +281,38 @@ pub fn amdahl() -> String {
     let (left, right, top, bottom) = (130.0, 800.0, 70.0, 540.0);
     let x_of = |cores: f64| left + (right - left) * cores.log2() / 6.0;
     let y_of = |speedup: f64| bottom - (bottom - top) * speedup.log2() / 6.0;
+    amdahl_axes(&mut svg, (left, right, top, bottom), x_of, y_of);
+    for (i, p) in shares.iter().enumerate() {
+        let speedup = |cores: f64| 1.0 / ((1.0 - p) + p / cores);
+        let points: Vec<(f64, f64)> = (0..=60)
+            .map(|k| f64::from(k) / 10.0)
+            .map(|e| (x_of(e.exp2()), y_of(speedup(e.exp2()))))
+            .collect();
+        svg.polyline(&points, colour::series(i), 4.0, false);
+        let label = format!(
+            "{:.0}% parallel: at most {:.0}×",
+            p * 100.0,
+            1.0 / (1.0 - p)
+        );
+        svg.text(
+            (right + 16.0, y_of(speedup(64.0)) + 8.0),
+            Font::LABEL
+                .size(22.0)
+                .fill(colour::series(i))
+                .at(Anchor::Start),
+            &label,
+        );
+    }
+    svg.finish()
+}
+
+/// The axes of [`amdahl`], both doubling, and the diagonal of perfect scaling.
+fn amdahl_axes(
+    svg: &mut Svg,
+    (left, right, top, bottom): (f64, f64, f64, f64),
+    x_of: impl Fn(f64) -> f64,
+    y_of: impl Fn(f64) -> f64,
+) {
     for k in 0..=6 {
         let v = f64::from(1u32 << k);
         svg.line((x_of(v), top), (x_of(v), bottom), colour::PALE, 2.0, false);
@@ -297,26 +351,4 @@ pub fn amdahl() -> String {
         Font::LABEL.size(22.0).at(Anchor::End),
         "every part parallel",
     );
-    for (i, p) in shares.iter().enumerate() {
-        let speedup = |cores: f64| 1.0 / ((1.0 - p) + p / cores);
-        let points: Vec<(f64, f64)> = (0..=60)
-            .map(|k| f64::from(k) / 10.0)
-            .map(|e| (x_of(e.exp2()), y_of(speedup(e.exp2()))))
-            .collect();
-        svg.polyline(&points, colour::series(i), 4.0, false);
-        let label = format!(
-            "{:.0}% parallel: at most {:.0}×",
-            p * 100.0,
-            1.0 / (1.0 - p)
-        );
-        svg.text(
-            (right + 16.0, y_of(speedup(64.0)) + 8.0),
-            Font::LABEL
-                .size(22.0)
-                .fill(colour::series(i))
-                .at(Anchor::Start),
-            &label,
-        );
-    }
-    svg.finish()
 }

@@ -12,12 +12,12 @@ use std::path::Path;
 
 /// An open folder.
 #[derive(Debug)]
-pub(crate) struct Dir {
+pub struct Dir {
     fd: OwnedFd,
 }
 
 /// Identity of a file: its device and inode.
-pub(crate) type Identity = (u64, u64);
+pub type Identity = (u64, u64);
 
 fn c_name(name: &str) -> io::Result<CString> {
     CString::new(name)
@@ -154,14 +154,14 @@ impl Dir {
 }
 
 /// The identity of an open file.
-pub(crate) fn identity(file: &File) -> io::Result<Identity> {
+pub fn identity(file: &File) -> io::Result<Identity> {
     use std::os::unix::fs::MetadataExt;
     let meta = file.metadata()?;
     Ok((meta.dev(), meta.ino()))
 }
 
 /// 64 random bits from the kernel, as 16 hex digits: a name no one can guess in advance.
-pub(crate) fn random_hex() -> String {
+pub fn random_hex() -> String {
     let mut bytes = [0u8; 8];
     // SAFETY: a valid buffer of its length; getrandom fills what it reports.
     let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
