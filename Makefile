@@ -66,10 +66,19 @@ PROFILE_RUNS := 10
 PROFILE_ARGS_TEXT := -n 10 -s 1000
 PROFILE_ARGS_DEFAULT := -n 30 -s 1000
 profile_args = $(if $(filter $(1),$(TEXT_STEPS)),$(PROFILE_ARGS_TEXT),$(PROFILE_ARGS_DEFAULT))
-# How a step is started: MPI steps under mpirun, thread steps with -w.
-launch = $(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W)))
+# How a step is started: MPI steps under mpirun, thread steps with -w, the Python step as its
+# script in the virtual environment its module is built into.
+launch = $(if $(filter $(1),$(PYTHON_STEPS)),$(VENV)/bin/python crates/$(1)/python/$(1).py,$(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W))))
+# How a step is built: cargo, or for the Python step maturin, into that environment.
+build_step = $(if $(filter $(1),$(PYTHON_STEPS)),$(MAKE) --no-print-directory $(VENV)/.installed && VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release --quiet -m crates/$(1)/Cargo.toml,$(CARGO) build --release -p $(1))
 
-.PHONY: bench-text submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
+# The Python step's virtual environment, in the target folder: the system's Python and its numpy
+# (nothing is installed into the system), maturin from PyPI, pinned, installed once.
+PYTHON3 ?= /usr/bin/python3
+VENV := $(CARGO_TARGET_DIR)/python-venv
+MATURIN_VERSION := 1.16.0
+
+.PHONY: setup-browser bench-text submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
         flamegraph flamegraphs diff-flamegraph timeline book native-build slides slides-pdf checkpoints diagrams figures prepare
 
 help: ## List the targets
@@ -84,6 +93,9 @@ setup-stacks: ## Install a second MPI stack (MPICH and its parallel HDF5) and Lm
 
 setup-slurm: ## Install a Slurm (daemons, client, munge) to test the job scripts against
 	@scripts/setup.sh --slurm
+
+setup-browser: ## Install Chromium, pdfinfo and the deck's fonts: the deck's PDF and its browser test
+	@scripts/setup.sh --browser
 
 build: setup ## Build every step and tool (release)
 	$(CARGO) build --release --workspace
@@ -134,7 +146,7 @@ preflight: ## Is this machine or cluster account ready? One verdict per item, un
 check: ## The fast check: fmt, clippy, the tests of what is installed (no root, no Slurm)
 	@scripts/check.sh
 
-test: setup setup-slurm setup-stacks ## Formatting, lints, unit and end-to-end tests, the Slurm jobs, the MPICH stack (what CI runs)
+test: setup setup-slurm setup-stacks setup-browser ## Formatting, lints, unit and end-to-end tests, the Slurm jobs, the MPICH stack, the deck in a browser (what CI runs)
 	@$(MAKE) --no-print-directory test-installed
 
 # A make of its own, so that it sees the MPI and HDF5 that setup may have just installed.
@@ -152,15 +164,20 @@ test-installed:
 
 # Each step target builds its own crate only, and checks only for what that step needs.
 $(STEPS): %: setup-for-%
-	$(CARGO) build --release -p $@
+	$(call build_step,$@)
 	$(call launch,$@) -n $(N) -s $(S) --dir $(OUT)/$@
+
+$(VENV)/.installed:
+	$(PYTHON3) -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check maturin==$(MATURIN_VERSION)
+	@touch $@
 
 # The targets that work on one step: STEP must name one.
 need-step:
 	@$(if $(filter $(STEP),$(STEPS)),true,{ echo "make $(firstword $(MAKECMDGOALS)): STEP='$(STEP)' is not a step; give STEP=<one of: $(STEPS)>" >&2; exit 2; })
 
 setup-for-%:
-	@scripts/setup.sh $(if $(filter $*,$(RUST_ONLY_STEPS)),--rust-only)
+	@scripts/setup.sh $(if $(filter $*,$(RUST_ONLY_STEPS)),--rust-only,$(if $(filter $*,$(PYTHON_STEPS)),--python))
 
 # Each target builds its crates one at a time, with the same cargo commands as the step targets
 # and `make prepare`: a crate built with another selection resolves its features anew.
@@ -239,6 +256,7 @@ MARP := $(SLIDES)/node_modules/.bin/marp
 MARP_ARGS := --theme-set $(SLIDES)/theme.css --html
 export CHROME_PATH ?= /usr/bin/chromium
 $(SLIDES)/node_modules/.installed: $(SLIDES)/package-lock.json
+	@scripts/setup.sh --slides
 	cd $(SLIDES) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -248,7 +266,7 @@ slides: $(SLIDES)/node_modules/.installed ## The deck, from the steps, the Makef
 	$(MARP) $(MARP_ARGS) $(SLIDES)/build/deck.md -o $(SLIDES)/build/index.html
 	@echo "slides: open $(SLIDES)/build/index.html (P: presenter view with notes, next slide, timer)"
 
-slides-pdf: slides ## The deck as a PDF for handouts, one page a slide: workshop/slides/build/deck.pdf
+slides-pdf: slides setup-browser ## The deck as a PDF for handouts, one page a slide: workshop/slides/build/deck.pdf
 	$(MARP) $(MARP_ARGS) --pdf --allow-local-files $(SLIDES)/build/deck.md -o $(SLIDES)/build/deck.pdf
 
 checkpoints: build ## Run every checkpoint's command and capture the line the book and the deck show

@@ -9,8 +9,9 @@ set -euo pipefail
 #   libopenmpi-dev openmpi-bin         Open MPI: the MPI steps, mpirun
 #   libhdf5-openmpi-dev hdf5-tools     parallel HDF5 (serves the serial HDF5 step too), h5dump
 #   python3-numpy python3-h5py         the real readers the tests check our files with
+#   python3-venv                       the Python step's virtual environment (maturin from PyPI)
 PACKAGES=(pkg-config libclang-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
-          python3-numpy python3-h5py)
+          python3-numpy python3-h5py python3-venv)
 # With --slurm, also a Slurm to test the job scripts against (make slurm-test):
 #   slurmctld slurmd slurm-client munge
 if [ "${1:-}" = "--slurm" ]; then
@@ -23,6 +24,26 @@ fi
 # leaves what `mpicc` and `mpirun` mean unchanged (scripts/stack-test.sh checks that).
 if [ "${1:-}" = "--stacks" ]; then
   PACKAGES=(mpich libmpich-dev libhdf5-mpich-dev lmod)
+fi
+# With --slides, what draws the deck: Node.js and npm (Marp comes from npm, pinned, into
+# workshop/slides/node_modules). Debian's nodejs and npm, unless a node with npm is there already.
+if [ "${1:-}" = "--slides" ]; then
+  command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && exit 0
+  PACKAGES=(nodejs npm)
+fi
+# With --browser, what prints the deck and tests it in a real browser: Chromium, pdfinfo
+# (poppler-utils) and the deck's fonts (DejaVu).
+if [ "${1:-}" = "--browser" ]; then
+  PACKAGES=(chromium poppler-utils fonts-dejavu-core)
+fi
+# With --python (the Python step): Python 3 with numpy, and venv for its virtual environment.
+if [ "${1:-}" = "--python" ]; then
+  PACKAGES=(python3-numpy python3-venv)
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    /usr/bin/env python3 -c "import numpy, venv" 2>/dev/null && exit 0
+    echo "setup: the Python step needs Python 3 with numpy and venv (on a cluster: module load python)" >&2
+    exit 1
+  fi
 fi
 # With --rust-only (the text, .npy and thread steps): nothing but cargo is needed.
 if [ "${1:-}" = "--rust-only" ]; then

@@ -137,6 +137,7 @@ fn measure(cli: &Cli) -> Result<Results> {
         runner::measure_all(&cases, &bins, &rounds, &scratch, tick)
     })?;
     let text_profile = Some(runner::profile_text_step(&bins, &plan, &ram.0, &cli.plots)?);
+    let boundary = runner::boundary(&bins, &plan, &ram.0, repeat)?;
     drop(ram);
     Ok(Results {
         machine,
@@ -148,6 +149,7 @@ fn measure(cli: &Cli) -> Result<Results> {
         measured,
         native,
         text_profile,
+        boundary,
         goals,
     })
 }

@@ -166,6 +166,7 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
     collective_goals(plan, &mut out);
     native_goals(plan, &mut out);
     launch_goals(plan, &mut out);
+    kernel_goals(plan, &mut out);
     for goal in &mut out {
         goal.metric = goal.metric.clone().on_cores(plan.cores);
     }
@@ -388,6 +389,42 @@ fn launch_goals(plan: &Plan, out: &mut Vec<Goal>) {
     }
 }
 
+/// A Python step's script with its Rust kernel against the same script with numpy's (tmpfs),
+/// and the Rust step it came from against it.
+fn kernel_goals(plan: &Plan, out: &mut Vec<Goal>) {
+    let (n, s) = plan.small;
+    for (step, target) in targeted(|t| matches!(t, Target::KernelInPython { .. })) {
+        let Target::KernelInPython { times } = target else {
+            continue;
+        };
+        let script = Case::of(step, n, s).on_ram();
+        out.push(Goal {
+            text: format!(
+                "`{}` at least {times}× faster than the same script with numpy's kernel (n={n}, size {s}; tmpfs)",
+                step.name
+            ),
+            metric: Metric::Ratio {
+                slow: Case::new(Program::Python(step.name), n, s).on_ram(),
+                fast: script.clone(),
+            },
+            bound: Bound::AtLeast(times),
+        });
+        if let Some(rust) = step.predecessor_step() {
+            out.push(Goal {
+                text: format!(
+                    "`{}` (all Rust): how many times faster than `{}` (n={n}, size {s}; tmpfs)",
+                    rust.name, step.name
+                ),
+                metric: Metric::Ratio {
+                    slow: script,
+                    fast: Case::of(rust, n, s).on_ram(),
+                },
+                bound: Bound::Info,
+            });
+        }
+    }
+}
+
 impl Floor {
     /// The floor of the files a step of `format` writes: its own for text, the .npy one for
     /// binary files (an HDF5 step's data is the same bytes).
@@ -446,6 +483,7 @@ mod tests {
             .flat_map(|s| s.targets)
             .map(|t| match t {
                 Target::FasterThanPython { .. } | Target::AgainstPredecessor => 2,
+                Target::KernelInPython { .. } => 2,
                 Target::Native { large: true } => 2,
                 _ => 1,
             })

@@ -298,9 +298,13 @@ impl Case {
             }
             Program::Python(step) => {
                 let mut c = Command::new(PYTHON);
-                c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
-                    .arg(step)
-                    .args(&sizes);
+                match python_twin(step) {
+                    Some(script) => c.arg(script),
+                    None => c
+                        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reference.py"))
+                        .arg(step),
+                };
+                c.args(&sizes);
                 c
             }
             Program::Floor(floor) => {
@@ -310,11 +314,11 @@ impl Case {
             }
             Program::Step(step) => {
                 let info = steps::find(step).with_context(|| format!("no step named {step}"))?;
-                let binary = locate(self, step)?;
-                let mut c = if info.launch == Launch::Mpi {
-                    mpirun(binary)
-                } else {
-                    Command::new(binary)
+                let binary = locate(self, &info.artifact())?;
+                let mut c = match info.launch {
+                    Launch::Mpi => mpirun(binary),
+                    Launch::Python => tools::python_command(&tools::python_script(info), &binary),
+                    Launch::Serial | Launch::Threads => Command::new(binary),
                 };
                 c.args(&sizes);
                 if let Some(planes) = self.planes_per_round {
@@ -327,6 +331,16 @@ impl Case {
             }
         })
     }
+}
+
+/// The Python original of a Python step: its own script with numpy's kernel, the one import
+/// apart (`crates/<step>/python/<predecessor>.py`). `None` for the other steps, whose
+/// originals are in `python/reference.py`.
+fn python_twin(step: &str) -> Option<PathBuf> {
+    let info = steps::find(step)?;
+    let original = info.predecessor.filter(|_| info.launch == Launch::Python)?;
+    let script = tools::python_script(info);
+    Some(script.with_file_name(format!("{original}.py")))
 }
 
 /// A command's words, each path (a word with a `/`) shortened to its file name.

@@ -284,7 +284,7 @@ fn steps_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<
         .iter()
         .filter_map(|step| {
             let (w, r) = match step.launch {
-                Launch::Serial => (None, None),
+                Launch::Serial | Launch::Python => (None, None),
                 Launch::Threads => (Some(2), None),
                 Launch::Mpi => (None, Some(2)),
             };

@@ -9,7 +9,7 @@ use steps::{Format, Launch, Step, Target, STEPS};
 use crate::metric::{capacity, goals, Goal};
 use crate::model::{Case, Floor, Measured, Program};
 use crate::plan::Plan;
-use crate::results::{NativeCheck, Results, TextProfile};
+use crate::results::{Boundary, NativeCheck, Results, TextProfile};
 use crate::runner::text_step;
 use crate::stats::Ratio;
 
@@ -23,6 +23,8 @@ const PROFILE: &str = include_str!("report/profile.md");
 const PROFILE_EMPTY: &str = include_str!("report/profile_empty.md");
 const TEXT_BUDGET: &str = include_str!("report/text_budget.md");
 const BATCHES: &str = include_str!("report/batches.md");
+const PYTHON_SECTION: &str = include_str!("report/python.md");
+const BOUNDARY: &str = include_str!("report/boundary.md");
 
 /// `template` with every `{{name}}` replaced by its value. Panics on a name left unfilled:
 /// the templates are this crate's own, and the tests render every one.
@@ -111,6 +113,7 @@ pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str
             ("native", native_section(r)),
             ("batches", batches_section(r)),
             ("text_profile", text_profile_section(r, plot_prefix)),
+            ("python", python_section(r)),
             ("every_case", every_case(r)),
             ("chapter_tables", chapter_tables(r)),
             ("plots", plots),
@@ -316,6 +319,86 @@ fn native_verdict(check: &NativeCheck) -> String {
             check.files_differing, check.files_compared
         )
     }
+}
+
+/// The Python step against its numpy twin and its Rust predecessor (the cases of its goals),
+/// and what its boundary costs.
+fn python_section(r: &Results) -> String {
+    let Some(step) = STEPS.iter().find(|s| s.launch == Launch::Python) else {
+        return String::new();
+    };
+    let mut cases = vec![Case::new(Program::Python(step.name), r.small.0, r.small.1).on_ram()];
+    cases.push(Case::of(step, r.small.0, r.small.1).on_ram());
+    cases.extend(
+        step.predecessor_step()
+            .map(|p| Case::of(p, r.small.0, r.small.1).on_ram()),
+    );
+    let mut rows = String::new();
+    for case in &cases {
+        if let Some(m) = r.find_case(&case.clone().on_cores(r.machine.cores)) {
+            let _ = writeln!(rows, "| `{}` | {} |", m.command, cell(m));
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let boundary = r.boundary.as_ref().map_or(
+        "The boundary was not timed in this run.\n".to_owned(),
+        boundary_paragraph,
+    );
+    render(PYTHON_SECTION, &[("rows", rows), ("boundary", boundary)])
+}
+
+/// A short time in words: seconds, milliseconds or microseconds.
+fn micros(seconds: f64) -> String {
+    if seconds >= 0.1 {
+        format!("{seconds:.3} s")
+    } else if seconds >= 1e-3 {
+        format!("{:.2} ms", seconds * 1e3)
+    } else {
+        format!("{:.1} µs", seconds * 1e6)
+    }
+}
+
+/// A difference of medians per call, or that there was none to see.
+fn extra(seconds: f64) -> String {
+    if seconds > 0.0 {
+        micros(seconds)
+    } else {
+        "too little to see in this run's times".to_owned()
+    }
+}
+
+fn boundary_paragraph(b: &Boundary) -> String {
+    let n = b.n_files as f64;
+    let per_call = (b.loop_in_python.median - b.one_call.median) / (2.0 * n);
+    let per_copy = (b.copies.median - b.views.median) / n;
+    let copied = 3 * 8 * b.size * b.size;
+    let same = if b.same_files {
+        "Both ways wrote the same bytes."
+    } else {
+        "**The two ways wrote different bytes.**"
+    };
+    render(
+        BOUNDARY,
+        &[
+            ("command", b.command.clone()),
+            (
+                "rounds",
+                format!("{} round{}", b.rounds, if b.rounds == 1 { "" } else { "s" }),
+            ),
+            ("n", b.n_files.to_string()),
+            ("loop", micros(b.loop_in_python.median)),
+            ("one_call", micros(b.one_call.median)),
+            ("per_call", extra(per_call)),
+            ("per_file", micros(b.one_call.median / n)),
+            ("views", micros(b.views.median)),
+            ("copies", micros(b.copies.median)),
+            ("per_copy", extra(per_copy)),
+            ("copied", format!("{} kB", copied / 1000)),
+            ("same", same.to_owned()),
+        ],
+    )
 }
 
 /// Where the text step's CPU time goes: the profile behind the text-floor target.

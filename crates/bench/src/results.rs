@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::machine::Machine;
 use crate::metric::Goal;
 use crate::model::{Case, Measured, Program};
+use crate::stats::Stats;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -21,6 +22,9 @@ pub struct Results {
     /// Where the text step's CPU time goes on tmpfs: its profile, taken after the rounds.
     #[serde(default)]
     pub text_profile: Option<TextProfile>,
+    /// What a call from Python into the Python step's Rust kernel costs, and the copy it avoids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<Boundary>,
     /// The goals the run was judged under (runs from before they were recorded are judged
     /// under the goals of their plan as the table states them now).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -39,6 +43,27 @@ pub struct TextProfile {
     /// Samples in the step's `generate_data` and `gridgen::field` (the field and the grid), as
     /// a fraction.
     pub field: f64,
+}
+
+/// The Python step's kernel timed inside one Python process (`python/boundary.py`): its loop
+/// of two calls a file against one call for every file, and its field on numpy's arrays as
+/// they are against a copying twin. Seconds for all `n_files` files or calls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Boundary {
+    pub command: String,
+    pub n_files: usize,
+    pub size: usize,
+    pub rounds: usize,
+    /// `generate_data` then `save`, called from Python for every file.
+    pub loop_in_python: Stats,
+    /// `write_files`: one call that writes every file.
+    pub one_call: Stats,
+    /// `generate_data` alone, on numpy's arrays as they are.
+    pub views: Stats,
+    /// `generate_data_copying`: the arrays copied in and the result copied out.
+    pub copies: Stats,
+    /// Both ways wrote the same bytes.
+    pub same_files: bool,
 }
 
 /// The native build's outputs compared with the portable build's, file by file, byte by byte.

@@ -31,7 +31,7 @@ impl Binaries {
         })
     }
 
-    fn of(&self, case: &Case, name: &str) -> Result<PathBuf> {
+    pub fn of(&self, case: &Case, name: &str) -> Result<PathBuf> {
         let dir = match (&self.native, case.native) {
             (_, false) => &self.portable,
             (Some(dir), true) => dir,
@@ -43,6 +43,16 @@ impl Binaries {
             "{} is not built: run `make build` (and `make bench NATIVE=1` for the native build)",
             path.display()
         );
+        if case
+            .program
+            .step_name()
+            .and_then(steps::find)
+            .map(|s| s.launch)
+            == Some(Launch::Python)
+        {
+            // A Python step's module: importable under its own name.
+            tools::link_python_module(&path)?;
+        }
         Ok(path)
     }
 }
@@ -149,6 +159,69 @@ pub fn profile_text_step(
         formatter: share(formatter),
         field: share(field),
     })
+}
+
+/// Times the Python step's kernel inside one Python process (`python/boundary.py`): what a
+/// call across the boundary costs, and what the copy it avoids would. `None` when the table
+/// has no Python step.
+pub fn boundary(
+    bins: &Binaries,
+    plan: &crate::plan::Plan,
+    scratch: &Path,
+    rounds: usize,
+) -> Result<Option<crate::results::Boundary>> {
+    let Some(step) = STEPS.iter().find(|s| s.launch == Launch::Python) else {
+        return Ok(None);
+    };
+    let (n, s) = plan.small;
+    let library = bins.of(&Case::of(step, n, s), &step.artifact())?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/boundary.py");
+    let mut command = tools::python_command(&script, &library);
+    let dir = scratch.join("boundary");
+    command
+        .args(["-n", &n.to_string(), "-s", &s.to_string(), "--rounds"])
+        .arg(rounds.max(1).to_string())
+        .arg("--dir")
+        .arg(&dir);
+    let shown = format!("boundary.py -n {n} -s {s} [tmpfs]");
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot start {shown}"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    ensure!(
+        out.status.success(),
+        "{shown} failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let parsed: BoundaryRuns =
+        serde_json::from_slice(&out.stdout).with_context(|| format!("{shown} printed no JSON"))?;
+    let stats = |name: &str| -> Result<Stats> {
+        let samples = parsed
+            .seconds
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Stats::of(samples).with_context(|| format!("{shown}: no runs of {name}"))
+    };
+    Ok(Some(crate::results::Boundary {
+        command: shown.clone(),
+        n_files: n,
+        size: s,
+        rounds: rounds.max(1),
+        loop_in_python: stats("loop")?,
+        one_call: stats("one_call")?,
+        views: stats("views")?,
+        copies: stats("copies")?,
+        same_files: parsed.same_files,
+    }))
+}
+
+/// What `python/boundary.py` prints.
+#[derive(serde::Deserialize)]
+struct BoundaryRuns {
+    seconds: std::collections::BTreeMap<String, Vec<f64>>,
+    same_files: bool,
 }
 
 /// What `make bench NATIVE=1` builds the native steps with (the Makefile says the same).

@@ -47,13 +47,17 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "efficiency ≥ 0.8",
         "## Plots",
         "## The Python originals",
+        "## Back in Python",
+        "a call, against",
+        "Both ways wrote the same bytes.",
     ] {
         assert!(report.contains(section), "report lacks {section}");
     }
     for step in tools::STEPS {
         assert!(
             report.contains(&format!("`{} -n", step.name))
-                || report.contains(&format!(" {} -n", step.name)),
+                || report.contains(&format!(" {} -n", step.name))
+                || report.contains(&format!(" {}.py -n", step.name)),
             "no row for {}",
             step.name
         );

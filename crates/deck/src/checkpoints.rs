@@ -82,6 +82,12 @@ pub const CHECKPOINTS: &[Checkpoint] = &[
         checked_by: CheckedBy::Deck,
     },
     Checkpoint {
+        id: "python",
+        command: "make write_python",
+        line_with: "write_python: 100 files",
+        checked_by: CheckedBy::Deck,
+    },
+    Checkpoint {
         id: "job",
         command: "make submit JOB=mpi",
         line_with: "job ",

@@ -23,7 +23,7 @@ const SIZES: [(usize, usize); 3] = [(1, 1), (3, 7), (5, 32)];
 
 pub fn cases(launch: Launch) -> Vec<Case> {
     let workers: &[usize] = match launch {
-        Launch::Serial => &[1],
+        Launch::Serial | Launch::Python => &[1],
         Launch::Threads | Launch::Mpi => &[1, 2, 3],
     };
     SIZES
@@ -95,7 +95,7 @@ fn covered(launch: Launch) -> String {
         .map(|(n, s)| format!("-n {n} -s {s}"))
         .collect();
     let workers = match launch {
-        Launch::Serial => "",
+        Launch::Serial | Launch::Python => "",
         Launch::Threads => ", each with -w 1, 2 and 3",
         Launch::Mpi => ", each on 1, 2 and 3 ranks",
     };

@@ -131,11 +131,24 @@ impl Exercise {
     }
 
     /// The learner's binary: never the step's own name, so that building an exercise never
-    /// replaces the reference beside it in the same target folder.
+    /// replaces the reference beside it in the same target folder. For a Python step, its
+    /// module's library: `my_rust_kernel` (the module Python imports keeps its name).
     pub fn binary(&self) -> String {
         match self {
+            Exercise::Step(s) if s.launch == Launch::Python => {
+                format!("my_{}", steps::PYTHON_MODULE)
+            }
             Exercise::Step(s) => format!("my_{}", s.name),
             Exercise::Capstone(c) => c.name.to_string(),
+        }
+    }
+
+    /// What building it makes in the target folder's `release/`: the binary, or the library
+    /// `libmy_rust_kernel.so`.
+    pub fn artifact(&self) -> String {
+        match self.launch() {
+            Launch::Python => format!("lib{}.so", self.binary()),
+            _ => self.binary(),
         }
     }
 

@@ -157,7 +157,8 @@ struct Round {
 }
 
 pub fn check(contest: &Contest, format: Format, scratch: &Path) -> Result<Checked> {
-    let parallel = contest.yours.launch != Launch::Serial && tools::cores() >= 2;
+    let parallel =
+        matches!(contest.yours.launch, Launch::Threads | Launch::Mpi) && tools::cores() >= 2;
     let workers = if parallel { 2 } else { 1 };
     let probe = Case {
         n: 64,

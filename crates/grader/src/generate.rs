@@ -141,10 +141,18 @@ pub fn exercise_manifest(manifest: &str, step: &'static Step, from: &Step) -> Re
         bail!("{}'s Cargo.toml has no `{name_line}`", from.name);
     }
     let exercise = Exercise::Step(step);
+    let what = if step.launch == steps::Launch::Python {
+        format!(
+            "library is `{}` (Python still imports it as {})",
+            exercise.binary(),
+            steps::PYTHON_MODULE
+        )
+    } else {
+        format!("binary is `{}`", exercise.binary())
+    };
     let mut out = format!(
-        "# Your exercise for `{0}`: `make verify STEP={0}` grades it.\n# Its binary is `{1}`: building it never replaces the project's own `{0}`.\n",
-        step.name,
-        exercise.binary()
+        "# Your exercise for `{0}`: `make verify STEP={0}` grades it.\n# Its {what}: building it never replaces the project's own `{0}`.\n",
+        step.name
     );
     if from.name != step.name {
         out.push_str(&format!(
@@ -156,13 +164,16 @@ pub fn exercise_manifest(manifest: &str, step: &'static Step, from: &Step) -> Re
         if line.starts_with("# What this step teaches") {
             continue;
         }
-        if line.trim() == "[dependencies]" {
+        if line.trim() == "[dependencies]" && step.launch != steps::Launch::Python {
             out.push_str(&format!(
                 "[[bin]]\nname = \"{}\"\npath = \"src/main.rs\"\n\n",
                 exercise.binary()
             ));
         }
-        if line.trim() == name_line {
+        if line.trim() == format!("name = \"{}\"", steps::PYTHON_MODULE) {
+            // The library's name, not the module's: Python still imports it as rust_kernel.
+            out.push_str(&format!("name = \"{}\"\n", exercise.binary()));
+        } else if line.trim() == name_line {
             out.push_str(&format!("name = \"{}\"\n", step.name));
         } else {
             out.push_str(line);

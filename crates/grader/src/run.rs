@@ -48,6 +48,19 @@ impl Program {
         self.command_via(case, dir, None)
     }
 
+    /// How the program is started: its binary, or for a Python step the step's script with
+    /// this program's extension module (one that is not built fails to import, as a missing
+    /// binary fails to start).
+    fn start(&self, program: &Path) -> Command {
+        match tools::python_step() {
+            Ok(step) if self.launch == Launch::Python => {
+                let _ = tools::link_python_module(&self.binary);
+                tools::python_command(&tools::python_script(step), &self.binary)
+            }
+            _ => Command::new(program),
+        }
+    }
+
     /// The command for `case`, each process started through `sh -c <shell>` (the program and
     /// its arguments follow as `"$0" "$@"`): to give one rank a limit of its own.
     pub fn command_via(&self, case: Case, dir: &Path, shell: Option<&str>) -> Command {
@@ -68,6 +81,7 @@ impl Program {
                     .collect();
                 tools::mpirun_with(case.workers, &options, program)
             }
+            Launch::Python if shell.is_none() => self.start(program),
             _ => Command::new(program),
         };
         if let Some(shell) = shell {
@@ -85,6 +99,7 @@ impl Program {
     pub fn describe(&self, case: Case) -> String {
         match self.launch {
             Launch::Serial => format!("-n {} -s {}", case.n, case.s),
+            Launch::Python => format!("-n {} -s {} (Python, with your module)", case.n, case.s),
             Launch::Threads => format!("-n {} -s {} -w {}", case.n, case.s, case.workers),
             Launch::Mpi => format!("mpirun -np {} … -n {} -s {}", case.workers, case.n, case.s),
         }

@@ -30,7 +30,7 @@ pub fn check(
     scratch: &Path,
 ) -> Result<Checked> {
     let workers: &[usize] = match yours.launch {
-        Launch::Serial => &[1],
+        Launch::Serial | Launch::Python => &[1],
         Launch::Threads => &[2],
         Launch::Mpi => &[2, 3],
     };

@@ -117,18 +117,18 @@ pub fn verify(layout: &Layout, exercise: Exercise) -> Result<Grade> {
         );
         let contest = Contest {
             yours: Program::new(
-                layout.binary(&exercise.binary()),
+                layout.binary(&exercise.artifact()),
                 exercise.launch(),
                 format!("your {}", exercise.name()),
             ),
             reference: Program::new(
-                layout.binary(reference.name),
+                layout.binary(&reference.artifact()),
                 reference.launch,
                 format!("the reference {}", reference.name),
             ),
             predecessor: predecessor.map(|p| {
                 Program::new(
-                    layout.binary(p.name),
+                    layout.binary(&p.artifact()),
                     p.launch,
                     format!("the reference {}", p.name),
                 )

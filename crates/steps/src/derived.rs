@@ -77,6 +77,7 @@ pub fn makefile() -> String {
         ("HDF5_STEPS", Needs::Hdf5),
         ("MPI_ONLY_STEPS", Needs::Mpi),
         ("PARALLEL_HDF5_STEPS", Needs::ParallelHdf5),
+        ("NUMPY_STEPS", Needs::Python),
     ] {
         let _ = writeln!(mk, "{list} := {}", names(crate::needing(needs)));
     }
@@ -119,6 +120,7 @@ fn step_targets() -> String {
             Launch::Serial => "",
             Launch::Threads => " (W workers)",
             Launch::Mpi => " (NP ranks)",
+            Launch::Python => " (Python, its Rust module built by maturin)",
         };
         let _ = writeln!(
             mk,

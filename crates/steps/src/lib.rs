@@ -64,10 +64,13 @@ pub enum Launch {
     Threads,
     /// Many processes: `mpirun -np NP` (or `srun` under Slurm).
     Mpi,
+    /// A Python script (`crates/<step>/python/<step>.py`) that imports the step's Rust
+    /// extension module; one process.
+    Python,
 }
 
 impl Launch {
-    pub const ALL: [Launch; 3] = [Launch::Serial, Launch::Threads, Launch::Mpi];
+    pub const ALL: [Launch; 4] = [Launch::Serial, Launch::Threads, Launch::Mpi, Launch::Python];
 
     /// Its name on command lines (`steps list --launch threads`).
     pub const fn key(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Launch {
             Launch::Serial => "serial",
             Launch::Threads => "threads",
             Launch::Mpi => "mpi",
+            Launch::Python => "python",
         }
     }
 
@@ -84,6 +88,7 @@ impl Launch {
             Launch::Serial => "SERIAL_STEPS",
             Launch::Threads => "THREAD_STEPS",
             Launch::Mpi => "MPI_STEPS",
+            Launch::Python => "PYTHON_STEPS",
         }
     }
 }
@@ -99,10 +104,18 @@ pub enum Needs {
     Mpi,
     /// MPI and an HDF5 built with it (parallel HDF5).
     ParallelHdf5,
+    /// Python 3 with numpy and `venv` (maturin comes from PyPI into a virtual environment).
+    Python,
 }
 
 impl Needs {
-    pub const ALL: [Needs; 4] = [Needs::Rust, Needs::Hdf5, Needs::Mpi, Needs::ParallelHdf5];
+    pub const ALL: [Needs; 5] = [
+        Needs::Rust,
+        Needs::Hdf5,
+        Needs::Mpi,
+        Needs::ParallelHdf5,
+        Needs::Python,
+    ];
 
     /// Its name on command lines (`steps list --needs parallel-hdf5`).
     pub const fn key(self) -> &'static str {
@@ -111,6 +124,7 @@ impl Needs {
             Needs::Hdf5 => "hdf5",
             Needs::Mpi => "mpi",
             Needs::ParallelHdf5 => "parallel-hdf5",
+            Needs::Python => "python",
         }
     }
 
@@ -121,6 +135,7 @@ impl Needs {
             Needs::Hdf5 => "HDF5",
             Needs::Mpi => "MPI",
             Needs::ParallelHdf5 => "MPI and parallel HDF5",
+            Needs::Python => "Python 3 with numpy and venv",
         }
     }
 }
@@ -149,6 +164,10 @@ pub enum Target {
     /// Reported with `make bench NATIVE=1`: built for this CPU against the portable build, at the
     /// small case (and the large one too if `large`).
     Native { large: bool },
+    /// Its script at least `times` faster with its Rust kernel than with numpy's (the same
+    /// script, one import apart; tmpfs), reported beside the Rust step it came from; with what a
+    /// call across the boundary costs and what the copy it avoids would cost.
+    KernelInPython { times: f64 },
 }
 
 /// A part of a step's code that its exercise leaves for the learner to write: the body of the
@@ -210,10 +229,21 @@ impl Step {
     /// The system libraries it needs, from how it runs and what it writes.
     pub const fn needs(&self) -> Needs {
         match (self.launch, self.format) {
+            (Launch::Python, _) => Needs::Python,
             (Launch::Mpi, Format::H5) => Needs::ParallelHdf5,
             (Launch::Mpi, _) => Needs::Mpi,
             (_, Format::H5) => Needs::Hdf5,
             _ => Needs::Rust,
+        }
+    }
+
+    /// What `cargo build` makes of its crate, in the target folder's `release/`: the binary
+    /// (`write_mpi`), or for a Python step its extension module's library
+    /// (`librust_kernel.so`, which Python imports as [`PYTHON_MODULE`]).
+    pub fn artifact(&self) -> String {
+        match self.launch {
+            Launch::Python => format!("lib{PYTHON_MODULE}.so"),
+            _ => self.name.to_owned(),
         }
     }
 
@@ -222,6 +252,10 @@ impl Step {
         self.predecessor.and_then(find)
     }
 }
+
+/// The module a Python step's crate builds (its `[lib] name`), which its script imports:
+/// `from rust_kernel import generate_data, save` (numpy's twin is `numpy_kernel`).
+pub const PYTHON_MODULE: &str = "rust_kernel";
 
 /// Every step, in the workshop's order.
 #[rustfmt::skip]
@@ -403,6 +437,27 @@ pub const STEPS: &[Step] = &[
             todo: "create the (n, size, size) dataset, then write your planes in collective rounds of planes_per_round planes, as many rounds on every rank",
             section: "collective-hdf5.md#few-large-collective-writes",
         }],
+    },
+    Step {
+        name: "write_python", predecessor: Some("write_vectorized_binary"), also: &[],
+        launch: Launch::Python, format: Format::Npy,
+        lesson: "the Rust kernel inside Python",
+        about: "Step 12: back to Python: the Python program imports a Rust extension module (PyO3, rust-numpy, built with maturin) for its field and its .npy files.",
+        chapter: "python.md",
+        original: false,
+        targets: &[Target::KernelInPython { times: 3.0 }],
+        holes: &[
+            Hole {
+                anchor: "generate_data",
+                todo: "a #[pyfunction]: numpy's arrays as views, the field computed with Python's lock let go, the result handed to numpy without a copy",
+                section: "python.md#a-python-module-in-rust",
+            },
+            Hole {
+                anchor: "save",
+                todo: "a #[pyfunction]: numpy.save's bytes into a hidden file renamed when complete, Python's lock let go; an I/O error becomes an OSError naming the file",
+                section: "python.md#a-python-module-in-rust",
+            },
+        ],
     },
 ];
 

@@ -2,9 +2,13 @@
 //! `// ANCHOR: name` and `// ANCHOR_END: name` (the same markers mdBook's `{{#include}}` uses),
 //! and the code without its comments.
 
-/// The file of a step's lesson, relative to the repository's root.
+/// The file of a step's lesson, relative to the repository's root: its `main.rs`, or for a
+/// Python step its module's `lib.rs`.
 pub fn main_rs(step: &str) -> String {
-    format!("crates/{step}/src/main.rs")
+    match crate::find(step).map(|s| s.launch) {
+        Some(crate::Launch::Python) => format!("crates/{step}/src/lib.rs"),
+        _ => format!("crates/{step}/src/main.rs"),
+    }
 }
 
 /// True for the book's include markers, `// ANCHOR: name` and `// ANCHOR_END: name` (in Rust;

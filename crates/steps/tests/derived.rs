@@ -24,6 +24,44 @@ fn every_derived_file_is_what_the_table_makes() {
     );
 }
 
+/// A Python step: its crate builds the module its script imports, and its script is its
+/// predecessor's Python twin but for the one import of the kernel.
+fn python_step_is_whole(step: &steps::Step) {
+    let manifest = read(&format!("crates/{}/Cargo.toml", step.name));
+    let module = steps::PYTHON_MODULE;
+    assert!(
+        manifest.contains(&format!("name = \"{module}\"")),
+        "crates/{}/Cargo.toml: its library must be named {module}, the module the script imports",
+        step.name
+    );
+    let lib = read(&format!("crates/{}/src/lib.rs", step.name));
+    assert!(
+        lib.contains(&format!("fn {module}(")),
+        "{}: no #[pymodule] fn {module}",
+        step.name
+    );
+    let pred = step
+        .predecessor
+        .expect("a Python step has a Rust step it came from");
+    let script = read(&format!("crates/{}/python/{}.py", step.name, step.name));
+    let twin = read(&format!("crates/{}/python/{pred}.py", step.name));
+    let differ: Vec<(&str, &str)> = script
+        .lines()
+        .zip(twin.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(script.lines().count(), twin.lines().count());
+    assert_eq!(
+        differ,
+        [(
+            format!("from {module} import generate_data, save").as_str(),
+            "from numpy_kernel import generate_data, save"
+        )],
+        "{}.py and {pred}.py must differ in the kernel's import alone",
+        step.name
+    );
+}
+
 #[test]
 fn every_step_has_its_crate_and_every_step_crate_is_a_step() {
     for step in STEPS {
@@ -39,6 +77,10 @@ fn every_step_has_its_crate_and_every_step_crate_is_a_step() {
             "crates/{}/Cargo.toml has a description: the table holds the lesson",
             step.name
         );
+        if step.launch == Launch::Python {
+            python_step_is_whole(step);
+            continue;
+        }
         let main = read(&format!("crates/{}/src/main.rs", step.name));
         assert!(
             main.contains("gridgen::step!()"),
@@ -49,7 +91,10 @@ fn every_step_has_its_crate_and_every_step_crate_is_a_step() {
     for entry in std::fs::read_dir(root().join("crates")).unwrap() {
         let dir = entry.unwrap().path();
         let main = dir.join("src/main.rs");
-        let is_step = std::fs::read_to_string(&main).is_ok_and(|m| m.contains("gridgen::step!"));
+        let module = format!("fn {}(", steps::PYTHON_MODULE);
+        let is_step = std::fs::read_to_string(&main).is_ok_and(|m| m.contains("gridgen::step!"))
+            || std::fs::read_to_string(dir.join("src/lib.rs"))
+                .is_ok_and(|l| l.contains("#[pymodule]") && l.contains(&module));
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         assert_eq!(
             is_step,

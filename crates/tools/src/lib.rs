@@ -25,15 +25,83 @@ pub fn bin_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Path of a built step binary; an error that says how to build it if it is missing.
+/// Path of a built step binary (for a Python step, its module's library); an error that says
+/// how to build it if it is missing.
 pub fn step_binary(name: &str) -> Result<PathBuf> {
-    let path = bin_dir()?.join(name);
+    let artifact = steps::find(name).map_or_else(|| name.to_owned(), Step::artifact);
+    let path = bin_dir()?.join(artifact);
     ensure!(
         path.is_file(),
         "{} is not built: run `cargo build --release --workspace` (or `make build`) first",
         path.display()
     );
     Ok(path)
+}
+
+/// The Python that runs the Python steps: `$PYTHON` if set, else Debian's `/usr/bin/python3`,
+/// which has numpy (the first `python3` on a PATH may be another, without it).
+pub fn python() -> PathBuf {
+    std::env::var_os("PYTHON").map_or_else(|| PathBuf::from("/usr/bin/python3"), PathBuf::from)
+}
+
+/// The project's folder (the tools are built from it).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Python step's script, `crates/<step>/python/<step>.py`.
+pub fn python_script(step: &Step) -> PathBuf {
+    repo()
+        .join("crates")
+        .join(step.name)
+        .join("python")
+        .join(format!("{}.py", step.name))
+}
+
+/// The Python step of the table.
+pub fn python_step() -> Result<&'static Step> {
+    STEPS
+        .iter()
+        .find(|s| s.launch == Launch::Python)
+        .context("the step table has no Python step")
+}
+
+/// The folder from which Python imports `library` (a cargo-built `lib….so`: the reference's
+/// or an exercise's) as `rust_kernel`: `python-<library>/` beside it, holding a link named as
+/// Python expects (maturin installs the same library under the same name).
+pub fn module_folder(library: &Path) -> PathBuf {
+    let stem = library.file_stem().unwrap_or_default().to_string_lossy();
+    library.with_file_name(format!("python-{stem}"))
+}
+
+/// Makes [`module_folder`]'s link to `library`, which must be built.
+pub fn link_python_module(library: &Path) -> Result<()> {
+    ensure!(
+        library.is_file(),
+        "{} is not built: run `cargo build --release -p {}` (or `make build`) first",
+        library.display(),
+        python_step()?.name
+    );
+    let folder = module_folder(library);
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let link = folder.join(format!("{}.abi3.so", steps::PYTHON_MODULE));
+    if std::fs::read_link(&link).ok().as_deref() != Some(library) {
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(library, &link)
+            .with_context(|| format!("cannot link {}", link.display()))?;
+    }
+    Ok(())
+}
+
+/// The command that runs `script` under [`python`], importing the extension module `library`
+/// (linked by [`link_python_module`]).
+pub fn python_command(script: &Path, library: &Path) -> Command {
+    let mut command = Command::new(python());
+    command
+        .arg(script)
+        .env("PYTHONPATH", module_folder(library));
+    command
 }
 
 /// The cores of this machine.
@@ -106,14 +174,18 @@ pub fn mpirun_with(ranks: usize, options: &[&str], program: &Path) -> Command {
     command
 }
 
-/// The command that starts a step: the binary itself, or under `mpirun` with `ranks` ranks.
+/// The command that starts a step: the binary itself, under `mpirun` with `ranks` ranks, or
+/// for a Python step its script with the step's module.
 pub fn step_command(name: &str, ranks: usize) -> Result<Command> {
-    let binary = step_binary(name)?;
     let launch = steps::find(name).map_or(Launch::Serial, |s| s.launch);
-    Ok(if launch == Launch::Mpi {
-        mpirun(ranks, &binary)
-    } else {
-        Command::new(binary)
+    let binary = step_binary(name)?;
+    Ok(match launch {
+        Launch::Mpi => mpirun(ranks, &binary),
+        Launch::Python => {
+            link_python_module(&binary)?;
+            python_command(&python_script(python_step()?), &binary)
+        }
+        Launch::Serial | Launch::Threads => Command::new(binary),
     })
 }
 

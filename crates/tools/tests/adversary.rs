@@ -35,7 +35,9 @@ fn bounded(step: &str, ranks: usize, args: &[&str], limit: u64) -> Output {
         command.arg(mpirun.get_program()).args(mpirun.get_args());
         command.envs(mpirun.get_envs().filter_map(|(k, v)| Some((k, v?))));
     } else {
-        command.arg(step_binary(step).unwrap());
+        let start = common::start(step);
+        command.arg(start.get_program()).args(start.get_args());
+        command.envs(start.get_envs().filter_map(|(k, v)| Some((k, v?))));
     }
     command.args(args).output().unwrap()
 }

@@ -246,8 +246,13 @@ fn every_chapter_shows_the_lines_its_exercise_leaves_out() {
         for hole in step.holes {
             let (file, section) = hole.section.split_once('#').unwrap();
             let text = std::fs::read_to_string(repo().join("workshop/src").join(file)).unwrap();
+            let source = if step.launch == steps::Launch::Python {
+                "lib.rs"
+            } else {
+                "main.rs"
+            };
             let include = format!(
-                "{{{{#include ../../crates/{}/src/main.rs:{}}}}}",
+                "{{{{#include ../../crates/{}/src/{source}:{}}}}}",
                 step.name, hole.anchor
             );
             assert!(text.contains(&include), "{file} does not include {include}");
@@ -389,8 +394,13 @@ fn every_exercise_is_in_the_room_and_its_solution_folded() {
         for hole in step.holes {
             let chapter = hole.section.split_once('#').unwrap().0;
             let text = std::fs::read_to_string(repo().join("workshop/src").join(chapter)).unwrap();
+            let source = if step.launch == steps::Launch::Python {
+                "lib.rs"
+            } else {
+                "main.rs"
+            };
             let include = format!(
-                "{{{{#include ../../crates/{}/src/main.rs:{}}}}}",
+                "{{{{#include ../../crates/{}/src/{source}:{}}}}}",
                 step.name, hole.anchor
             );
             for (at, _) in text.match_indices(&include) {
@@ -564,6 +574,8 @@ fn known_names() -> BTreeSet<String> {
         "ndarray",
         "bytemuck",
         "npyz",
+        "pyo3",
+        "numpy",
     ] {
         words_of(&registry_source(package).join("src"), &mut names);
     }

@@ -23,9 +23,36 @@ pub fn steps_where(keep: impl Fn(&Step) -> bool) -> Vec<&'static str> {
     STEPS.iter().filter(|s| keep(s)).map(|s| s.name).collect()
 }
 
-/// Runs a built step binary with `args`.
-pub fn run(step: &str, args: &[&str]) -> Output {
+/// The command that starts `step` itself (an MPI step as a single process): its binary, or for
+/// a Python step its script with the step's module.
+pub fn start(step: &str) -> Command {
+    if step_launch(step) == Launch::Python {
+        return tools::step_command(step, 1).unwrap();
+    }
     Command::new(step_binary(step).unwrap())
+}
+
+/// [`start`], as words for a shell line (`env PYTHONPATH=… python3 script` for a Python step).
+pub fn start_words(step: &str) -> String {
+    let command = start(step);
+    let words: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    let env: Vec<String> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
+        .collect();
+    if env.is_empty() {
+        words.join(" ")
+    } else {
+        format!("env {} {}", env.join(" "), words.join(" "))
+    }
+}
+
+/// Runs a built step with `args`.
+pub fn run(step: &str, args: &[&str]) -> Output {
+    start(step)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot start {step}: {e}"))
@@ -197,8 +224,7 @@ pub fn partials(dir: &Path) -> Vec<String> {
 /// `bash -c "<shell>; exec <step> <args>"` under a time limit; for an MPI step, every rank runs
 /// that under `mpirun` (so a `ulimit` holds for the ranks, not for mpirun's own start-up files).
 pub fn shell_run(prefix: &str, step: &str, ranks: usize, args: &[&str]) -> Output {
-    let binary = step_binary(step).unwrap();
-    let rank_script = format!("{prefix}; exec {} {}", binary.display(), args.join(" "));
+    let rank_script = format!("{prefix}; exec {} {}", start_words(step), args.join(" "));
     let script = if step_launch(step) == Launch::Mpi {
         let mpirun = tools::mpirun(ranks, Path::new("bash"));
         let mut words = vec![mpirun.get_program().to_string_lossy().into_owned()];
