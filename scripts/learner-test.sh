@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A learner without root: a plain user account clones the repository, runs a Rust-only step
-# with `make write N=3 S=5`, draws a thread step's timeline, starts a Rust-only exercise and has
+# with `make write N=3 S=5` and the Python step with `make write_python N=3 S=5`, draws a thread step's timeline, starts a Rust-only exercise and has
 # it graded (failing as generated, passing once solved), and runs the fast check with
 # `make check` — as on a lab machine or a cluster login node where nothing can be installed.
 # Part of `make test` (which runs as root, to create the account); the learner itself never
@@ -43,6 +43,12 @@ as_learner 'make write N=3 S=5' > "$work/write.log" 2>&1 \
 grep -q "^write: 3 files of 5×5" "$work/write.log" || fail "make write printed no summary"
 [ -f "$work/repo/output/write/data00002.txt" ] || fail "make write wrote no files"
 echo "learner-test: make write N=3 S=5 ok without root"
+# The Python step: its own virtual environment under target/ (maturin from PyPI), the module
+# built into it, the script run — all without root, nothing installed into the system.
+as_learner 'make write_python N=3 S=5' > "$work/python.log" 2>&1 \
+  || { sed 's/^/    /' "$work/python.log"; fail "make write_python N=3 S=5 failed for a user without root"; }
+grep -q "^write_python: 3 files of 5×5" "$work/python.log" || fail "make write_python printed no summary"
+echo "learner-test: make write_python N=3 S=5 ok without root"
 as_learner 'make timeline STEP=write_multiprocessing_queue N=20 W=2' > "$work/timeline.log" 2>&1 \
   || { sed 's/^/    /' "$work/timeline.log"; fail "make timeline failed for a user without root"; }
 [ -s "$work/repo/profiles/write_multiprocessing_queue.timeline.svg" ] || fail "make timeline drew nothing"

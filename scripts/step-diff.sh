@@ -6,12 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pred=$1 step=$2
-strip() { grep -v -E '^\s*// ANCHOR(_END)?: ' "$1" || true; }
+strip() { grep -v -E '^\s*(//|#) ANCHOR(_END)?: ' "$1" || true; }
 rust="crates/$step/src/main.rs"
 if [ ! -f "$rust" ] && [ -f "crates/$step/src/lib.rs" ]; then
   rust="crates/$step/src/lib.rs"
   diff -u --label "crates/$step/python/$pred.py" --label "crates/$step/python/$step.py" \
-    "crates/$step/python/$pred.py" "crates/$step/python/$step.py" || true
+    <(strip "crates/$step/python/$pred.py") <(strip "crates/$step/python/$step.py") || true
 fi
 diff -u --label "crates/$pred/src/main.rs" --label "$rust" \
   <(strip "crates/$pred/src/main.rs") <(strip "$rust") || true

@@ -327,8 +327,14 @@ fn python_section(r: &Results) -> String {
     let Some(step) = STEPS.iter().find(|s| s.launch == Launch::Python) else {
         return String::new();
     };
+    let ours = Case::of(step, r.small.0, r.small.1).on_ram();
+    if r.find_case(&ours.clone().on_cores(r.machine.cores))
+        .is_none()
+    {
+        return String::new(); // a run from before the Python step
+    }
     let mut cases = vec![Case::new(Program::Python(step.name), r.small.0, r.small.1).on_ram()];
-    cases.push(Case::of(step, r.small.0, r.small.1).on_ram());
+    cases.push(ours);
     cases.extend(
         step.predecessor_step()
             .map(|p| Case::of(p, r.small.0, r.small.1).on_ram()),
@@ -338,9 +344,6 @@ fn python_section(r: &Results) -> String {
         if let Some(m) = r.find_case(&case.clone().on_cores(r.machine.cores)) {
             let _ = writeln!(rows, "| `{}` | {} |", m.command, cell(m));
         }
-    }
-    if rows.is_empty() {
-        return String::new();
     }
     let boundary = r.boundary.as_ref().map_or(
         "The boundary was not timed in this run.\n".to_owned(),
