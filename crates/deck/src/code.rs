@@ -237,17 +237,47 @@ fn summary(before: &[Item], after: &[Item], small: usize) -> Vec<String> {
 /// `step`'s change against `predecessor`, as a diff block that fits a slide: the small
 /// changes shown line by line, the larger ones counted (the lesson's own slide shows them).
 pub fn diff(repo: &Path, predecessor: &str, step: &str) -> Result<String> {
-    let read = |s: &str| {
-        let path = source::main_rs(s);
+    let read = |path: String| {
         std::fs::read_to_string(repo.join(&path)).with_context(|| format!("cannot read {path}"))
     };
-    let (before, after) = (items(&read(predecessor)?), items(&read(step)?));
+    if steps::find(step).is_some_and(|s| s.launch == steps::Launch::Python) {
+        return python_diff(&read, predecessor, step);
+    }
+    let (before, after) = (
+        items(&read(source::main_rs(predecessor))?),
+        items(&read(source::main_rs(step))?),
+    );
     // Show changes line by line where they fit; count them where they would not.
     let lines = (1..=6)
         .rev()
         .map(|small| summary(&before, &after, small))
         .find(|lines| lines.len() <= MAX_LINES)
         .unwrap_or_else(|| summary(&before, &after, 0));
+    fenced("diff", &lines, &format!("the diff of {step}"))
+}
+
+/// A Python step's change, as the learner makes it: its script against its numpy twin (the
+/// one import), then what its Rust module defines, by signature.
+fn python_diff(
+    read: &dyn Fn(String) -> Result<String>,
+    predecessor: &str,
+    step: &str,
+) -> Result<String> {
+    let script = |name: &str| -> Result<Vec<String>> {
+        let text = read(format!("crates/{step}/python/{name}.py"))?;
+        Ok(source::strip_anchors(&text)
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    };
+    let mut lines = line_diff(&script(predecessor)?, &script(step)?);
+    lines.push(format!(
+        "@@ {}: the module it imports @@",
+        source::main_rs(step)
+    ));
+    let module = items(&read(source::main_rs(step))?);
+    let defined = module.iter().filter(|i| i.key.starts_with("fn "));
+    lines.extend(defined.map(|item| format!("+ {}", signature(item))));
     fenced("diff", &lines, &format!("the diff of {step}"))
 }
 

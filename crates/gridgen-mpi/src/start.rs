@@ -73,25 +73,27 @@ fn launched_rank_is_zero() -> Option<bool> {
     })
 }
 
-/// The program's name as the kernel keeps it (`/proc/self/comm`), without allocating.
+/// The program's name, as it was started (the file name of `/proc/self/cmdline`'s first word:
+/// `comm` would cut it at 15 bytes), without allocating.
 fn push_program_name(line: &mut Line) {
-    let mut name = [0u8; 32];
+    let mut buffer = [0u8; 256];
     // SAFETY: a NUL-terminated path; read fills at most the buffer's length; the descriptor is
     // closed again.
     let read = unsafe {
         let fd = libc::open(
-            c"/proc/self/comm".as_ptr(),
+            c"/proc/self/cmdline".as_ptr(),
             libc::O_RDONLY | libc::O_CLOEXEC,
         );
         if fd < 0 {
             0
         } else {
-            let n = libc::read(fd, name.as_mut_ptr().cast(), name.len());
+            let n = libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len());
             libc::close(fd);
             n.max(0) as usize
         }
     };
-    let name = name[..read].strip_suffix(b"\n").unwrap_or(&name[..read]);
+    let first = buffer[..read].split(|&b| b == 0).next().unwrap_or_default();
+    let name = first.rsplit(|&b| b == b'/').next().unwrap_or_default();
     line.push(if name.is_empty() { b"mpi" } else { name });
 }
 

@@ -15,15 +15,17 @@
 //! - a failure is a Python exception — a full disk an `OSError` naming the file, arrays of the
 //!   wrong shape a `ValueError` — never a crash of the Python process.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+mod boundary;
+mod files;
 
+use std::path::PathBuf;
+
+use files::{os_error, write_new};
 use gridgen_contract::field::frac;
 use gridgen_contract::npy;
 use numpy::ndarray::{Array2, ArrayView2, Zip};
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2};
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// The field of file `file_id` over the grid: step 3's expression, in numpy's order of
@@ -93,134 +95,13 @@ fn save(py: Python<'_>, path: PathBuf, data: PyReadonlyArray2<'_, f64>) -> PyRes
 }
 // ANCHOR_END: save
 
-/// `write_files(dir, prefix, n_files, size)`: the whole loop in Rust, in one call — the
-/// boundary crossed once instead of twice a file. The benchmark times it against the loop in
-/// Python.
-#[pyfunction]
-fn write_files(
-    py: Python<'_>,
-    dir: PathBuf,
-    prefix: String,
-    n_files: usize,
-    size: usize,
-) -> PyResult<()> {
-    if n_files == 0 {
-        return Err(PyValueError::new_err(
-            "write_files: n_files must be at least 1",
-        ));
-    }
-    py.detach(|| {
-        let (x, y) = gridgen_contract::axes(size);
-        let (xx, yy) = gridgen_contract::meshgrid(&x, &y);
-        (0..n_files).try_for_each(|file_id| {
-            let path = dir.join(format!("{prefix}{file_id:05}.npy"));
-            let data = field(xx.view(), yy.view(), n_files, file_id);
-            let values = data.as_slice().unwrap_or_default();
-            write_new(
-                &path,
-                &[&npy::header(data.shape()), bytemuck::cast_slice(values)],
-            )
-            .map_err(|e| (e, path))
-        })
-    })
-    .map_err(|(e, path)| os_error(e, &path))
-}
-
-/// `generate_data`, copying: numpy's arrays copied into Rust's, and the result copied back —
-/// what sending them to another process (pickling) costs, without leaving this one. The
-/// benchmark times it against `generate_data`.
-#[pyfunction]
-fn generate_data_copying<'py>(
-    py: Python<'py>,
-    xx: PyReadonlyArray2<'py, f64>,
-    yy: PyReadonlyArray2<'py, f64>,
-    n_files: usize,
-    file_id: usize,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    check(&xx.as_array(), &yy.as_array(), n_files)?;
-    let (xx, yy) = (xx.as_array().to_owned(), yy.as_array().to_owned());
-    let data = py.detach(|| field(xx.view(), yy.view(), n_files, file_id));
-    Ok(PyArray2::from_array(py, &data))
-}
-
-/// Writes `parts` into a new hidden file beside `path`, and renames it to `path` once all is
-/// written. On failure the hidden file is removed and `path` is left as it was.
-fn write_new(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
-    let (mut file, temp) = create_hidden(path)?;
-    let written = parts
-        .iter()
-        .try_for_each(|part| file.write_all(part))
-        .and_then(|()| rename_if_ours(&file, &temp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
-}
-
-/// Renames `temp` to `path` only if `temp` still names the file written through `file` — not a
-/// symlink or another file that someone put in its place — and checks afterwards that `path`
-/// names it (a swap in the instant between is undone).
-fn rename_if_ours(file: &File, temp: &Path, path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let ours = file.metadata()?;
-    let is_ours = |p: &Path| {
-        std::fs::symlink_metadata(p).is_ok_and(|m| {
-            m.file_type().is_file() && (m.dev(), m.ino()) == (ours.dev(), ours.ino())
-        })
-    };
-    let replaced = || {
-        io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "someone replaced the temporary file while it was written",
-        )
-    };
-    if !is_ours(temp) {
-        return Err(replaced());
-    }
-    std::fs::rename(temp, path)?;
-    if !is_ours(path) {
-        let _ = std::fs::remove_file(path);
-        return Err(replaced());
-    }
-    Ok(())
-}
-
-/// `.<name>.<pid>-<k>.partial` beside `path`: the first such name not taken, created
-/// exclusively (a file or a symlink already there is never opened, the next name is tried).
-fn create_hidden(path: &Path) -> io::Result<(File, PathBuf)> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?
-        .to_string_lossy();
-    for k in 0..64 {
-        let temp = path.with_file_name(format!(".{name}.{}-{k}.partial", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => return Ok((file, temp)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "no free temporary name beside it",
-    ))
-}
-
-/// An I/O error as Python's own: `OSError(errno, strerror, filename)`, which prints as
-/// `[Errno 28] No space left on device: 'output/data00001.npy'`.
-fn os_error(e: io::Error, path: &Path) -> PyErr {
-    let text = e.to_string();
-    let reason = text.split(" (os error").next().unwrap_or(&text).to_owned();
-    let errno = e.raw_os_error().unwrap_or(0);
-    PyOSError::new_err((errno, reason, path.display().to_string()))
-}
-
 /// The module Python imports: `from rust_kernel import generate_data, save`.
 #[pymodule]
 fn rust_kernel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(generate_data, m)?)?;
     m.add_function(wrap_pyfunction!(save, m)?)?;
-    m.add_function(wrap_pyfunction!(write_files, m)?)?;
-    m.add_function(wrap_pyfunction!(generate_data_copying, m)?)?;
+    // Beside the lesson, for the benchmark: the boundary crossed once, and the copy it avoids.
+    m.add_function(wrap_pyfunction!(boundary::write_files, m)?)?;
+    m.add_function(wrap_pyfunction!(boundary::generate_data_copying, m)?)?;
     Ok(())
 }

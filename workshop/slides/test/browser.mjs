@@ -82,7 +82,7 @@ function slideProblems() {
 async function checkDeck() {
   const page = await open(deck);
   const count = await page.evaluate(() => document.querySelectorAll('svg[data-marpit-svg]').length);
-  if (count < 40 || count > 70) problems.push(`deck: ${count} slides, not 40 to 70`);
+  if (count < 40 || count > 66) problems.push(`deck: ${count} slides, not 40 to 66`);
   const notes = await page.evaluate(() => [...document.querySelectorAll('.bespoke-marp-note')].map((n) => [Number(n.dataset.index), n.textContent]));
   for (let i = 0; i < count; i++) {
     const note = notes.find(([k]) => k === i);
