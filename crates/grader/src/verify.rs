@@ -88,7 +88,15 @@ impl Drop for Scratch {
     }
 }
 
-pub fn verify(layout: &Layout, exercise: Exercise) -> Result<Grade> {
+/// Whether `verify` times the learner's program against the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    Timed,
+    /// `--untimed`: correctness and safety only.
+    Untimed,
+}
+
+pub fn verify(layout: &Layout, exercise: Exercise, timing: Timing) -> Result<Grade> {
     let folder = layout.folder(exercise);
     if !folder.join("Cargo.toml").is_file() {
         bail!(
@@ -134,7 +142,7 @@ pub fn verify(layout: &Layout, exercise: Exercise) -> Result<Grade> {
                 )
             }),
         };
-        run_checks(&contest, exercise, &scratch.0, &mut checks)?;
+        run_checks(&contest, exercise, timing, &scratch.0, &mut checks)?;
     }
     let grade = Grade {
         exercise: exercise.name().to_string(),
@@ -149,6 +157,7 @@ pub fn verify(layout: &Layout, exercise: Exercise) -> Result<Grade> {
 fn run_checks(
     contest: &Contest,
     exercise: Exercise,
+    timing: Timing,
     scratch: &Path,
     checks: &mut Vec<Checked>,
 ) -> Result<()> {
@@ -157,7 +166,14 @@ fn run_checks(
     let runs: [Run; 3] = [
         Box::new(|| correct::check(&contest.yours, &contest.reference, format, scratch)),
         Box::new(|| safe::check(&contest.yours, &contest.reference, format, scratch)),
-        Box::new(|| fast::check(contest, format, scratch)),
+        Box::new(|| match timing {
+            Timing::Timed => fast::check(contest, format, scratch),
+            Timing::Untimed => Ok(Checked::new(
+                Check::Fast,
+                Outcome::NotMeasurable,
+                "not timed: --untimed checks correctness and safety only",
+            )),
+        }),
     ];
     for run in runs {
         let checked = run()?;

@@ -101,16 +101,13 @@ fn every_exercise_fails_as_generated_and_passes_as_its_own_solution() {
             "{name} as generated must fail on its todo!:\n{text}"
         );
         solve(exercise, str::to_string);
-        let (code, text) = grader(&["verify", name]);
-        assert!(
-            code == 0 || code == 3,
-            "{name}'s own solution must pass verify:\n{text}"
-        );
-        for check in ["✓ builds", "✓ correct", "✓ safe"] {
+        // Correct and safe, untimed: the speed check is held to its word by
+        // a_correct_but_slow_solution_fails_the_speed_check (and timed in full by the learner
+        // test); timing every exercise here would add minutes and test nothing more.
+        let (code, text) = grader(&["verify", name, "--untimed"]);
+        assert_eq!(code, 3, "{name}'s own solution must pass verify:\n{text}");
+        for check in ["✓ builds", "✓ correct", "✓ safe", "not timed: --untimed"] {
             assert!(text.contains(check), "{name}: no `{check}`:\n{text}");
-        }
-        if code == 3 {
-            eprintln!("{name}: speed not measurable on this machine now:\n{text}");
         }
     }
 }
