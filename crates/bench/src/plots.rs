@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use steps::{Format, Launch, STEPS};
@@ -66,17 +67,15 @@ pub fn lines(
         10
     };
     mesh(&mut chart, x_ticks, whole, x_label, y_label)?;
+    let mut guides = 0;
     for (i, s) in series.iter().enumerate() {
-        let color = if s.dashed {
-            BLACK.mix(0.5)
-        } else {
-            COLORS[i % COLORS.len()].mix(1.0)
-        };
-        let style = ShapeStyle {
-            color,
-            filled: false,
-            stroke_width: 2,
-        };
+        if s.dashed {
+            guide(&mut chart, s, guides)?;
+            guides += 1;
+            continue;
+        }
+        let color = COLORS[i % COLORS.len()].mix(1.0);
+        let style = color.stroke_width(2);
         chart
             .draw_series(LineSeries::new(s.points.clone(), style))
             .map_err(fail)?
@@ -95,6 +94,35 @@ pub fn lines(
         .draw()
         .map_err(fail)?;
     root.present().map_err(fail)
+}
+
+/// A reference line (the ideal, the machine's capacity): dashed and grey, the `k`th with its
+/// own dash so that two of them can be told apart, on the plot and in the legend.
+fn guide<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    s: &Series,
+    k: usize,
+) -> Result<()> {
+    let (dash, gap, shade) = if k % 2 == 0 {
+        (10, 6, 0.45)
+    } else {
+        (3, 4, 0.85)
+    };
+    let style = BLACK.mix(shade).stroke_width(2);
+    chart
+        .draw_series(DashedLineSeries::new(s.points.clone(), dash, gap, style))
+        .map_err(fail)?
+        .label(s.name.clone())
+        .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 22, y)], dash, gap, style));
+    // The capacity's points are measured: marked like every measured point.
+    chart
+        .draw_series(
+            s.points
+                .iter()
+                .map(|&p| Circle::new(p, 3, BLACK.mix(shade).filled())),
+        )
+        .map_err(fail)?;
+    Ok(())
 }
 
 /// The grid, the ticks and the axes' names of a line chart; with `whole` x values, ticks only
