@@ -115,26 +115,6 @@ impl Results {
             .map(|m| m.wall.median)
     }
 
-    /// The median of `program` at `at` on `ranks` with `mpirun` told to use shared memory only.
-    pub fn median_shared_memory(
-        &self,
-        program: Program,
-        at: (usize, usize),
-        ranks: usize,
-    ) -> Option<f64> {
-        self.measured
-            .iter()
-            .find(|m| {
-                let c = &m.case;
-                c.shared_memory
-                    && !c.ram
-                    && c.program == program
-                    && c.ranks == Some(ranks)
-                    && (program == Program::Launch || (c.n_files, c.size) == at)
-            })
-            .map(|m| m.wall.median)
-    }
-
     /// Every measurement of `program` at `at` over workers or ranks, sorted by that count.
     pub fn sweep(&self, program: Program, at: (usize, usize)) -> Vec<(usize, &Measured)> {
         let mut points: Vec<_> = self
