@@ -363,10 +363,10 @@ fn micros(seconds: f64) -> String {
     }
 }
 
-/// A difference of medians per call, or that there was none to see.
-fn extra(seconds: f64) -> String {
+/// A difference of medians per call (`more` after it, if given), or that there was none to see.
+fn extra(seconds: f64, more: &str) -> String {
     if seconds > 0.0 {
-        micros(seconds)
+        format!("{}{more}", micros(seconds))
     } else {
         "too little to see in this run's times".to_owned()
     }
@@ -393,11 +393,11 @@ fn boundary_paragraph(b: &Boundary) -> String {
             ("n", b.n_files.to_string()),
             ("loop", micros(b.loop_in_python.median)),
             ("one_call", micros(b.one_call.median)),
-            ("per_call", extra(per_call)),
+            ("per_call", extra(per_call, "")),
             ("per_file", micros(b.one_call.median / n)),
             ("views", micros(b.views.median)),
             ("copies", micros(b.copies.median)),
-            ("per_copy", extra(per_copy)),
+            ("per_copy", extra(per_copy, " more")),
             ("copied", format!("{} kB", copied / 1000)),
             ("same", same.to_owned()),
         ],
@@ -689,5 +689,36 @@ mod tests {
         assert_eq!(render("a {{x}} b", &[("x", "1".into())]), "a 1 b");
         let missing = std::panic::catch_unwind(|| render("a {{y}}", &[]));
         assert!(missing.is_err());
+    }
+
+    fn seconds(median: f64) -> crate::stats::Stats {
+        crate::stats::Stats::of(&[median]).unwrap()
+    }
+
+    fn boundary(views: f64, copies: f64) -> Boundary {
+        Boundary {
+            command: "boundary.py -n 1000 -s 100 [tmpfs]".into(),
+            n_files: 1000,
+            size: 100,
+            rounds: 5,
+            loop_in_python: seconds(0.059),
+            one_call: seconds(0.055),
+            views: seconds(views),
+            copies: seconds(copies),
+            same_files: true,
+        }
+    }
+
+    #[test]
+    fn the_boundary_table_gives_a_file_a_call_and_a_copy() {
+        let text = boundary_paragraph(&boundary(0.029, 0.033));
+        assert!(text.contains("| the work of one file: its field and its .npy file | 55.0 µs |"));
+        assert!(text.contains("| one call from Python into Rust | 2.0 µs |"));
+        assert!(text.contains("in and out instead of viewing them | 4.0 µs more |"));
+        assert!(text.contains("(240 kB)"));
+        assert!(text.contains("Both ways wrote the same bytes."));
+        // A copy that timed faster than the views is noise, not a gain.
+        let noise = boundary_paragraph(&boundary(0.033, 0.029));
+        assert!(noise.contains("| too little to see in this run's times |"));
     }
 }
