@@ -48,7 +48,7 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "## Plots",
         "## The Python originals",
         "## Back in Python",
-        "a call, against",
+        "| one call from Python into Rust |",
         "Both ways wrote the same bytes.",
     ] {
         assert!(report.contains(section), "report lacks {section}");
