@@ -246,15 +246,7 @@ fn every_chapter_shows_the_lines_its_exercise_leaves_out() {
         for hole in step.holes {
             let (file, section) = hole.section.split_once('#').unwrap();
             let text = std::fs::read_to_string(repo().join("workshop/src").join(file)).unwrap();
-            let source = if step.launch == steps::Launch::Python {
-                "lib.rs"
-            } else {
-                "main.rs"
-            };
-            let include = format!(
-                "{{{{#include ../../crates/{}/src/{source}:{}}}}}",
-                step.name, hole.anchor
-            );
+            let include = lesson_include(step.name, hole.anchor);
             assert!(text.contains(&include), "{file} does not include {include}");
             let ids: Vec<String> = text
                 .lines()
@@ -394,15 +386,7 @@ fn every_exercise_is_in_the_room_and_its_solution_folded() {
         for hole in step.holes {
             let chapter = hole.section.split_once('#').unwrap().0;
             let text = std::fs::read_to_string(repo().join("workshop/src").join(chapter)).unwrap();
-            let source = if step.launch == steps::Launch::Python {
-                "lib.rs"
-            } else {
-                "main.rs"
-            };
-            let include = format!(
-                "{{{{#include ../../crates/{}/src/{source}:{}}}}}",
-                step.name, hole.anchor
-            );
+            let include = lesson_include(step.name, hole.anchor);
             for (at, _) in text.match_indices(&include) {
                 let before = &text[..at];
                 let opened = before.matches("<details>").count();
@@ -676,4 +660,13 @@ fn no_chapter_names_a_function_or_path_that_does_not_exist() {
         }
     }
     assert!(checked > 150, "only {checked} names checked");
+}
+
+/// How a chapter includes one anchored part of a step's lesson file (`main.rs`, or a Python
+/// step's `lib.rs`: the file `steps::source::main_rs` names).
+fn lesson_include(step: &str, anchor: &str) -> String {
+    format!(
+        "{{{{#include ../../{}:{anchor}}}}}",
+        steps::source::main_rs(step)
+    )
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{assert_fails, files_under, partials, run, stderr_of, SmallDisk};
+use common::{assert_fails, files_under, partials, run, sizes, stderr_of, SmallDisk};
 use tools::{compare_runs, load_run, reference, Format};
 
 fn python_step() -> &'static tools::Step {
@@ -39,19 +39,6 @@ fn same_bytes(a: &Path, b: &Path) {
             b.display()
         );
     }
-}
-
-fn sizes(n: usize, s: usize, dir: &Path) -> Vec<String> {
-    [
-        "-n",
-        &n.to_string(),
-        "-s",
-        &s.to_string(),
-        "--dir",
-        dir.to_str().unwrap(),
-    ]
-    .map(str::to_owned)
-    .to_vec()
 }
 
 #[test]

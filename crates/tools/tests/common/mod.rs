@@ -58,18 +58,23 @@ pub fn run(step: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot start {step}: {e}"))
 }
 
+/// `-n N -s S --dir DIR`: the arguments of a run of `n` files of `s × s` into `dir`.
+pub fn sizes(n: usize, s: usize, dir: &Path) -> Vec<String> {
+    [
+        "-n",
+        &n.to_string(),
+        "-s",
+        &s.to_string(),
+        "--dir",
+        dir.to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 pub fn run_ok(step: &str, dir: &Path, n: usize, s: usize) {
-    let out = run(
-        step,
-        &[
-            "-n",
-            &n.to_string(),
-            "-s",
-            &s.to_string(),
-            "--dir",
-            dir.to_str().unwrap(),
-        ],
-    );
+    let args = sizes(n, s, dir);
+    let out = run(step, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         out.status.success(),
         "{step} -n {n} -s {s} failed: {}",
