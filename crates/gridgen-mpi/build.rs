@@ -4,10 +4,6 @@
 //! This script notes which wrapper the folder was first built with and stops the build, with
 //! the fix, when the environment names another one. (`make build` never meets it: each MPI gets
 //! a target folder of its own, see scripts/mpi-stack.sh.)
-//!
-//! It also exists for its build-dependency (see Cargo.toml): with it, rsmpi's bindings
-//! generator is compiled with the same features of `regex` in a build of one MPI step as in a
-//! build of the whole workspace, so that `make write_mpi` after `make build` reuses it.
 
 use std::path::PathBuf;
 

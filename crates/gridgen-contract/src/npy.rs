@@ -39,6 +39,19 @@ pub fn header(shape: &[usize]) -> Vec<u8> {
     bytes
 }
 
+/// numpy's `data.tobytes()`: the values as they sit in memory — rows one after another (C
+/// order), each value as the 8 bytes of a little-endian f64 — what follows the header.
+///
+/// # Panics
+/// If `data` is not in C order (a transposed view): make a copy with `.as_standard_layout()`.
+pub fn tobytes(data: &ndarray::Array2<f64>) -> &[u8] {
+    const _: () = assert!(cfg!(target_endian = "little"), "'<f8' is little-endian");
+    let values = data
+        .as_slice()
+        .expect("an array in C order (rows one after another)");
+    bytemuck::cast_slice(values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

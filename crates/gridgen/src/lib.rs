@@ -1,50 +1,47 @@
-//! `gridgen`: what every step of the workshop shares, so that each step's `main.rs` holds its
-//! lesson — the calls of the crates it teaches — and nothing else. It is three places:
+//! `gridgen`: what the workshop's steps share, so that each step's `main.rs` reads like the
+//! Python script it replaces — arguments, the loop, the save — with the frame as a few calls:
 //!
-//! - **The data contract**, [`gridgen_contract`] (re-exported here: [`field`], [`npy`], [`text`],
-//!   [`Summary`]): the grid, numpy's rounding rules, the `.npy` header and the text format —
-//!   what makes every step's files the same numbers, bit for bit. No process state at all.
-//! - **The driver**, [`driver`]: the run around a lesson, written once ([`run`] for one
-//!   process, [`run_with`] for a team such as an MPI world): arguments, checks, the output
-//!   folder, all-or-nothing files, the summary line, one line on stderr for any failure.
-//! - **The guard**, [`guard`]: what keeps a wrong file from ever having a final name, whatever
-//!   ends the run (Ctrl-C, `scancel`, a full disk, a limit), and what refuses a run that cannot
-//!   fit before anything is created. The driver starts it with one call, `guard::start`; each
-//!   step's binary declares the guard's allocator itself.
+//! ```text
+//! let args = Args::parse();                       // argparse: -n, -s, -o, --dir, …
+//! let out = Output::create(&args, Format::Npy)?;  // the output folder
+//! let _profile = gridgen::profile(&args)?;        // --flamegraph: where the time goes
+//! for file_id in out.progress(0..args.n_files) {  // a progress bar, and --trace's timeline
+//!     …                                           // the lesson: compute, then save
+//! }
+//! out.finish()                                    // the summary line
+//! ```
 //!
-//! It needs no system library: the MPI world is `gridgen-mpi`'s, the HDF5 file `gridgen-h5`'s.
+//! - [`Args`]: the shared command line; a wrong argument is one line and exit code 2.
+//! - [`Output`]: the folder and its files, each written under a hidden name and renamed when
+//!   complete, so a final name never holds half a file; Ctrl-C or `scancel` removes the
+//!   unfinished ones.
+//! - [`profile()`]: `--flamegraph`, a value held for the run.
+//! - The data contract, from `gridgen-contract`: [`field`] (the grid, numpy's `% 1`), [`npy`]
+//!   (numpy.save's header), [`text`] (numpy.savetxt's text), [`split`] and [`Summary`].
 //!
-//! What the steps call: [`run`] with [`step!`]; [`Args`] or [`WorkerArgs`]; [`Output`] and its
-//! [`PartialFile`]s; [`field`], [`npy::header`], [`axes`], [`meshgrid`]; [`workers`].
+//! What production runs on a shared cluster add — limits checked up front, symlink races, ranks
+//! agreeing on every failure, a lost launcher — is the lesson of the step `write_production`.
 
-pub mod driver;
-mod error;
-pub mod guard;
-
-pub use driver::args::{Args, StepArgs, WorkerArgs};
-pub use driver::output::{Output, PartialFile};
-pub use driver::progress::Progressing;
-pub use driver::team::{Alone, Team};
-pub use driver::workers;
-pub use driver::{run, run_with};
-pub use error::{Error, Profiler, Result, Usage, Workers};
-pub use gridgen_contract::summary::WorkersFrom;
-pub use gridgen_contract::{axes, field, meshgrid, npy, split, summary, text, Summary};
-pub use guard::PATIENCE;
-pub use steps::{self, Format, Launch, Step};
-
-/// The calling crate's row of the step table ([`steps::STEPS`]), found by its package name
-/// when it compiles: a step crate missing from the table does not build.
-#[macro_export]
-macro_rules! step {
-    () => {
-        $crate::step!(env!("CARGO_PKG_NAME"))
+/// An [`Error`] of a formatted message: `fail!("cannot write {}", path.display())`.
+macro_rules! fail {
+    ($($message:tt)*) => {
+        $crate::Error::msg(format!($($message)*))
     };
-    ($name:expr) => {{
-        const STEP: &'static $crate::Step = match $crate::steps::find($name) {
-            Some(step) => step,
-            None => panic!("this crate is not in the step table (crates/steps/src/lib.rs)"),
-        };
-        STEP
-    }};
 }
+
+mod args;
+mod error;
+mod output;
+mod profile;
+mod trace;
+mod unfinished;
+
+pub use args::Args;
+pub use error::Error;
+pub use gridgen_contract::{axes, field, meshgrid, npy, split, summary, text, Summary};
+pub use output::{Format, NewFile, OneFile, Output, Progress, Tracked};
+pub use profile::{profile, Profile};
+pub use trace::Slice;
+
+/// What the steps' functions return: a value, or an [`Error`] that says what failed.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -302,7 +302,7 @@ pub const STEPS: &[Step] = &[
         ],
         holes: &[Hole {
             anchor: "save_npy",
-            todo: "numpy.save: the .npy header, then the array's bytes, into out.create(file_id); then commit it",
+            todo: "numpy.save: the .npy header, then the array's bytes (npy::tobytes), into out.create_file(file_id); then commit it",
             section: "binary.md#the-npy-format",
         }],
     },
@@ -316,13 +316,13 @@ pub const STEPS: &[Step] = &[
         targets: &[],
         holes: &[
             Hole {
-                anchor: "pool",
-                todo: "start `workers` named threads in `scope`, each running the tasks it receives on the pool's channel",
+                anchor: "write_files",
+                todo: "start -w workers in a thread scope, then Pool.apply for every file: send its index on the pool's channel, wait for its answer",
                 section: "single-node.md#a-pool-with-a-blocking-apply",
             },
             Hole {
-                anchor: "apply",
-                todo: "Pool.apply: send the task with a reply channel, then wait for its answer",
+                anchor: "worker",
+                todo: "for every file index received: copy the grids (the task's own copy), write the file, send the result back",
                 section: "single-node.md#a-pool-with-a-blocking-apply",
             },
         ],
@@ -335,11 +335,18 @@ pub const STEPS: &[Step] = &[
         chapter: "single-node.md",
         original: true,
         targets: &[Target::Scales { efficiency: 0.8 }],
-        holes: &[Hole {
-            anchor: "write_files",
-            todo: "-w long-lived workers taking file indices from a bounded channel that this thread fills; the first worker error is the result",
-            section: "single-node.md#long-lived-workers-and-a-queue",
-        }],
+        holes: &[
+            Hole {
+                anchor: "write_files",
+                todo: "-w long-lived workers taking file indices from a bounded channel that this thread fills, then closes; join them, the first error is the result",
+                section: "single-node.md#long-lived-workers-and-a-queue",
+            },
+            Hole {
+                anchor: "worker",
+                todo: "this worker's own grids, set up once, then every file index taken from the queue",
+                section: "single-node.md#long-lived-workers-and-a-queue",
+            },
+        ],
     },
     Step {
         name: "write_mpi", predecessor: Some("write_vectorized_binary"), also: &[],
@@ -350,7 +357,7 @@ pub const STEPS: &[Step] = &[
         original: true,
         targets: &[],
         holes: &[Hole {
-            anchor: "distribute",
+            anchor: "my_files",
             todo: "rank 0 splits 0..n_files with array_split, keeps the first chunk and sends every other rank its own; the others receive theirs",
             section: "mpi.md#point-to-point",
         }],
@@ -367,7 +374,7 @@ pub const STEPS: &[Step] = &[
             Target::NearLaunchAndFloor { times: 1.5 },
         ],
         holes: &[Hole {
-            anchor: "distribute",
+            anchor: "my_files",
             todo: "one scatter of the counts, then one variable-count scatter of the file indices (chunks from array_split)",
             section: "mpi.md#a-collective",
         }],
@@ -382,13 +389,13 @@ pub const STEPS: &[Step] = &[
         targets: &[Target::FasterThanPython { times: 5.0 }],
         holes: &[
             Hole {
-                anchor: "dataset",
+                anchor: "save_dataset",
                 todo: "h5py's create_dataset(name, data=Z), then the dataset's file_id attribute",
                 section: "hdf5.md#one-file-many-datasets",
             },
             Hole {
-                anchor: "write_file",
-                todo: "create the file at the path gridgen_h5::create hands you, write the attributes and every dataset, close it",
+                anchor: "write_attributes",
+                todo: "the run's parameters as attributes of the file's root: n_files and size (u64), x_origin and y_origin (f64)",
                 section: "hdf5.md#one-file-many-datasets",
             },
         ],
@@ -402,8 +409,8 @@ pub const STEPS: &[Step] = &[
         original: true,
         targets: &[],
         holes: &[Hole {
-            anchor: "parallel_hdf5",
-            todo: "open the file on every rank through the MPI-IO driver, create every dataset on every rank, fill your own files' datasets, close",
+            anchor: "write_file",
+            todo: "open the file on every rank through the MPI-IO driver, create every dataset on every rank, fill your own files' datasets, close, commit",
             section: "parallel-hdf5.md#one-file-every-rank",
         }],
     },
@@ -433,8 +440,8 @@ pub const STEPS: &[Step] = &[
             Target::NearOneFile { times: 1.5 },
         ],
         holes: &[Hole {
-            anchor: "collective_write",
-            todo: "create the (n, size, size) dataset, then write your planes in collective rounds of planes_per_round planes, as many rounds on every rank",
+            anchor: "write_planes",
+            todo: "create the (n, size, size) dataset, then write your planes in collective rounds of planes_per_round planes, as many rounds on every rank, agreeing after each",
             section: "collective-hdf5.md#few-large-collective-writes",
         }],
     },
@@ -459,10 +466,19 @@ pub const STEPS: &[Step] = &[
             },
         ],
     },
+    Step {
+        name: "write_production", predecessor: Some("write_final_collective"), also: &[],
+        launch: Launch::Mpi, format: Format::H5,
+        lesson: "production-safe on a shared cluster",
+        about: "Step 13: step 11 made production-safe: limits refused up front, signals and a lost launcher handled, output safe against symlink races, every rank agreeing on every failure.",
+        chapter: "production.md",
+        original: false,
+        targets: &[Target::AgainstPredecessor],
+        holes: &[],
+    },
 ];
 
-/// The step called `name`. A `const fn`, so that a step crate that names itself wrongly fails
-/// to compile (see `gridgen::step!`).
+/// The step called `name`.
 pub const fn find(name: &str) -> Option<&'static Step> {
     let mut i = 0;
     while i < STEPS.len() {

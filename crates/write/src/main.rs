@@ -1,16 +1,14 @@
 //! Step 1 — `write`: the baseline every later step is checked against.
 //!
-//! For each file index, fill a size × size array one value at a time with two nested loops,
-//! then write it as text, exactly as `numpy.savetxt` would.
+//! Python's `write.py`, line for line: for each file index, fill a size × size array one value
+//! at a time with two nested loops, then save it as text, exactly as `numpy.savetxt` does.
 //!
-//! In Python these loops are what made the original slow (a million interpreted calls for 100
-//! files). In Rust they compile to the same machine code as the vectorized step; the profile
-//! shows the time goes into formatting text instead.
-
-use std::process::ExitCode;
+//! In Python the loops are what made it slow (a million interpreted calls for 100 files). In
+//! Rust they compile to the same machine code as step 2's array expression: the profile shows
+//! the time going into formatting text instead.
 
 use gridgen::field::frac;
-use gridgen::{Args, Output};
+use gridgen::{Args, Format, Output, Result};
 use ndarray::{Array1, Array2};
 
 // ANCHOR: generate_value
@@ -30,7 +28,7 @@ fn write_data(
     out: &Output,
     n_files: usize,
     file_id: usize,
-) -> gridgen::Result<()> {
+) -> Result<()> {
     let mut data = Array2::zeros((y.len(), x.len()));
     for i in 0..y.len() {
         for j in 0..x.len() {
@@ -42,17 +40,13 @@ fn write_data(
 }
 // ANCHOR_END: write_data
 
-// The process's allocator: the system's, except that a failed allocation ends the run with one
-// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
-#[global_allocator]
-static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
-
-fn main() -> ExitCode {
-    gridgen::run(gridgen::step!(), |args: &Args, out| {
-        let (x, y) = gridgen::axes(args.size);
-        for file_id in 0..args.n_files {
-            write_data(&x, &y, out, args.n_files, file_id)?;
-        }
-        Ok(())
-    })
+fn main() -> Result<()> {
+    let args = Args::parse(); // -n, -s, -o, --dir: argparse's work
+    let out = Output::create(&args, Format::Txt)?; // the output folder
+    let _profile = gridgen::profile(&args)?; // --flamegraph: where the time goes
+    let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
+    for file_id in out.progress(0..args.n_files) {
+        write_data(&x, &y, &out, args.n_files, file_id)?;
+    }
+    out.finish() // the summary line
 }

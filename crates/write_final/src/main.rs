@@ -11,8 +11,8 @@
 use std::process::ExitCode;
 
 use gridgen::field::{frac, X_ORIGIN, Y_ORIGIN};
-use gridgen::{Args, Output};
-use gridgen_mpi::{array_split, World, ROOT};
+use gridgen::{Args, Format, Output, Result};
+use gridgen_mpi::{array_split, ROOT};
 use mpi::datatype::Partition;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
@@ -29,18 +29,16 @@ fn generate_data(
     file_id: usize,
 ) -> Array2<f64> {
     let t = file_id as f64 / n_files as f64;
-    // Zip walks both grids together, point by point, and collects the results into a new array
-    // of their shape: what numpy does for the whole expression (in one pass, not one per
-    // operator).
+    // Zip walks both grids together, point by point, and collects the results into a new
+    // array of their shape: numpy's whole expression, in one pass.
     Zip::from(xx).and(yy).map_collect(|&x, &y| {
         let (x, y) = (x / 10.0, y / 10.0);
         frac(x * x * y + y * y * x + t)
     })
 }
 
-// ANCHOR: attributes
 /// The run's parameters on the file's root (h5py: `hf.attrs["n_files"] = n`, …).
-fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen_h5::Result<()> {
+fn write_attributes(hf: &hdf5::File, args: &Args) -> Result<()> {
     hf.new_attr::<u64>()
         .create("n_files")?
         .write_scalar(&(args.n_files as u64))?;
@@ -55,31 +53,13 @@ fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen_h5::Result<()> {
         .write_scalar(&Y_ORIGIN)?;
     Ok(())
 }
-// ANCHOR_END: attributes
 
-/// Compute file `file_id`'s array in one expression and store it in its dataset.
-fn write_data(
-    xx: &Array2<f64>,
-    yy: &Array2<f64>,
-    hf: &hdf5::File,
-    out: &Output,
-    n_files: usize,
-    file_id: usize,
-) -> gridgen_h5::Result<()> {
-    let data = generate_data(xx, yy, n_files, file_id);
-    // Independent: only this rank writes this dataset, whenever it is ready.
-    hf.dataset(&out.name(file_id))?.write(&data)?;
-    Ok(())
-}
-
-// ANCHOR: distribute
 /// This rank's file indices, handed out by MPI: a scatter gives every rank its count, then a
 /// variable-count scatter its own slice of `0..n_files` (chunks sized like numpy.array_split).
 fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
     let root = world.process_at_rank(ROOT);
     let mut my_count: Count = 0;
     let mut my_files: Vec<usize>;
-    // ANCHOR: scatter
     if world.rank() == ROOT {
         let chunks = array_split(n_files, world.size() as usize);
         let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
@@ -94,29 +74,23 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
         my_files = vec![0; my_count as usize];
         root.scatter_varcount_into(&mut my_files[..]);
     }
-    // ANCHOR_END: scatter
     my_files
 }
-// ANCHOR_END: distribute
 
-// ANCHOR: parallel_hdf5
-/// One HDF5 file that every rank writes into: each rank creates every dataset, and fills its
-/// own files' datasets.
-fn write_file(
-    xx: &Array2<f64>,
-    yy: &Array2<f64>,
-    args: &Args,
-    out: &Output,
-    world: &World,
-    my_files: &[usize],
-) -> gridgen_h5::Result<()> {
-    // ANCHOR: parallel_open
-    // Collective: every rank opens the same file, through the MPI-IO driver on `world`.
-    let hf = gridgen_h5::create_on(out, world, |path| {
-        hdf5::File::with_options()
-            .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
-            .create_excl(path)
-    })?;
+// ANCHOR: write_file
+/// This rank's part of the one file: every dataset created, its own files' datasets filled.
+fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> Result<Output> {
+    let out = Output::create(args, Format::H5)?; // the output folder
+    let _profile = gridgen::profile(args)?; // --flamegraph: one per rank
+    let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
+    let (xx, yy) = gridgen::meshgrid(&x, &y); // numpy.meshgrid(x, y)
+                                              // ANCHOR: parallel_open
+                                              // Collective: every rank opens the same file (one hidden name, chosen by rank 0), through
+                                              // HDF5's MPI-IO driver on `world`.
+    let h5 = gridgen_mpi::create_one_file(&out, world)?;
+    let hf = hdf5::File::with_options()
+        .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
+        .create(h5.path())?;
     // ANCHOR_END: parallel_open
     // ANCHOR: parallel_datasets
     // Collective: attributes and datasets change the file's structure, so every rank creates
@@ -134,32 +108,27 @@ fn write_file(
     }
     // ANCHOR_END: parallel_datasets
     // ANCHOR: parallel_fill
-    // Independent: each rank fills the datasets of its own files.
-    for file_id in out.progress(my_files.iter().copied()) {
-        write_data(xx, yy, &hf, out, args.n_files, file_id)?;
+    // Independent: each rank fills the datasets of its own files, whenever they are ready.
+    for file_id in out.progress(my_files) {
+        let data = generate_data(&xx, &yy, args.n_files, file_id);
+        hf.dataset(&out.name(file_id))?.write(&data)?;
     }
     // Collective: closing writes the metadata of every rank's changes.
-    hf.close(hdf5::File::close)
+    hf.close()?;
     // ANCHOR_END: parallel_fill
+    gridgen_mpi::commit(h5, world)?; // every rank closed it: rank 0 names it data.h5
+    Ok(out)
 }
-// ANCHOR_END: parallel_hdf5
-
-// The process's allocator: the system's, except that a failed allocation ends the run with one
-// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
-#[global_allocator]
-static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
+// ANCHOR_END: write_file
 
 fn main() -> ExitCode {
-    // ANCHOR: init
-    // Start MPI. Every rank runs this same program; `world` is all of them together.
-    let universe = mpi::initialize().expect("MPI is initialised once, here");
+    let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank
+                              // Start MPI. Every rank runs this same program; `world` is all of them together.
+    let universe = mpi::initialize().expect("MPI is started once, here");
     let world = universe.world();
-    // ANCHOR_END: init
-    gridgen_mpi::run_in(gridgen::step!(), &world, |args: &Args, out, world| {
-        let (x, y) = gridgen::axes(args.size);
-        let (xx, yy) = gridgen::meshgrid(&x, &y);
-        let my_files = my_files(world, args.n_files);
-        write_file(&xx, &yy, args, out, world, &my_files)
-    })
-    // `universe` is dropped on the way out of main: MPI_Finalize.
+    let my_files = my_files(&world, args.n_files);
+    let written = write_file(&args, &world, my_files);
+    // Every rank says how its part went; rank 0 prints the summary of all of them.
+    gridgen_mpi::finish(&world, written)
+    // `universe` goes out of scope here: MPI is finalized.
 }

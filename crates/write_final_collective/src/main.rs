@@ -8,27 +8,22 @@
 //! memory budget — so that MPI-IO can merge every rank's pieces into few large writes. Every
 //! rank takes part in every round, the same number of rounds; a rank with no planes left writes
 //! an empty selection.
-//!
-//! The layout is contiguous: the planes are known in size up front and written once, so chunking
-//! (for growing or compressed data) would add an index and buy nothing.
 
 mod collective;
 
 use std::process::ExitCode;
 
-use collective::{Hints, Transfer};
 use gridgen::field::{frac, X_ORIGIN, Y_ORIGIN};
-use gridgen::{Args, Output};
-use gridgen_mpi::{array_split, World, ROOT};
-use mpi::collective::SystemOperation;
+use gridgen::{Args, Format, Output, Result};
+use gridgen_mpi::{array_split, ROOT};
 use mpi::datatype::Partition;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Count;
-use ndarray::{Array2, Array3, ArrayViewMut2, Axis, Zip};
+use ndarray::{s, Array2, Array3, ArrayViewMut2, Axis, Zip};
 
-/// The bytes of planes one round writes, per rank, and the buffer MPI-IO gathers them in: large
-/// requests, within the memory every step keeps to (see the chapter).
+/// The bytes of planes one round writes, per rank: large requests, within the memory every
+/// step keeps to (see the chapter).
 const BATCH_BYTES: usize = 4 << 20;
 
 /// The field of file `file_id` over the whole grid, computed straight into `plane` (a plane of
@@ -48,9 +43,8 @@ fn generate_into(
     });
 }
 
-// ANCHOR: attributes
 /// The run's parameters on the file's root (h5py: `hf.attrs["n_files"] = n`, …).
-fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen_h5::Result<()> {
+fn write_attributes(hf: &hdf5::File, args: &Args) -> Result<()> {
     hf.new_attr::<u64>()
         .create("n_files")?
         .write_scalar(&(args.n_files as u64))?;
@@ -65,16 +59,13 @@ fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen_h5::Result<()> {
         .write_scalar(&Y_ORIGIN)?;
     Ok(())
 }
-// ANCHOR_END: attributes
 
-// ANCHOR: distribute
 /// This rank's file indices, handed out by MPI: a scatter gives every rank its count, then a
 /// variable-count scatter its own slice of `0..n_files` (chunks sized like numpy.array_split).
 fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
     let root = world.process_at_rank(ROOT);
     let mut my_count: Count = 0;
     let mut my_files: Vec<usize>;
-    // ANCHOR: scatter
     if world.rank() == ROOT {
         let chunks = array_split(n_files, world.size() as usize);
         let counts: Vec<Count> = chunks.iter().map(|c| c.len() as Count).collect();
@@ -89,46 +80,42 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
         my_files = vec![0; my_count as usize];
         root.scatter_varcount_into(&mut my_files[..]);
     }
-    // ANCHOR_END: scatter
     my_files
 }
-// ANCHOR_END: distribute
 
 /// How many planes of `size × size` one round writes: as many as `BATCH_BYTES` hold, at least
 /// one — or `PLANES_PER_ROUND` of them, to see what the size of a request does (the benchmark's
-/// curve runs 1, 8, 64 and 512; more than the budget holds costs memory).
+/// curve runs 1, 8, 64 and 512).
 fn planes_per_round(size: usize) -> usize {
     let budget = (BATCH_BYTES / (8 * size * size).max(1)).max(1);
-    std::env::var("PLANES_PER_ROUND")
-        .ok()
-        .and_then(|p| p.parse::<usize>().ok())
-        .map_or(budget, |p| p.max(1))
+    match std::env::var("PLANES_PER_ROUND").map(|p| p.parse::<usize>()) {
+        Ok(Ok(planes)) => planes.max(1),
+        _ => budget,
+    }
 }
 
-// ANCHOR: collective_write
-/// Every rank writes its planes (`mine`, consecutive) in collective rounds of at most a batch
-/// each. The rounds are as many on every rank: the largest share's.
+// ANCHOR: write_planes
+/// Every rank writes its planes (`my_files`, consecutive) into the one dataset, in collective
+/// rounds of at most a batch each. The rounds are as many on every rank: the largest share's.
 fn write_planes(
     xx: &Array2<f64>,
     yy: &Array2<f64>,
     args: &Args,
     out: &Output,
-    world: &World,
+    world: &SimpleCommunicator,
     hf: &hdf5::File,
-    mine: &[usize],
-) -> gridgen_h5::Result<()> {
-    // ANCHOR: one_dataset
+    my_files: &[usize],
+) -> Result<()> {
     // Collective: one dataset for all files, created by every rank.
     let shape = (args.n_files, args.size, args.size);
-    let dataset = hf.new_dataset::<f64>().shape(shape).create(out.prefix())?;
-    // The transfer mode, made once: collective (every rank in every H5Dwrite).
-    let transfer = Transfer::collective()?;
-    // ANCHOR_END: one_dataset
+    let dataset = hf
+        .new_dataset::<f64>()
+        .shape(shape)
+        .create(args.output.as_str())?;
     let batch = planes_per_round(args.size);
     let mut planes = Array3::<f64>::zeros((batch, args.size, args.size));
-    // ANCHOR: rounds
     let rounds = args.n_files.div_ceil(world.size() as usize).div_ceil(batch);
-    let mut batches = mine.chunks(batch);
+    let mut batches = my_files.chunks(batch);
     for _ in 0..rounds {
         // This rank's next batch; an empty one once its share is written.
         let files = batches.next().unwrap_or_default();
@@ -142,75 +129,53 @@ fn write_planes(
             );
         }
         let first = files.first().copied().unwrap_or(0);
-        let written = transfer.write_planes(&dataset, first, &planes, files.len());
-        // ANCHOR_END: rounds
-        // ANCHOR: agree
-        // No rank goes on to the next collective round if any rank's write failed: the ranks
-        // agree in an all-reduce, the minimum of everyone's 1 (written) or 0 (failed).
-        let mut everyone = 0;
-        let mine = i32::from(written.is_ok());
-        world.all_reduce_into(&mine, &mut everyone, SystemOperation::min());
-        if everyone == 0 {
-            written?;
-            return Err(gridgen::Error::OtherRankFailed.into());
-        }
-        // ANCHOR_END: agree
+        let filled = planes.slice(s![..files.len(), .., ..]);
+        let written = collective::write_planes(&dataset, first, filled);
+        // No rank goes on to the next collective round if any rank's write failed.
+        gridgen_mpi::agree(world, written.map_err(gridgen::Error::from))?;
     }
     Ok(())
     // The dataset is closed here: the file can be closed only after it.
 }
-// ANCHOR_END: collective_write
+// ANCHOR_END: write_planes
 
-// ANCHOR: parallel_hdf5
-/// One HDF5 file that every rank writes into together.
-fn write_file(
-    xx: &Array2<f64>,
-    yy: &Array2<f64>,
-    args: &Args,
-    out: &Output,
-    world: &World,
-    my_files: &[usize],
-) -> gridgen_h5::Result<()> {
-    // MPI-IO's own buffer for collective writes: no larger than a batch.
-    let hints = Hints::new(BATCH_BYTES);
-    // Collective: every rank opens the same file, through the MPI-IO driver on `world`.
-    let hf = gridgen_h5::create_on(out, world, |path| {
-        hdf5::File::with_options()
-            .with_fapl(|fapl| fapl.mpio(world.as_raw(), Some(hints.raw())))
-            .create_excl(path)
-    })?;
+/// This rank's part of the one file.
+fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> Result<Output> {
+    let out = Output::create(args, Format::H5)?; // the output folder
+    let _profile = gridgen::profile(args)?; // --flamegraph: one per rank
+    let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
+    let (xx, yy) = gridgen::meshgrid(&x, &y); // numpy.meshgrid(x, y)
+                                              // Collective: every rank opens the same file (one hidden name, chosen by rank 0), through
+                                              // HDF5's MPI-IO driver on `world`.
+    let h5 = gridgen_mpi::create_one_file(&out, world)?;
+    let hf = hdf5::File::with_options()
+        .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
+        .create(h5.path())?;
     write_attributes(&hf, args)?;
-    write_planes(xx, yy, args, out, world, &hf, my_files)?;
+    write_planes(&xx, &yy, args, &out, world, &hf, &my_files)?;
     // Collective: closing writes the metadata of every rank's changes.
-    hf.close(hdf5::File::close)
+    hf.close()?;
+    gridgen_mpi::commit(h5, world)?; // every rank closed it: rank 0 names it data.h5
+    Ok(out)
 }
-// ANCHOR_END: parallel_hdf5
-
-// The process's allocator: the system's, except that a failed allocation ends the run with one
-// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
-#[global_allocator]
-static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
 
 fn main() -> ExitCode {
-    // ANCHOR: fcoll
-    // Open MPI chooses how to carry out a collective write when MPI starts. Its default in 4.1
-    // (`vulcan`, which gathers pieces on aggregator ranks) reports success when a write fails —
-    // a full disk — and leaves holes in the file; `individual`, where each rank writes its own
-    // part (one contiguous block a round, here), reports the failure. Unless you chose one.
+    let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank
+                              // ANCHOR: fcoll
+                              // Open MPI chooses how to carry out a collective write when MPI starts. Its default in 4.1
+                              // (`vulcan`, which gathers pieces on aggregator ranks) reports success when a write fails
+                              // (a full disk) and leaves holes in the file; `individual`, where each rank writes its own
+                              // part, reports the failure. Unless you chose one yourself.
     if std::env::var_os("OMPI_MCA_fcoll").is_none() {
         std::env::set_var("OMPI_MCA_fcoll", "individual");
     }
     // ANCHOR_END: fcoll
-    // ANCHOR: init
     // Start MPI. Every rank runs this same program; `world` is all of them together.
-    let universe = mpi::initialize().expect("MPI is initialised once, here");
+    let universe = mpi::initialize().expect("MPI is started once, here");
     let world = universe.world();
-    // ANCHOR_END: init
-    gridgen_mpi::run_in(gridgen::step!(), &world, |args: &Args, out, world| {
-        let (x, y) = gridgen::axes(args.size);
-        let (xx, yy) = gridgen::meshgrid(&x, &y);
-        let my_files = my_files(world, args.n_files);
-        write_file(&xx, &yy, args, out, world, &my_files)
-    })
-    // `universe` is dropped on the way out of main: MPI_Finalize.
+    let my_files = my_files(&world, args.n_files);
+    let written = write_file(&args, &world, my_files);
+    // Every rank says how its part went; rank 0 prints the summary of all of them.
+    gridgen_mpi::finish(&world, written)
+    // `universe` goes out of scope here: MPI is finalized.
 }

@@ -4,10 +4,8 @@
 //! file it replaces (`data00042`) inside one `data.h5`. Opening and closing a thousand files was
 //! most of step 3's time; now there is one file, and h5py or any HDF5 tool reads it.
 
-use std::process::ExitCode;
-
 use gridgen::field::{frac, X_ORIGIN, Y_ORIGIN};
-use gridgen::{Args, Output};
+use gridgen::{Args, Format, Output, Result};
 use ndarray::{Array2, Zip};
 
 /// The field of file `file_id` over the whole grid: numpy's
@@ -20,18 +18,17 @@ fn generate_data(
     file_id: usize,
 ) -> Array2<f64> {
     let t = file_id as f64 / n_files as f64;
-    // Zip walks both grids together, point by point, and collects the results into a new array
-    // of their shape: what numpy does for the whole expression (in one pass, not one per
-    // operator).
+    // Zip walks both grids together, point by point, and collects the results into a new
+    // array of their shape: numpy's whole expression, in one pass.
     Zip::from(xx).and(yy).map_collect(|&x, &y| {
         let (x, y) = (x / 10.0, y / 10.0);
         frac(x * x * y + y * y * x + t)
     })
 }
 
-// ANCHOR: attributes
+// ANCHOR: write_attributes
 /// The run's parameters on the file's root (h5py: `hf.attrs["n_files"] = n`, …).
-fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen_h5::Result<()> {
+fn write_attributes(hf: &hdf5::File, args: &Args) -> Result<()> {
     hf.new_attr::<u64>()
         .create("n_files")?
         .write_scalar(&(args.n_files as u64))?;
@@ -46,17 +43,11 @@ fn write_attributes(hf: &hdf5::File, args: &Args) -> gridgen_h5::Result<()> {
         .write_scalar(&Y_ORIGIN)?;
     Ok(())
 }
-// ANCHOR_END: attributes
+// ANCHOR_END: write_attributes
 
-// ANCHOR: dataset
+// ANCHOR: save_dataset
 /// h5py: `hf.create_dataset("data00042", data=Z)`, then the dataset's `file_id` attribute.
-fn save_dataset(
-    hf: &hdf5::File,
-    out: &Output,
-    file_id: usize,
-    data: &Array2<f64>,
-) -> gridgen_h5::Result<()> {
-    // ANCHOR: create_dataset
+fn save_dataset(hf: &hdf5::File, out: &Output, file_id: usize, data: &Array2<f64>) -> Result<()> {
     let dataset = hf
         .new_dataset_builder()
         .with_data(data)
@@ -65,10 +56,9 @@ fn save_dataset(
         .new_attr::<u64>()
         .create("file_id")?
         .write_scalar(&(file_id as u64))?;
-    // ANCHOR_END: create_dataset
     Ok(())
 }
-// ANCHOR_END: dataset
+// ANCHOR_END: save_dataset
 
 /// Compute file `file_id`'s array in one expression and store it as a dataset.
 fn write_data(
@@ -78,40 +68,25 @@ fn write_data(
     out: &Output,
     n_files: usize,
     file_id: usize,
-) -> gridgen_h5::Result<()> {
+) -> Result<()> {
     let data = generate_data(xx, yy, n_files, file_id);
     save_dataset(hf, out, file_id, &data)
 }
 
-// ANCHOR: write_file
-/// One HDF5 file for every array of the run.
-fn write_file(
-    xx: &Array2<f64>,
-    yy: &Array2<f64>,
-    args: &Args,
-    out: &Output,
-) -> gridgen_h5::Result<()> {
-    // h5py.File("output/data.h5", "w"): HDF5 creates the file itself, exclusively, at the
-    // hidden temporary path the run hands it.
-    let hf = gridgen_h5::create(out, |path| hdf5::File::create_excl(path))?;
-    write_attributes(&hf, args)?;
-    // out.progress: a dataset has no file of its own to say when it is done (like tqdm).
+fn main() -> Result<()> {
+    let args = Args::parse(); // -n, -s, -o, --dir: argparse's work
+    let out = Output::create(&args, Format::H5)?; // the output folder
+    let _profile = gridgen::profile(&args)?; // --flamegraph: where the time goes
+    let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
+    let (xx, yy) = gridgen::meshgrid(&x, &y); // numpy.meshgrid(x, y)
+                                              // h5py.File("output/data.h5", "w"), under a hidden name until it is complete.
+    let h5 = out.create_one_file()?;
+    let hf = hdf5::File::create(h5.path())?;
+    write_attributes(&hf, &args)?;
     for file_id in out.progress(0..args.n_files) {
-        write_data(xx, yy, &hf, out, args.n_files, file_id)?;
+        write_data(&xx, &yy, &hf, &out, args.n_files, file_id)?;
     }
-    hf.close(hdf5::File::close) // and only now is it renamed data.h5
-}
-// ANCHOR_END: write_file
-
-// The process's allocator: the system's, except that a failed allocation ends the run with one
-// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
-#[global_allocator]
-static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
-
-fn main() -> ExitCode {
-    gridgen_h5::run(gridgen::step!(), |args: &Args, out| {
-        let (x, y) = gridgen::axes(args.size);
-        let (xx, yy) = gridgen::meshgrid(&x, &y);
-        write_file(&xx, &yy, args, out)
-    })
+    hf.close()?; // every byte is in the file now
+    h5.commit()?; // and only now is it named data.h5
+    out.finish() // the summary line
 }

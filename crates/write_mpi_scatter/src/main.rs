@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use gridgen::field::frac;
-use gridgen::{Args, Output};
+use gridgen::{Args, Format, Output, Result};
 use gridgen_mpi::{array_split, ROOT};
 use mpi::datatype::Partition;
 use mpi::topology::SimpleCommunicator;
@@ -26,9 +26,8 @@ fn generate_data(
     file_id: usize,
 ) -> Array2<f64> {
     let t = file_id as f64 / n_files as f64;
-    // Zip walks both grids together, point by point, and collects the results into a new array
-    // of their shape: what numpy does for the whole expression (in one pass, not one per
-    // operator).
+    // Zip walks both grids together, point by point, and collects the results into a new
+    // array of their shape: numpy's whole expression, in one pass.
     Zip::from(xx).and(yy).map_collect(|&x, &y| {
         let (x, y) = (x / 10.0, y / 10.0);
         frac(x * x * y + y * y * x + t)
@@ -36,18 +35,15 @@ fn generate_data(
 }
 
 /// `numpy.save(path, data)`: the .npy header, then the array's bytes, in a new file.
-fn save_npy(out: &Output, file_id: usize, data: &Array2<f64>) -> gridgen::Result<()> {
-    // A new hidden file; it gets its name `data00042.npy` only when complete.
-    let mut npy = out.create(file_id)?;
-    // numpy.save's header: the value type ('<f8', little-endian f64), the order (C: rows one
-    // after another, as ndarray stores them) and the shape, byte for byte as numpy writes it.
-    npy.write_all(&gridgen::npy::header(data.shape()))?;
-    // The values follow the header as raw bytes, in one write (not one write per value).
-    let values = data
-        .as_slice()
-        .expect("generate_data returns a standard-layout array");
-    npy.write_all(bytemuck::cast_slice(values))?;
-    npy.commit()
+fn save_npy(out: &Output, file_id: usize, data: &Array2<f64>) -> Result<()> {
+    // A new file, hidden until it is complete: then it takes its name, data00042.npy.
+    let mut file = out.create_file(file_id)?;
+    // numpy.save's header: the value type ('<f8', a little-endian f64), the order (C: rows
+    // one after another, as ndarray stores them) and the shape.
+    file.write_all(&gridgen::npy::header(data.shape()))?;
+    // Then every value's 8 bytes as they sit in memory (numpy's data.tobytes()), in one write.
+    file.write_all(gridgen::npy::tobytes(data))?;
+    file.commit()
 }
 
 /// Compute file `file_id`'s array in one expression and save it as .npy.
@@ -57,12 +53,12 @@ fn write_data(
     out: &Output,
     n_files: usize,
     file_id: usize,
-) -> gridgen::Result<()> {
+) -> Result<()> {
     let data = generate_data(xx, yy, n_files, file_id);
     save_npy(out, file_id, &data)
 }
 
-// ANCHOR: distribute
+// ANCHOR: my_files
 /// This rank's file indices, handed out by MPI: a scatter gives every rank its count, then a
 /// variable-count scatter its own slice of `0..n_files` (chunks sized like numpy.array_split).
 fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
@@ -87,30 +83,30 @@ fn my_files(world: &SimpleCommunicator, n_files: usize) -> Vec<usize> {
     // ANCHOR_END: scatter
     my_files
 }
-// ANCHOR_END: distribute
+// ANCHOR_END: my_files
 
-// The process's allocator: the system's, except that a failed allocation ends the run with one
-// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
-#[global_allocator]
-static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
+/// This rank's part of the run: its own files.
+fn write_files(args: &Args, my_files: Vec<usize>) -> Result<Output> {
+    let out = Output::create(args, Format::Npy)?; // the output folder
+    let _profile = gridgen::profile(args)?; // --flamegraph: one per rank
+    let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
+    let (xx, yy) = gridgen::meshgrid(&x, &y); // numpy.meshgrid(x, y)
+    for file_id in out.progress(my_files) {
+        write_data(&xx, &yy, &out, args.n_files, file_id)?;
+    }
+    Ok(out)
+}
 
 fn main() -> ExitCode {
-    // ANCHOR: init
-    // Start MPI. Every rank runs this same program; `world` is all of them together.
-    let universe = mpi::initialize().expect("MPI is initialised once, here");
+    let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank
+                              // ANCHOR: init
+                              // Start MPI. Every rank runs this same program; `world` is all of them together.
+    let universe = mpi::initialize().expect("MPI is started once, here");
     let world = universe.world();
     // ANCHOR_END: init
-    gridgen_mpi::run_in(
-        gridgen::step!(),
-        &world,
-        |args: &Args, out, world| -> gridgen::Result<()> {
-            let (x, y) = gridgen::axes(args.size);
-            let (xx, yy) = gridgen::meshgrid(&x, &y);
-            for file_id in my_files(world, args.n_files) {
-                write_data(&xx, &yy, out, args.n_files, file_id)?;
-            }
-            Ok(())
-        },
-    )
-    // `universe` is dropped on the way out of main: MPI_Finalize.
+    let my_files = my_files(&world, args.n_files);
+    let written = write_files(&args, my_files);
+    // Every rank says how its part went; rank 0 prints the summary of all of them.
+    gridgen_mpi::finish(&world, written)
+    // `universe` goes out of scope here: MPI is finalized.
 }

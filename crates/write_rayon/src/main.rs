@@ -1,16 +1,12 @@
-//! Step 10 — `write_rayon`: the parallel loop of step 5, written with rayon.
+//! Step 10 — `write_rayon`: the parallel loop written with rayon.
 //!
-//! Not in the Python workshop: it is the question every Rust learner asks after the thread
-//! steps. `(0..n).into_par_iter()` turns the loop over file indices into a parallel iterator;
-//! rayon splits the range across its worker threads and, when one runs out of work, it steals
-//! half of another's (work stealing). No channel, no spawn loop, no error plumbing:
-//! `try_for_each_init` builds each worker's grids once and stops at the first error, which
-//! comes back as the loop's result.
-
-use std::process::ExitCode;
+//! Step 5's workers and queue, in one expression: `into_par_iter()` over the file indices runs
+//! the loop's body on a pool of `-w` threads, and rayon hands out the indices itself (an idle
+//! thread steals work from a busy one). `try_for_each_init` gives each thread its own grids,
+//! set up once, and stops at the first error.
 
 use gridgen::field::frac;
-use gridgen::{Output, WorkerArgs};
+use gridgen::{Args, Format, Output, Result};
 use ndarray::{Array2, Zip};
 use rayon::prelude::*;
 
@@ -24,9 +20,8 @@ fn generate_data(
     file_id: usize,
 ) -> Array2<f64> {
     let t = file_id as f64 / n_files as f64;
-    // Zip walks both grids together, point by point, and collects the results into a new array
-    // of their shape: what numpy does for the whole expression (in one pass, not one per
-    // operator).
+    // Zip walks both grids together, point by point, and collects the results into a new
+    // array of their shape: numpy's whole expression, in one pass.
     Zip::from(xx).and(yy).map_collect(|&x, &y| {
         let (x, y) = (x / 10.0, y / 10.0);
         frac(x * x * y + y * y * x + t)
@@ -34,18 +29,15 @@ fn generate_data(
 }
 
 /// `numpy.save(path, data)`: the .npy header, then the array's bytes, in a new file.
-fn save_npy(out: &Output, file_id: usize, data: &Array2<f64>) -> gridgen::Result<()> {
-    // A new hidden file; it gets its name `data00042.npy` only when complete.
-    let mut npy = out.create(file_id)?;
-    // numpy.save's header: the value type ('<f8', little-endian f64), the order (C: rows one
-    // after another, as ndarray stores them) and the shape, byte for byte as numpy writes it.
-    npy.write_all(&gridgen::npy::header(data.shape()))?;
-    // The values follow the header as raw bytes, in one write (not one write per value).
-    let values = data
-        .as_slice()
-        .expect("generate_data returns a standard-layout array");
-    npy.write_all(bytemuck::cast_slice(values))?;
-    npy.commit()
+fn save_npy(out: &Output, file_id: usize, data: &Array2<f64>) -> Result<()> {
+    // A new file, hidden until it is complete: then it takes its name, data00042.npy.
+    let mut file = out.create_file(file_id)?;
+    // numpy.save's header: the value type ('<f8', a little-endian f64), the order (C: rows
+    // one after another, as ndarray stores them) and the shape.
+    file.write_all(&gridgen::npy::header(data.shape()))?;
+    // Then every value's 8 bytes as they sit in memory (numpy's data.tobytes()), in one write.
+    file.write_all(gridgen::npy::tobytes(data))?;
+    file.commit()
 }
 
 /// Compute file `file_id`'s array in one expression and save it as .npy.
@@ -55,43 +47,38 @@ fn write_data(
     out: &Output,
     n_files: usize,
     file_id: usize,
-) -> gridgen::Result<()> {
+) -> Result<()> {
     let data = generate_data(xx, yy, n_files, file_id);
     save_npy(out, file_id, &data)
 }
 
 // ANCHOR: write_files
-/// The loop over file indices as a parallel iterator, on a pool of `-w` named workers.
-fn write_files(args: &WorkerArgs, out: &Output) -> gridgen::Result<()> {
-    // A pool of its own for this loop (not rayon's global pool, which would take every core of
-    // a shared node).
+/// Every file index on a rayon pool of `-w` threads, each with its own grids.
+fn write_files(args: &Args, out: &Output) -> Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.workers())
-        .thread_name(gridgen::workers::worker_name)
-        .build()
-        .map_err(gridgen::workers::pool_refused)?;
-    // ANCHOR: par_iter
+        .num_threads(args.workers)
+        .build()?;
     pool.install(|| {
         (0..args.n_files).into_par_iter().try_for_each_init(
-            // Set up once per piece of work a worker takes on, not once per file.
+            // Once per thread: its own grids.
             || {
                 let (x, y) = gridgen::axes(args.size);
                 gridgen::meshgrid(&x, &y)
             },
-            |(xx, yy), file_id| write_data(xx, yy, out, args.n_files, file_id),
+            // For every file index, on whichever thread is free.
+            |(xx, yy), file_id| {
+                let _done = out.track(file_id); // the bar and the timeline, like out.progress
+                write_data(xx, yy, out, args.n_files, file_id)
+            },
         )
     })
-    // ANCHOR_END: par_iter
 }
 // ANCHOR_END: write_files
 
-// The process's allocator: the system's, except that a failed allocation ends the run with one
-// line and its unfinished files removed (gridgen's guard), not with Rust's abort.
-#[global_allocator]
-static ALLOCATOR: gridgen::guard::OneLineOnFailure = gridgen::guard::OneLineOnFailure;
-
-fn main() -> ExitCode {
-    gridgen::run(gridgen::step!(), |args: &WorkerArgs, out| {
-        write_files(args, out)
-    })
+fn main() -> Result<()> {
+    let args = Args::parse_with_workers(); // -n, -s, -o, --dir, and -w: the workers
+    let out = Output::create(&args, Format::Npy)?; // the output folder
+    let _profile = gridgen::profile(&args)?; // --flamegraph: where the time goes
+    write_files(&args, &out)?;
+    out.finish() // the summary line
 }
