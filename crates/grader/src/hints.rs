@@ -1,7 +1,9 @@
-//! `make hint`: the hints of an exercise, one more each time, from its chapter's "Write it
-//! yourself" section (where the book shows them folded, one `<details>` block each).
+//! `make hint`: the hints of an exercise, one more each time, from its "Write it yourself"
+//! section in the book (where they are folded, one `<details>` block each): in its chapter for
+//! an exercise the room does, on its homework page (`homework/<name>.md`) for the others.
 
 use std::fs;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
@@ -40,8 +42,20 @@ pub fn hints_in(section: &str) -> Vec<String> {
     hints
 }
 
+/// The book's page that holds the exercise's section: its homework page if it has one, else its
+/// chapter.
+pub fn page(layout: &Layout, exercise: Exercise) -> PathBuf {
+    let src = layout.repo.join("workshop/src");
+    let homework = src.join("homework").join(format!("{}.md", exercise.name()));
+    if homework.is_file() {
+        homework
+    } else {
+        src.join(exercise.chapter())
+    }
+}
+
 pub fn hints(layout: &Layout, exercise: Exercise) -> Result<Vec<String>> {
-    let path = layout.repo.join("workshop/src").join(exercise.chapter());
+    let path = page(layout, exercise);
     let chapter =
         fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let heading = heading(exercise);
@@ -55,13 +69,15 @@ pub fn hints(layout: &Layout, exercise: Exercise) -> Result<Vec<String>> {
 }
 
 /// Where the exercise's solution is, for a learner who has used every hint.
-pub fn solution_is(exercise: Exercise) -> String {
+pub fn solution_is(layout: &Layout, exercise: Exercise) -> String {
+    let page = page(layout, exercise);
+    let page = page.strip_prefix(&layout.repo).unwrap_or(&page);
     match exercise {
         Exercise::Step(step) => format!(
             "The reference solution is folded at the end of the exercise's section in the book \
-             (workshop/src/{}, \"The reference solution\"), and `make diff STEP={}` shows the \
-             whole step against its predecessor.",
-            exercise.chapter(),
+             ({}, \"The reference solution\"), and `make diff STEP={}` shows the whole step \
+             against its predecessor.",
+            page.display(),
             step.name
         ),
         Exercise::Capstone(c) => format!(
@@ -89,7 +105,7 @@ pub fn next(layout: &Layout, exercise: Exercise) -> Result<()> {
         hints[k]
     );
     if k + 1 == hints.len() {
-        println!("That was the last one. {}", solution_is(exercise));
+        println!("That was the last one. {}", solution_is(layout, exercise));
     }
     if folder.is_dir() {
         let _ = fs::write(&seen_file, format!("{}\n", k + 1));

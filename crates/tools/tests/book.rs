@@ -1,6 +1,8 @@
 //! A quick check of the workshop book without building it: every `{{#include}}` names a file
-//! (and anchor) that exists, every image is there, every chapter in SUMMARY.md exists, and every
-//! `make` command the book or the README shows is a real target.
+//! (and anchor) that exists, every image is there, every chapter in SUMMARY.md exists, every
+//! `make` command the book or the README shows is a real target; the day's pages fit the day,
+//! the Rust primer comes before the first exercise, every HPC word is defined where it is first
+//! read, and every exercise not done in the room has a homework page.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -9,13 +11,38 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+fn src() -> PathBuf {
+    repo().join("workshop/src")
+}
+
+/// The exercises the room does, in the day's order. Every other exercise is homework, with a
+/// page of its own under `homework/` (the capstones: their sections of `your-own-crate.md`).
+const IN_ROOM: [&str; 4] = [
+    "write_vectorized",
+    "write_vectorized_binary",
+    "write_multiprocessing_queue",
+    "write_mpi_scatter",
+];
+
+/// The line of SUMMARY.md that ends the day's pages: what follows is read after it.
+const AFTER_THE_DAY: &str = "# After the day";
+
+/// Every Markdown page under `dir`, sorted.
+fn markdown_under(dir: &Path, into: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            markdown_under(&path, into);
+        } else if path.extension().is_some_and(|e| e == "md") {
+            into.push(path);
+        }
+    }
+}
+
+/// Every page of the book's sources, chapters and homework pages alike.
 fn chapters() -> Vec<PathBuf> {
-    let dir = repo().join("workshop/src");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
+    let mut files = Vec::new();
+    markdown_under(&src(), &mut files);
     files.sort();
     assert!(
         files.len() >= 10,
@@ -23,6 +50,57 @@ fn chapters() -> Vec<PathBuf> {
         files.len()
     );
     files
+}
+
+/// A page's text, by its path under `workshop/src`.
+fn page(rel: &str) -> String {
+    std::fs::read_to_string(src().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The pages SUMMARY.md links, in the book's reading order.
+fn reading_order() -> Vec<String> {
+    let summary = page("SUMMARY.md");
+    summary
+        .match_indices("](")
+        .map(|(at, _)| {
+            let link = &summary[at + 2..];
+            link[..link.find(')').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+/// The pages of the day, from the introduction to the wrap-up, in the book's order.
+fn core_path() -> Vec<String> {
+    let summary = page("SUMMARY.md");
+    let (day, _) = summary
+        .split_once(&format!("\n{AFTER_THE_DAY}\n"))
+        .unwrap_or_else(|| panic!("SUMMARY.md has no line {AFTER_THE_DAY}"));
+    let pages: Vec<String> = day
+        .match_indices("](")
+        .map(|(at, _)| {
+            let link = &day[at + 2..];
+            link[..link.find(')').unwrap()].to_owned()
+        })
+        .collect();
+    assert!(pages.len() >= 10, "{pages:?}");
+    assert_eq!(pages[0], "introduction.md");
+    pages
+}
+
+/// The path from a page (`homework/write_mpi.md`) back to the repository's root, as its
+/// includes start: `../../../`.
+fn to_root(page: &str) -> String {
+    "../".repeat(page.matches('/').count() + 2)
+}
+
+/// How `page` includes one anchored part of a step's lesson file (`main.rs`, or a Python step's
+/// `lib.rs`: the file `steps::source::main_rs` names).
+fn lesson_include(page: &str, step: &str, anchor: &str) -> String {
+    format!(
+        "{{{{#include {}{}:{anchor}}}}}",
+        to_root(page),
+        steps::source::main_rs(step)
+    )
 }
 
 /// Every `{{#include path}}` or `{{#include path:anchor}}` in `text`.
@@ -67,13 +145,9 @@ fn every_include_and_anchor_exists() {
 
 #[test]
 fn every_chapter_in_the_summary_and_every_image_exists() {
-    let src = repo().join("workshop/src");
-    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
-    for (at, _) in summary.match_indices("](") {
-        let link = &summary[at + 2..];
-        let link = &link[..link.find(')').unwrap()];
+    for link in reading_order() {
         assert!(
-            src.join(link).is_file(),
+            src().join(&link).is_file(),
             "SUMMARY.md lists {link}, which is missing"
         );
     }
@@ -81,10 +155,14 @@ fn every_chapter_in_the_summary_and_every_image_exists() {
     for chapter in chapters() {
         let text = std::fs::read_to_string(&chapter).unwrap();
         for (at, _) in text.match_indices("![") {
+            // `s![..]` is ndarray's slice macro, not an image.
+            if text[..at].ends_with(|c: char| c.is_alphanumeric()) {
+                continue;
+            }
             let rest = &text[at..];
             let link = &rest[rest.find("](").unwrap() + 2..];
             let link = &link[..link.find(')').unwrap()];
-            let source = match link.split_once('/') {
+            let source = match link.trim_start_matches("../").split_once('/') {
                 Some(("images", name)) => repo().join("docs/images").join(name),
                 Some(("plots", name)) => repo().join("docs/plots").join(name),
                 _ => panic!(
@@ -99,6 +177,22 @@ fn every_chapter_in_the_summary_and_every_image_exists() {
                 source.display()
             );
         }
+    }
+}
+
+#[test]
+fn every_page_is_in_the_summary() {
+    let listed: BTreeSet<String> = reading_order().into_iter().collect();
+    for chapter in chapters() {
+        let rel = chapter.strip_prefix(src()).unwrap().to_string_lossy();
+        // plan.md is included by the instructor's guide, not read on its own.
+        if rel == "SUMMARY.md" || rel == "plan.md" {
+            continue;
+        }
+        assert!(
+            listed.contains(rel.as_ref()),
+            "{rel} is not in SUMMARY.md: no reader finds it"
+        );
     }
 }
 
@@ -130,7 +224,9 @@ fn every_make_command_shown_is_a_real_target() {
     );
     let mut seen = 0;
     for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         for (at, _) in text.match_indices("make ") {
             // Only commands: `make x` in backticks or at the start of a (code) line.
             let before = text[..at].chars().last().unwrap_or('\n');
@@ -196,8 +292,11 @@ fn step_code() -> String {
     let mut code = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
     for step in tools::STEPS {
         let dir = repo().join(format!("crates/{}", step.name));
-        code += &std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-        for entry in std::fs::read_dir(dir.join("src")).unwrap() {
+        let Ok(entries) = std::fs::read_dir(dir.join("src")) else {
+            continue; // a step whose crate is still to come: nothing of it is shown
+        };
+        code += &std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+        for entry in entries {
             code += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
         }
     }
@@ -208,7 +307,7 @@ fn step_code() -> String {
 fn the_cheat_sheet_names_only_calls_the_steps_make() {
     let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let code = squeeze(&step_code());
-    let sheet = std::fs::read_to_string(repo().join("workshop/src/cheat-sheet.md")).unwrap();
+    let sheet = page("cheat-sheet.md");
     // The first table maps Python to the crates' calls; the helpers' table after it is not a
     // list of calls.
     let calls = sheet.split("\n## ").next().unwrap();
@@ -239,60 +338,13 @@ fn the_cheat_sheet_names_only_calls_the_steps_make() {
     assert!(sheet.contains("## What the workshop's own helpers stand for"));
 }
 
-#[test]
-fn every_chapter_shows_the_lines_its_exercise_leaves_out() {
-    let mut checked = 0;
-    for step in tools::STEPS {
-        for hole in step.holes {
-            let (file, section) = hole.section.split_once('#').unwrap();
-            let text = std::fs::read_to_string(repo().join("workshop/src").join(file)).unwrap();
-            let include = lesson_include(step.name, hole.anchor);
-            assert!(text.contains(&include), "{file} does not include {include}");
-            let ids: Vec<String> = text
-                .lines()
-                .filter_map(|l| l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")))
-                .map(steps::derived::heading_id)
-                .collect();
-            assert!(
-                ids.iter().any(|id| id == section),
-                "{file} has no section #{section} (it has {ids:?})"
-            );
-            checked += 1;
-        }
-    }
-    assert!(checked >= 10, "only {checked} holes");
-    assert_eq!(
-        steps::derived::heading_id("A pool with a blocking `apply`"),
-        "a-pool-with-a-blocking-apply"
-    );
-    assert_eq!(
-        steps::derived::heading_id("The .npy format"),
-        "the-npy-format"
-    );
-}
-
-/// The chapters of the path from the introduction to the wrap-up, in the book's order.
-fn core_path() -> Vec<String> {
-    let summary = std::fs::read_to_string(repo().join("workshop/src/SUMMARY.md")).unwrap();
-    let mut chapters = vec!["introduction.md".to_owned()];
-    chapters.extend(
-        summary
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("- ["))
-            .filter_map(|l| l.split_once("](")?.1.strip_suffix(')'))
-            .map(str::to_owned),
-    );
-    assert!(chapters.len() >= 10, "{chapters:?}");
-    chapters
-}
-
 /// The chapter's part a learner reads in the room: everything before "## Going further".
 fn in_the_room(text: &str) -> &str {
     text.split("\n## Going further").next().unwrap_or(text)
 }
 
-/// Words of prose: no code blocks, includes, comments, nor folded `<details>` (hints and
-/// solutions, opened on demand) when `folded` is false.
+/// Words of prose: no code blocks, includes, comments, HTML tags, nor folded `<details>`
+/// (hints and solutions, opened on demand) when `folded` is false.
 fn words(text: &str, folded: bool) -> usize {
     let mut prose = String::new();
     let mut fenced = false;
@@ -310,17 +362,8 @@ fn words(text: &str, folded: bool) -> usize {
         }
         details -= closing.min(details);
     }
-    let mut rest = prose.as_str();
-    let mut kept = String::new();
-    for (open, close) in [("{{#", "}}"), ("<!--", "-->")] {
-        kept.clear();
-        while let Some(at) = rest.find(open) {
-            kept.push_str(&rest[..at]);
-            rest = rest[at..].split_once(close).map_or("", |(_, r)| r);
-        }
-        kept.push_str(rest);
-        prose = kept.clone();
-        rest = prose.as_str();
+    for (open, close) in [("{{#", "}}"), ("<!--", "-->"), ("<", ">")] {
+        prose = cut(&prose, open, close);
     }
     prose
         .split_whitespace()
@@ -328,22 +371,37 @@ fn words(text: &str, folded: bool) -> usize {
         .count()
 }
 
+/// `text` without every span from `open` to the next `close` (both included).
+fn cut(text: &str, open: &str, close: &str) -> String {
+    let mut kept = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(open) {
+        kept.push_str(&rest[..at]);
+        rest = rest[at..].split_once(close).map_or("", |(_, r)| r);
+    }
+    kept.push_str(rest);
+    kept
+}
+
 #[test]
-fn the_core_path_fits_a_three_hour_slot() {
+fn the_day_fits_a_three_hour_slot() {
     let mut total = 0;
     for chapter in core_path() {
-        let text = std::fs::read_to_string(repo().join("workshop/src").join(&chapter)).unwrap();
+        let text = page(&chapter);
         let room = in_the_room(&text);
         let read = words(room, false);
         assert!(
             read <= 600,
             "{chapter}: {read} words before \"Going further\": the room's part is at most ~600"
         );
-        total += words(room, true);
+        let with_folded = words(room, true);
+        eprintln!("{chapter}: {read} words in the room, {with_folded} with hints and solutions");
+        total += with_folded;
     }
+    eprintln!("the day: {total} words");
     assert!(
         total <= 6000,
-        "the core path is {total} words (hints and solutions included): at most ~6000"
+        "the day's pages are {total} words (hints and solutions included): at most ~6000"
     );
     assert!(
         total > 2000,
@@ -351,54 +409,461 @@ fn the_core_path_fits_a_three_hour_slot() {
     );
     assert_eq!(
         words(
-            "a b\n```\nc d\n```\n<details>e</details>{{#x y}}<!-- z -->",
+            "a b\n```\nc d\n```\n<details>e</details>{{#x y}}<!-- z -->\n<table><tr><td>f",
             false
         ),
-        2
+        3
+    );
+}
+
+/// The heading of an exercise's section, where the grader reads its hints
+/// (`crates/grader/src/hints.rs`).
+fn exercise_heading(name: &str) -> String {
+    format!("## Write it yourself: `{name}`")
+}
+
+/// The section of `text` under `heading`, to the next heading of its level or above.
+fn section<'a>(text: &'a str, heading: &str) -> Option<&'a str> {
+    let start = text.find(&format!("{heading}\n"))? + heading.len() + 1;
+    let body = &text[start..];
+    let end = body
+        .find("\n## ")
+        .or_else(|| body.find("\n# "))
+        .unwrap_or(body.len());
+    Some(&body[..end])
+}
+
+/// The steps that are exercises: those whose code leaves holes.
+fn step_exercises() -> impl Iterator<Item = &'static steps::Step> {
+    tools::STEPS.iter().filter(|s| !s.holes.is_empty())
+}
+
+/// The capstones, `capstone_<name>` for each `crates/grader/capstone/<name>.rs`.
+fn capstones() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("crates/grader/capstone"))
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            let stem = path.file_stem()?.to_string_lossy().into_owned();
+            (path.extension()? == "rs").then(|| format!("capstone_{stem}"))
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 2, "{names:?}");
+    names
+}
+
+/// The page that holds exercise `name`'s section: its chapter for the room's, else its
+/// homework page (the capstones: `your-own-crate.md`).
+fn exercise_page(name: &str) -> String {
+    match steps::find(name) {
+        Some(step) if IN_ROOM.contains(&name) => step.chapter.to_owned(),
+        Some(_) => format!("homework/{name}.md"),
+        None => "your-own-crate.md".to_owned(),
+    }
+}
+
+/// What every exercise's section gives the learner: the commands, hints, a checkpoint.
+fn assert_a_full_exercise(name: &str, page_name: &str, body: &str) {
+    for command in ["exercise", "verify", "hint"] {
+        assert!(
+            body.contains(&format!("make {command} STEP={name}")),
+            "{page_name}: the section of {name} never says `make {command} STEP={name}`"
+        );
+    }
+    let hints = body.matches("<summary>Hint").count();
+    assert!(hints >= 2, "{page_name}: {name} has {hints} hints");
+    assert!(
+        body.contains("Checkpoint"),
+        "{page_name}: {name}'s section has no checkpoint: what does the learner see when done?"
     );
 }
 
 #[test]
-fn every_exercise_is_in_the_room_and_its_solution_folded() {
-    for chapter in core_path() {
-        let text = std::fs::read_to_string(repo().join("workshop/src").join(&chapter)).unwrap();
-        let room = in_the_room(&text);
-        let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
-        let exercises: Vec<&&str> = headings
+fn the_room_does_its_exercises_in_the_chapters_it_reads() {
+    let day = core_path();
+    let mut previous = 0;
+    for name in IN_ROOM {
+        let step = steps::find(name).unwrap_or_else(|| panic!("{name} is no step"));
+        assert!(!step.holes.is_empty(), "{name} leaves nothing to write");
+        let at = day.iter().position(|c| c == step.chapter);
+        let at = at.unwrap_or_else(|| panic!("{} is not a page of the day", step.chapter));
+        assert!(at >= previous, "IN_ROOM is not in the day's order");
+        previous = at;
+        let text = page(step.chapter);
+        let heading = exercise_heading(name);
+        assert!(
+            in_the_room(&text).contains(&format!("{heading}\n")),
+            "{}: {heading} must come before \"Going further\"",
+            step.chapter
+        );
+        assert_a_full_exercise(name, step.chapter, section(&text, &heading).unwrap());
+    }
+}
+
+#[test]
+fn every_exercise_not_done_in_the_room_has_a_homework_page() {
+    let order = reading_order();
+    let homework = page("homework.md");
+    let mut pages = 0;
+    for step in step_exercises().filter(|s| !IN_ROOM.contains(&s.name)) {
+        let rel = exercise_page(step.name);
+        assert!(
+            order.contains(&rel),
+            "{}: an exercise done at home needs its page {rel}, in SUMMARY.md",
+            step.name
+        );
+        let text = page(&rel);
+        let body = section(&text, &exercise_heading(step.name))
+            .unwrap_or_else(|| panic!("{rel} has no section {}", exercise_heading(step.name)));
+        assert_a_full_exercise(step.name, &rel, body);
+        // The page sends the learner to where the idea is taught.
+        assert!(
+            text.contains(&format!("](../{})", step.chapter))
+                || text.contains(&format!("](../{}#", step.chapter)),
+            "{rel} never links its chapter {}",
+            step.chapter
+        );
+        assert!(
+            homework.contains(&format!("](homework/{}.md)", step.name)),
+            "homework.md does not list {}",
+            step.name
+        );
+        pages += 1;
+    }
+    assert!(pages >= 6, "only {pages} homework pages");
+    for capstone in capstones() {
+        let text = page(&exercise_page(&capstone));
+        let body = section(&text, &exercise_heading(&capstone))
+            .unwrap_or_else(|| panic!("your-own-crate.md has no section for {capstone}"));
+        assert!(body.contains(&format!("make verify STEP={capstone}")));
+        assert!(body.matches("<summary>Hint").count() >= 2);
+        assert!(
+            homework.contains(&capstone),
+            "homework.md does not list {capstone}"
+        );
+    }
+}
+
+#[test]
+fn every_exercise_heading_is_in_the_book_once() {
+    // The grader finds an exercise's hints by its heading: two would be ambiguous.
+    let names: Vec<String> = step_exercises()
+        .map(|s| s.name.to_owned())
+        .chain(capstones())
+        .collect();
+    for name in names {
+        let heading = format!("{}\n", exercise_heading(&name));
+        let holders: Vec<String> = chapters()
             .iter()
-            .filter(|h| h.starts_with("## Write it yourself"))
+            .filter(|c| std::fs::read_to_string(c).unwrap().contains(&heading))
+            .map(|c| c.strip_prefix(src()).unwrap().display().to_string())
             .collect();
-        if chapter != "introduction.md" {
+        assert_eq!(
+            holders,
+            [exercise_page(&name)],
+            "the section of {name} must be on its page, once"
+        );
+    }
+}
+
+#[test]
+fn every_hole_is_explained_and_its_solution_folded_on_its_exercise_page() {
+    let mut checked = 0;
+    for step in step_exercises() {
+        let exercise = exercise_page(step.name);
+        let exercise_text = page(&exercise);
+        for hole in step.holes {
+            // Where the chapter explains it.
+            let (file, section) = hole.section.split_once('#').unwrap();
+            let text = page(file);
+            let ids: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")))
+                .map(steps::derived::heading_id)
+                .collect();
             assert!(
-                !exercises.is_empty(),
-                "{chapter} has no \"Write it yourself\" section"
+                ids.iter().any(|id| id == section),
+                "{file} has no section #{section} (it has {ids:?})"
             );
-        }
-        for exercise in exercises {
+            // Its solution, on the exercise's page.
+            let include = lesson_include(&exercise, step.name, hole.anchor);
             assert!(
-                room.contains(exercise),
-                "{chapter}: {exercise} must come before \"Going further\""
+                exercise_text.contains(&include),
+                "{exercise} does not include {include}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} holes");
+    // Anywhere in the book, the lines an exercise leaves out are shown only folded.
+    for chapter in chapters() {
+        let rel = chapter.strip_prefix(src()).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for step in step_exercises() {
+            for hole in step.holes {
+                let include = lesson_include(&rel, step.name, hole.anchor);
+                for (at, _) in text.match_indices(&include) {
+                    let before = &text[..at];
+                    assert!(
+                        before.matches("<details>").count() > before.matches("</details>").count(),
+                        "{rel} shows {}'s {} unfolded: an exercise's solution belongs in a <details>",
+                        step.name,
+                        hole.anchor
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        steps::derived::heading_id("A pool with a blocking `apply`"),
+        "a-pool-with-a-blocking-apply"
+    );
+    assert_eq!(
+        steps::derived::heading_id("The .npy format"),
+        "the-npy-format"
+    );
+    assert_eq!(
+        to_root("homework/write_mpi.md"),
+        "../../../",
+        "a homework page's includes climb one folder more"
+    );
+}
+
+#[test]
+fn the_rust_primer_comes_before_the_first_exercise() {
+    let order = reading_order();
+    let primer = order
+        .iter()
+        .position(|p| p == "rust-primer.md")
+        .expect("SUMMARY.md lists the Rust primer, rust-primer.md");
+    assert!(core_path().contains(&"rust-primer.md".to_owned()));
+    for (at, rel) in order.iter().enumerate() {
+        if page(rel).contains("## Write it yourself: `") {
+            assert!(
+                primer < at,
+                "{rel} has an exercise, and comes before the Rust primer"
             );
         }
     }
-    // A step's lines that its exercise leaves out are shown only inside a folded <details>.
-    for step in tools::STEPS {
-        for hole in step.holes {
-            let chapter = hole.section.split_once('#').unwrap().0;
-            let text = std::fs::read_to_string(repo().join("workshop/src").join(chapter)).unwrap();
-            let include = lesson_include(step.name, hole.anchor);
-            for (at, _) in text.match_indices(&include) {
-                let before = &text[..at];
-                let opened = before.matches("<details>").count();
-                let closed = before.matches("</details>").count();
-                assert!(
-                    opened > closed,
-                    "{chapter} shows {}'s {} unfolded: the exercise's solution belongs in a <details>",
-                    step.name,
-                    hole.anchor
-                );
-            }
+    // What it covers, each beside its Python.
+    let text = page("rust-primer.md");
+    for topic in [
+        "cargo",
+        "`let`",
+        "`mut`",
+        "`&`",
+        "`Vec`",
+        "ndarray",
+        "`Result`",
+        "`?`",
+        "lambda",
+        "move",
+        "comprehension",
+        "thread",
+        "channel",
+        "scope",
+    ] {
+        assert!(text.contains(topic), "the primer never mentions {topic}");
+    }
+    let sides = in_the_room(&text).matches("```python").count();
+    assert!(sides >= 8, "only {sides} Python blocks beside the Rust");
+}
+
+/// The code of `text` alone: every line without its `//` comment, trimmed, blank lines left out.
+fn code_without_comments(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split(" //").next().unwrap_or(l).trim())
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_primers_rust_is_the_steps_own() {
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let mut code = step_code();
+    for lib in ["gridgen", "gridgen-contract", "gridgen-mpi"] {
+        let mut files = Vec::new();
+        rust_files(&repo().join("crates").join(lib).join("src"), &mut files);
+        for file in files {
+            code += &std::fs::read_to_string(file).unwrap();
         }
+    }
+    let code = squeeze(&code_without_comments(&code).join("\n"));
+    let text = page("rust-primer.md");
+    let mut checked = 0;
+    let mut rust = false;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            rust = line.trim() == "```rust";
+            continue;
+        }
+        if !rust || line.contains("{{#include") {
+            continue;
+        }
+        for piece in code_without_comments(line) {
+            assert!(
+                code.contains(&squeeze(&piece)),
+                "rust-primer.md: `{piece}` is in no step's code: show the steps' own lines"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} lines of Rust checked");
+}
+
+/// Every Rust file under `dir`.
+fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            into.push(path);
+        }
+    }
+}
+
+/// What a reader reads of a page, in lower case: its prose and the prose it includes (the
+/// benchmark report's parts, the captured checkpoints), without code, comments, link targets,
+/// headings (they name what the section below them defines) or the generated table of steps (a
+/// list of names, each taught in the chapter it links to).
+fn read_text(rel: &str) -> String {
+    let path = src().join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut prose = String::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced && !line.starts_with('#') {
+            prose.push_str(line);
+            prose.push('\n');
+        }
+    }
+    let mut expanded = String::new();
+    let mut rest = prose.as_str();
+    while let Some(at) = rest.find("{{#include ") {
+        expanded.push_str(&rest[..at]);
+        let inner = &rest[at + "{{#include ".len()..];
+        let end = inner.find("}}").expect("an unclosed include");
+        let (file, anchor) = match inner[..end].trim().split_once(':') {
+            Some((f, a)) => (f, Some(a)),
+            None => (inner[..end].trim(), None),
+        };
+        if file.ends_with(".md") || file.ends_with(".txt") {
+            let included = std::fs::read_to_string(path.parent().unwrap().join(file)).unwrap();
+            let part = match anchor {
+                Some(a) => steps::source::anchor_text(&included, a).unwrap_or_default(),
+                None => included,
+            };
+            expanded.push_str(&part);
+        }
+        rest = &inner[end + 2..];
+    }
+    expanded.push_str(rest);
+    let mut text = cut(&expanded, "<!-- steps:begin", "<!-- steps:end -->");
+    text = cut(&text, "<!--", "-->");
+    text = cut(&text, "](", ")");
+    // Inline code: names of the code, not words of the prose.
+    let mut prose = String::new();
+    for (i, piece) in text.split('`').enumerate() {
+        if i % 2 == 0 {
+            prose.push_str(piece);
+        }
+        prose.push(' ');
+    }
+    prose
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The glossary's terms, each with the page the glossary says defines it.
+fn glossary() -> Vec<(String, String)> {
+    let text = page("glossary.md");
+    let terms: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("- **")?;
+            let (term, rest) = rest.split_once("**")?;
+            let link = rest.rsplit_once("](")?.1;
+            let target = link.split([')', '#']).next()?;
+            Some((term.to_owned(), target.to_owned()))
+        })
+        .collect();
+    assert!(terms.len() >= 25, "only {} glossary terms", terms.len());
+    terms
+}
+
+/// Where `term` first appears in `text` as a word or a word's start (`rank`, `ranks`).
+fn first_use(text: &str, term: &str) -> Option<usize> {
+    let term = term.to_lowercase();
+    text.match_indices(&term).map(|(at, _)| at).find(|&at| {
+        text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
+}
+
+#[test]
+fn every_glossary_term_is_defined_where_it_is_first_read() {
+    let order: Vec<String> = reading_order()
+        .into_iter()
+        .filter(|p| p != "glossary.md")
+        .collect();
+    let texts: Vec<(String, String)> = order.iter().map(|p| (p.clone(), read_text(p))).collect();
+    let mut wrong = Vec::new();
+    for (term, defined_in) in glossary() {
+        let found = texts
+            .iter()
+            .find_map(|(p, text)| first_use(text, &term).map(|at| (p, text, at)));
+        let Some((first_page, text, at)) = found else {
+            wrong.push(format!("the glossary's {term} is in no chapter"));
+            continue;
+        };
+        let from = text.floor_char_boundary(at.saturating_sub(40));
+        let to = text.ceil_char_boundary((at + 60).min(text.len()));
+        if !text[..at].ends_with("<dfn>") {
+            wrong.push(format!(
+                "{first_page} uses \"{term}\" before any chapter defines it (with <dfn>): …{}…",
+                &text[from..to]
+            ));
+        } else if first_page != &defined_in {
+            wrong.push(format!(
+                "the glossary says {term} is defined in {defined_in}, but {first_page} does"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(first_use("the ranks of", "Rank"), Some(4));
+    assert_eq!(first_use("cranks", "rank"), None);
+}
+
+#[test]
+fn the_book_says_under_which_licences_it_may_be_used() {
+    let text = page("introduction.md");
+    for (licence, file) in [
+        ("CC BY 4.0", "LICENSE-CC-BY-4.0"),
+        ("MIT", "LICENSE-MIT"),
+        ("Apache-2.0", "LICENSE-APACHE"),
+    ] {
+        assert!(
+            text.contains(licence) && text.contains(file),
+            "introduction.md must name {licence} and its file {file}"
+        );
+        assert!(
+            repo().join(file).is_file(),
+            "the book names {file}, which is missing"
+        );
     }
 }
 
@@ -453,7 +918,7 @@ fn every_command_a_chapter_runs_leaves_little_on_disk() {
 
 #[test]
 fn the_cluster_chapter_includes_every_job_script() {
-    let chapter = std::fs::read_to_string(repo().join("workshop/src/cluster.md")).unwrap();
+    let chapter = page("cluster.md");
     let mut jobs = 0;
     for entry in std::fs::read_dir(repo().join("slurm")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -483,36 +948,36 @@ fn the_cluster_chapter_includes_every_job_script() {
 
 #[test]
 fn no_exercise_sends_learners_to_make_test() {
+    let mut exercises = 0;
     for chapter in chapters() {
         let text = std::fs::read_to_string(&chapter).unwrap();
         // An exercise runs from its heading to the next heading of the same or a higher level.
-        for exercise in text.split("\n## ").filter(|s| s.starts_with("Exercise")) {
+        for exercise in text
+            .split("\n## ")
+            .filter(|s| s.starts_with("Write it yourself"))
+        {
             assert!(
                 !exercise.contains("make test"),
                 "{}: an exercise tells learners to run `make test`; give the cheap command",
                 chapter.display()
             );
+            exercises += 1;
         }
     }
+    assert!(exercises >= 10, "only {exercises} exercise sections found");
 }
 
 /// The identifiers of every Rust file under `dir`.
 fn words_of(dir: &Path, into: &mut BTreeSet<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            words_of(&path, into);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            into.extend(
-                text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .filter(|w| !w.is_empty())
-                    .map(str::to_owned),
-            );
-        }
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        into.extend(
+            text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned),
+        );
     }
 }
 
@@ -560,6 +1025,7 @@ fn known_names() -> BTreeSet<String> {
         "npyz",
         "pyo3",
         "numpy",
+        "tempfile",
     ] {
         words_of(&registry_source(package).join("src"), &mut names);
     }
@@ -569,7 +1035,8 @@ fn known_names() -> BTreeSet<String> {
 /// Methods of Rust's standard library the chapters use (its source is not on every machine).
 const STD: &[&str] = &[
     "name",
-    "spawn_scoped",
+    "spawn",
+    "scope",
     "join",
     "send",
     "recv",
@@ -585,9 +1052,11 @@ const STD: &[&str] = &[
     "unwrap_or",
     "unwrap_or_default",
     "ok",
+    "is_err",
     "is_empty",
     "len",
     "take",
+    "skip",
     "enumerate",
     "copied",
     "chunks",
@@ -603,6 +1072,9 @@ const STD: &[&str] = &[
     "as_str",
     "unwrap",
     "expect",
+    "push",
+    "new",
+    "rename",
 ];
 
 /// Inline code that reads as Rust (not Python, not a shell command).
@@ -660,13 +1132,4 @@ fn no_chapter_names_a_function_or_path_that_does_not_exist() {
         }
     }
     assert!(checked > 150, "only {checked} names checked");
-}
-
-/// How a chapter includes one anchored part of a step's lesson file (`main.rs`, or a Python
-/// step's `lib.rs`: the file `steps::source::main_rs` names).
-fn lesson_include(step: &str, anchor: &str) -> String {
-    format!(
-        "{{{{#include ../../{}:{anchor}}}}}",
-        steps::source::main_rs(step)
-    )
 }
