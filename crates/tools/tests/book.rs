@@ -502,6 +502,23 @@ fn the_room_does_its_exercises_in_the_chapters_it_reads() {
 }
 
 #[test]
+fn the_deck_has_the_room_write_the_same_exercises() {
+    // The deck is what the room follows: its exercise slides are IN_ROOM, in the same order.
+    let deck = std::fs::read_to_string(repo().join("workshop/slides/deck.md")).unwrap();
+    let on_slides: Vec<&str> = deck
+        .match_indices("{{#exercise ")
+        .map(|(at, _)| {
+            let rest = &deck[at + "{{#exercise ".len()..];
+            rest[..rest.find("}}").unwrap()].trim()
+        })
+        .collect();
+    assert_eq!(
+        on_slides, IN_ROOM,
+        "the deck's exercise slides and the book's exercises in the room differ"
+    );
+}
+
+#[test]
 fn every_exercise_not_done_in_the_room_has_a_homework_page() {
     let order = reading_order();
     let homework = page("homework.md");
