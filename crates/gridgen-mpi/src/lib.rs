@@ -89,6 +89,13 @@ pub fn agree<T>(world: &SimpleCommunicator, mine: Result<T>) -> Result<T> {
     if all[0] == 0 {
         return mine;
     }
+    if all[1] == 0 {
+        // Nothing new failed: every rank holds the failure agreed on before, and the rank that
+        // reports it keeps its report (finish agrees once more on a failure agreed mid-run).
+        if let Err(e) = mine {
+            return Err(e);
+        }
+    }
     let reporter = size - all[1];
     let report = match mine {
         Err(e) if world.rank() == reporter && e.downcast_ref::<Failed>().is_none() => {
@@ -113,6 +120,9 @@ pub fn finish(world: &SimpleCommunicator, written: Result<Output>) -> ExitCode {
             if let Some(report) = e.downcast_ref::<Failed>().and_then(|f| f.report.as_ref()) {
                 eprintln!("Error: {report}");
             }
+            // No rank ends before the report is printed: mpirun stops the whole job at the
+            // first rank that ends with an error, and the line would be lost with it.
+            world.barrier();
             end_without_finalizing()
         }
     };
