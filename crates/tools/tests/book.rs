@@ -196,6 +196,39 @@ fn every_page_is_in_the_summary() {
     }
 }
 
+#[test]
+fn every_link_between_pages_leads_somewhere() {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for (at, _) in text.match_indices("](") {
+            let link = &text[at + 2..];
+            let link = &link[..link.find(')').unwrap_or(0)];
+            let (file, id) = link.split_once('#').unwrap_or((link, ""));
+            if !file.ends_with(".md") || file.contains("://") {
+                continue;
+            }
+            let target = chapter.parent().unwrap().join(file);
+            let Ok(target_text) = std::fs::read_to_string(&target) else {
+                wrong.push(format!("{}: {link}: no such page", chapter.display()));
+                continue;
+            };
+            let ids: Vec<String> = target_text
+                .lines()
+                .filter(|l| l.starts_with('#'))
+                .map(|l| steps::derived::heading_id(l.trim_start_matches('#')))
+                .collect();
+            if !id.is_empty() && !ids.iter().any(|i| i == id) {
+                wrong.push(format!("{}: {link}: no heading #{id}", chapter.display()));
+            }
+            checked += 1;
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked > 50, "only {checked} links");
+}
+
 fn makefile_targets() -> BTreeSet<String> {
     // The Makefile and what it includes: the step targets are generated into steps.mk.
     let makefile = std::fs::read_to_string(repo().join("Makefile")).unwrap()
