@@ -251,6 +251,13 @@ impl Step {
     pub fn predecessor_step(&self) -> Option<&'static Step> {
         self.predecessor.and_then(find)
     }
+
+    /// A plain step: a lesson that reads like the Python script it replaces, holding the
+    /// promises every step keeps (whole files, one-line errors, signals, concurrent runs).
+    /// False for `write_production`, whose lesson is the hardening a shared cluster adds.
+    pub fn plain(&self) -> bool {
+        self.name != "write_production"
+    }
 }
 
 /// The module a Python step's crate builds (its `[lib] name`), which its script imports:
