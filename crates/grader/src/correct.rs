@@ -1,25 +1,25 @@
 //! The correctness check: the learner's files equal the reference's, bit for bit, at several
-//! sizes (one file, a one-point grid, an odd size) and, for thread and MPI programs, with one,
-//! two and three workers or ranks.
+//! sizes and, for thread and MPI programs, with one, two and three workers or ranks — and what
+//! the files cannot show: nothing written outside `--dir`, every file written once (not once
+//! per rank or worker), and the workers or ranks asked for really at work.
 
 use std::fs;
 use std::path::Path;
-use std::time::Duration;
 
-use anyhow::{bail, Result};
-use steps::{Format, Launch};
+use anyhow::Result;
+use steps::Launch;
 
-use crate::compare::compare_dirs;
+use crate::cause::{Cause, Topic, Tutor};
+use crate::compare::{compare_dirs, names_in};
+use crate::failure::failed_run;
 use crate::mismatch;
-use crate::run::{bounded, fresh, Case, Program, Ran, Stop, AFTER_PANIC};
-use crate::said;
+use crate::run::{Case, Ran, Watch};
+use crate::trial::{reference_run, written_in, your_run, Trial};
 use crate::verdict::{Check, Checked};
 
-/// Small runs: a hang shows as one long before this.
-pub const LIMIT: Duration = Duration::from_secs(60);
-
-/// The sizes every program must get right: (files, grid size).
-const SIZES: [(usize, usize); 3] = [(1, 1), (3, 7), (5, 32)];
+/// The sizes every program must get right: (files, grid size). A grid of a few points first:
+/// a wrong array there has enough values to tell one mistake from another.
+const SIZES: [(usize, usize); 3] = [(3, 7), (5, 32), (1, 1)];
 
 pub fn cases(launch: Launch) -> Vec<Case> {
     let workers: &[usize] = match launch {
@@ -32,56 +32,52 @@ pub fn cases(launch: Launch) -> Vec<Case> {
         .collect()
 }
 
-/// Runs the reference into `dir` for `case`; its failure is the grader's, not the learner's.
-pub fn reference_run(reference: &Program, case: Case, dir: &Path) -> Result<()> {
-    fresh(dir)?;
-    let ran = bounded(&mut reference.command(case, dir), LIMIT)?;
-    if !ran.succeeded() {
-        bail!(
-            "{} {} failed on this machine ({}): {}",
-            reference.label,
-            reference.describe(case),
-            outcome(&ran),
-            ran.stderr.trim()
-        );
-    }
-    Ok(())
-}
-
-pub fn check(
-    yours: &Program,
-    reference: &Program,
-    format: Format,
-    scratch: &Path,
-) -> Result<Checked> {
-    let (theirs, mine) = (scratch.join("reference"), scratch.join("yours"));
+pub fn check(trial: &Trial) -> Result<Checked> {
+    let (theirs, mine) = (trial.scratch.join("reference"), trial.scratch.join("yours"));
+    let yours = &trial.contest.yours;
     let cases = cases(yours.launch);
     let mut last = None;
     for &case in &cases {
         if last != Some((case.n, case.s)) {
-            reference_run(reference, Case { workers: 1, ..case }, &theirs)?;
+            reference_run(
+                &trial.contest.reference,
+                Case { workers: 1, ..case },
+                &theirs,
+            )?;
             last = Some((case.n, case.s));
         }
-        fresh(&mine)?;
-        let ran = bounded(&mut yours.command(case, &mine), LIMIT)?;
+        let before = trial.project.scan();
+        let ran = your_run(trial, case, &mine, Watch::default())?;
         let with = format!("with {}", yours.describe(case));
-        if let Some(failed) = failed_run(&ran, &with) {
+        if let Some(failed) = failed_run(&ran, &with, trial, case) {
             return Ok(failed);
         }
-        let ran = mismatch::Ran {
+        if let Some(failed) = outside(trial, &before, &with) {
+            return Ok(failed);
+        }
+        let ran_as = mismatch::Ran {
             case,
             launch: yours.launch,
         };
-        if let Some(m) = compare_dirs(&theirs, &mine, format, ran)? {
-            return Ok(Checked::fail(Check::Correct, format!("{with}: {}", m.what))
-                .with(format!("likely cause: {}", m.cause)));
+        if let Some(m) = compare_dirs(&theirs, &mine, trial.format, ran_as, &trial.tutor)? {
+            let failed = m.details.into_iter().fold(
+                Checked::fail(Check::Correct, format!("{with}: {}", m.what)),
+                Checked::with,
+            );
+            return Ok(failed.named(m.cause));
         }
+        if let Some(failed) = duplicates(&ran, &theirs, case, &with, &trial.tutor)? {
+            return Ok(failed);
+        }
+    }
+    if let Some(failed) = crate::contract::at_work(trial)? {
+        return Ok(failed);
     }
     let _ = (fs::remove_dir_all(&theirs), fs::remove_dir_all(&mine));
     Ok(Checked::pass(
         Check::Correct,
         format!(
-            "{} runs ({}) wrote the reference's files bit for bit",
+            "{} runs ({}) wrote the reference's files bit for bit, each file once, nothing outside --dir",
             cases.len(),
             covered(yours.launch)
         ),
@@ -102,78 +98,62 @@ fn covered(launch: Launch) -> String {
     format!("{}{workers}", sizes.join(", "))
 }
 
-/// A run that hung, panicked or failed, as a failed check; `None` when it succeeded. A panic
-/// comes first, named with its rank and place; a hang shows what each rank said last.
-pub fn failed_run(ran: &Ran, with: &str) -> Option<Checked> {
-    if ran.succeeded() {
-        return None;
+/// Files written outside `--dir`: in the program's working folder, or in the project.
+pub fn outside(trial: &Trial, before: &Option<crate::trial::Files>, with: &str) -> Option<Checked> {
+    let yours = &trial.contest.yours;
+    let see = trial.tutor.see(Topic::Errors);
+    let in_cwd = written_in(&yours.cwd());
+    if !in_cwd.is_empty() {
+        return Some(
+            Checked::fail(Check::Correct, format!("{with}: it wrote {} in its working folder, outside --dir", shown(&in_cwd)))
+                .because(Cause::WroteOutsideDir, format!("every file it writes goes into the folder --dir names (args.dir), created if missing; a relative name such as \"output/…\" or \"data00000.npy\" lands wherever the program is started {see}")),
+        );
     }
-    let lines = said::lines(&ran.stderr);
-    // A `todo!()` panics too, but it is a part not written yet, not a bug.
-    let todo_left = lines.iter().any(|l| l.text.contains("not yet implemented"));
-    if let Some(panic) = said::first_panic(&lines).filter(|_| !todo_left) {
-        let mut failed = Checked::fail(Check::Correct, format!("{with}: {panic}"));
-        if ran.stopped == Some(Stop::AfterPanic) {
-            failed = failed.with(format!(
-                "the other processes had not ended {} s later: they were waiting for it (in a collective, a receive or a join), and were stopped",
-                AFTER_PANIC.as_secs()
-            ));
-        }
-        return Some(failed.with(
-            "likely cause: a panic is a bug to fix where it points; what the machine refuses (a file, a limit) is an error to return with `?`",
-        ));
+    let changed = trial.project.changed(before);
+    (!changed.is_empty()).then(|| {
+        Checked::fail(Check::Correct, format!("{with}: it changed the project's own files: {}", shown(&changed)))
+            .with("`git status` shows them; `git checkout -- <file>` restores one")
+            .because(Cause::WroteOutsideDir, format!("a program writes into --dir and nowhere else: it must not create, change or remove any other file {see}"))
+    })
+}
+
+fn shown(names: &[String]) -> String {
+    let mut text = names.iter().take(4).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 4 {
+        text.push_str(&format!(" and {} more", names.len() - 4));
     }
-    if ran.hung() {
-        return Some(hang(&lines, with));
-    }
-    let texts: Vec<&String> = lines.iter().map(|l| &l.text).collect();
-    let todo = texts.iter().find(|l| l.contains("not yet implemented"));
-    let mut failed = match todo {
-        Some(line) => Checked::fail(Check::Correct, format!("{with}: a part is still to write"))
-            .with(
-                line.split("not yet implemented: ")
-                    .nth(1)
-                    .unwrap_or(line)
-                    .to_string(),
-            ),
-        None => Checked::fail(
-            Check::Correct,
-            format!("{with}: it failed ({})", outcome(ran)),
-        ),
+    text
+}
+
+/// A file that got its name more than once in one run: several ranks or workers wrote it.
+fn duplicates(
+    ran: &Ran,
+    theirs: &Path,
+    case: Case,
+    with: &str,
+    tutor: &Tutor,
+) -> Result<Option<Checked>> {
+    let Some(events) = ran.events.as_ref().filter(|e| !e.overflowed) else {
+        return Ok(None);
     };
-    if todo.is_none() {
-        for line in texts.iter().take(6) {
-            failed = failed.with((*line).clone());
-        }
-    }
-    Some(failed)
-}
-
-/// A run that did not end: what each rank (or the program) said last, then the likely cause.
-fn hang(lines: &[said::Line], with: &str) -> Checked {
-    let mut failed = Checked::fail(
-        Check::Correct,
-        format!(
-            "{with}: it did not end within {} s: a hang",
-            LIMIT.as_secs()
-        ),
-    );
-    let said = said::last_lines(lines, 3);
-    if said.is_empty() {
-        failed = failed.with("it said nothing on stderr before it was stopped");
-    }
-    for (rank, last) in said {
-        let who = rank.map_or("it".to_string(), |r| format!("rank {r}"));
-        failed = failed.with(format!("{who} said last: {}", last.join(" | ")));
-    }
-    failed.with("likely cause: a receive that no send answers, a collective not every rank calls, or a worker never told to stop")
-}
-
-/// "exit 1", "killed by signal 9 (exit 137)".
-pub fn outcome(ran: &Ran) -> String {
-    match ran.code() {
-        Some(c) if c > 128 => format!("killed by signal {} (exit {c})", c - 128),
-        Some(c) => format!("exit {c}"),
-        None => "still running".into(),
-    }
+    let twice = names_in(theirs)?
+        .into_iter()
+        .map(|name| (events.arrivals(&name), name))
+        .filter(|(count, _)| *count > 1)
+        .max();
+    Ok(twice.map(|(count, name)| {
+        let who = match tutor.launch() {
+            Launch::Mpi => format!("{} ranks", case.workers),
+            Launch::Threads => format!("{} workers", case.workers),
+            _ => "the program".into(),
+        };
+        let (why, topic) = match tutor.launch() {
+            Launch::Mpi => ("each rank writes only its own share of the file indices, never all of them", Topic::Split),
+            Launch::Threads => ("each file index goes to one worker only: the channel hands every index out once", Topic::Workers),
+            _ => ("the loop runs once per file index", Topic::Field),
+        };
+        Checked::fail(Check::Correct, format!("{with}: {name} was written {count} times in one run, by {who}"))
+            .with("the last one written wins, so the files look right, but the work was done more than once")
+            .because(Cause::DuplicateWork, format!("{why} {}", tutor.see(topic)))
+    }))
 }

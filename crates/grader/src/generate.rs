@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use steps::Step;
 
 use crate::exercise::{Exercise, Layout};
+use crate::files::{copy_whole, write_whole};
 use crate::source;
 
 /// Where the learner starts.
@@ -49,12 +50,18 @@ pub fn create(layout: &Layout, exercise: Exercise, start: Start, reset: bool) ->
     // Written beside, then renamed: a folder that exists is a whole exercise.
     let staging = layout.exercises.join(format!(".{}.new", exercise.name()));
     let _ = fs::remove_dir_all(&staging);
-    for (path, text) in &files {
+    let staged = files.iter().try_for_each(|(path, text)| {
         let path = staging.join(path);
         fs::create_dir_all(path.parent().unwrap_or(&staging))?;
-        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    });
+    let made = staged.and_then(|()| {
+        fs::rename(&staging, &folder).with_context(|| format!("cannot create {}", folder.display()))
+    });
+    if made.is_err() {
+        let _ = fs::remove_dir_all(&staging);
     }
-    fs::rename(&staging, &folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    made?;
     write_workspace(layout)?;
     Ok(folder)
 }
@@ -212,19 +219,20 @@ pub fn write_workspace(layout: &Layout) -> Result<()> {
         .collect();
     let main = fs::read_to_string(layout.repo.join("Cargo.toml"))?;
     let up = relative_to_project(layout)?;
-    fs::write(
-        layout.exercises.join("Cargo.toml"),
-        workspace_manifest(&main, &members, &up),
+    write_whole(
+        &layout.exercises.join("Cargo.toml"),
+        workspace_manifest(&main, &members, &up).as_bytes(),
     )?;
     copy_lock(layout)?;
     let config = layout.exercises.join(".cargo");
     fs::create_dir_all(&config)?;
-    fs::write(
-        config.join("config.toml"),
+    write_whole(
+        &config.join("config.toml"),
         format!(
             "# Exercises build into the project's target folder: its dependencies are compiled once.\n[build]\ntarget-dir = \"{}\"\n",
             layout.target.display()
-        ),
+        )
+        .as_bytes(),
     )?;
     Ok(())
 }
@@ -232,12 +240,11 @@ pub fn write_workspace(layout: &Layout) -> Result<()> {
 /// The project's lock file as the exercises': the same versions as the references, and no
 /// trip to crates.io to choose them (cargo only drops what the exercises do not use).
 pub fn copy_lock(layout: &Layout) -> Result<()> {
-    fs::copy(
-        layout.repo.join("Cargo.lock"),
-        layout.exercises.join("Cargo.lock"),
+    copy_whole(
+        &layout.repo.join("Cargo.lock"),
+        &layout.exercises.join("Cargo.lock"),
     )
-    .context("cannot copy the project's Cargo.lock to the exercises")?;
-    Ok(())
+    .context("cannot copy the project's Cargo.lock to the exercises")
 }
 
 /// The project's folder as the exercises' manifest names it.

@@ -108,7 +108,7 @@ pub fn next(layout: &Layout, exercise: Exercise) -> Result<()> {
         println!("That was the last one. {}", solution_is(layout, exercise));
     }
     if folder.is_dir() {
-        let _ = fs::write(&seen_file, format!("{}\n", k + 1));
+        let _ = crate::files::write_whole(&seen_file, format!("{}\n", k + 1).as_bytes());
     }
     Ok(())
 }

@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 
 use grader::exercise::{Exercise, Layout};
 use grader::generate::{self, Start};
+use grader::interrupt::Folders;
+use grader::verdict::Verdict;
 use grader::{hints, verify};
 
 #[derive(Parser)]
@@ -61,7 +63,7 @@ fn find(name: &str) -> Result<Exercise, ExitCode> {
     })
 }
 
-fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
+fn run(cli: Cli, folders: &Folders) -> Result<ExitCode, ExitCode> {
     let fail = |e: anyhow::Error| {
         eprintln!("exercise: {e:#}");
         ExitCode::from(1)
@@ -88,17 +90,17 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             } else {
                 verify::Timing::Timed
             };
-            let grade = verify::verify(&layout, find(&name)?, timing).map_err(fail)?;
-            let verdict = grade.verdict();
+            let grade = verify::verify(&layout, find(&name)?, timing, folders).map_err(fail)?;
+            let verdict = grade.verdict;
             println!(
                 "{name}: {}",
-                match verdict {
-                    grader::verdict::Verdict::Passed => "every check passes".to_string(),
-                    grader::verdict::Verdict::PassedUnmeasured =>
-                        "correct and safe; its speed was not measured (the fast line says why)"
+                match (verdict, grade.failed_check) {
+                    (Verdict::Passed, _) => "every check passes".to_string(),
+                    (Verdict::PassedSpeedNotJudged, _) =>
+                        "correct and safe; its speed was not judged (the fast line says why): that is no failure"
                             .to_string(),
-                    grader::verdict::Verdict::Failed(check) =>
-                        format!("the {} check fails", check.name()),
+                    (Verdict::Failed, Some(check)) => format!("the {} check fails", check.name()),
+                    (Verdict::Failed, None) => "it fails".to_string(),
                 }
             );
             return Ok(ExitCode::from(verdict.exit_code()));
@@ -110,8 +112,11 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // First, before any thread starts: Ctrl-C ends the runs and removes their folders.
+    let folders = Folders::default();
+    grader::interrupt::on_signals(folders.clone());
     // Process-wide: ranks and workers whose launcher dies become this process's children, so
     // that the grader can end them; no run leaves a process behind (grader::procs).
     grader::procs::adopt_orphans();
-    run(Cli::parse()).unwrap_or_else(|code| code)
+    run(Cli::parse(), &folders).unwrap_or_else(|code| code)
 }

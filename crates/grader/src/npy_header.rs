@@ -2,9 +2,6 @@
 //! order, the shape, the padding — so that the grader can say which one differs from numpy's,
 //! and what it should be.
 
-/// The section of the book that explains the header.
-pub const SECTION: &str = "binary.md#the-npy-format";
-
 /// What a header holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -56,41 +53,71 @@ pub fn parse(bytes: &[u8]) -> Header {
     }
 }
 
+/// The parts of a header, each a cause of its own when it differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Preamble,
+    ValueType,
+    Order,
+    Shape,
+    Padding,
+}
+
+impl Field {
+    pub fn cause(self) -> crate::cause::Cause {
+        use crate::cause::Cause;
+        match self {
+            Field::Preamble => Cause::NpyPreamble,
+            Field::ValueType => Cause::NpyValueType,
+            Field::Order => Cause::NpyOrder,
+            Field::Shape => Cause::NpyShape,
+            Field::Padding => Cause::NpyPadding,
+        }
+    }
+}
+
 /// The first field of `yours` that differs from `numpys`, and what it should be.
-pub fn first_difference(yours: &Header, numpys: &Header) -> Option<String> {
+pub fn first_difference(yours: &Header, numpys: &Header) -> Option<(Field, String)> {
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "missing".into());
     if !yours.preamble_ok {
-        return Some(
+        return Some((
+            Field::Preamble,
             "the preamble: a .npy file starts with the 6 bytes \\x93NUMPY, then the version 1.0 (two bytes, 1 and 0)".into(),
-        );
+        ));
     }
     if yours.descr != numpys.descr {
-        return Some(format!(
-            "the value type: yours is {}, numpy's {} — the values are f64, little-endian",
-            show(&yours.descr),
-            show(&numpys.descr)
+        return Some((
+            Field::ValueType,
+            format!(
+                "the value type: yours is {}, numpy's {} — the values are f64, little-endian",
+                show(&yours.descr),
+                show(&numpys.descr)
+            ),
         ));
     }
     if yours.fortran_order != numpys.fortran_order {
-        return Some(format!(
+        return Some((
+            Field::Order,
+            format!(
             "the order: yours is {}, numpy's {} — ndarray stores rows one after another, C order",
             show(&yours.fortran_order),
             show(&numpys.fortran_order)
+        ),
         ));
     }
     if yours.shape != numpys.shape {
-        return Some(format!(
+        return Some((Field::Shape, format!(
             "the shape: yours is {}, numpy's {} — the header's shape is the array's, data.shape(), every dimension",
             show(&yours.shape),
             show(&numpys.shape)
-        ));
+        )));
     }
     if yours.length != numpys.length || yours.text != numpys.text {
-        return Some(format!(
+        return Some((Field::Padding, format!(
             "the padding: your header takes {} bytes, numpy's {} — the dict is padded with spaces so that the values start at a multiple of 64, and ends with a newline",
             yours.length.map_or("?".into(), |l| l.to_string()),
             numpys.length.map_or("?".into(), |l| l.to_string())
-        ));
+        )));
     }
     None
 }
@@ -135,15 +162,16 @@ mod tests {
             ),
         ];
         for (dict, named) in cases {
-            let why = first_difference(&parse(&header(dict)), &numpy).unwrap();
+            let (_, why) = first_difference(&parse(&header(dict)), &numpy).unwrap();
             assert!(why.starts_with(named), "{why}");
         }
         let mut short = header(NUMPY);
         short.truncate(100);
         short[8] = 90;
-        let why = first_difference(&parse(&short), &numpy).unwrap();
+        let (field, why) = first_difference(&parse(&short), &numpy).unwrap();
         assert!(why.starts_with("the padding"), "{why}");
-        let why = first_difference(&parse(b"NUMPY"), &numpy).unwrap();
-        assert!(why.starts_with("the preamble"), "{why}");
+        assert_eq!(field, Field::Padding);
+        let (field, _) = first_difference(&parse(b"NUMPY"), &numpy).unwrap();
+        assert_eq!(field, Field::Preamble);
     }
 }

@@ -89,12 +89,18 @@ pub fn end_everything_below() {
     }
 }
 
+/// Tests that start processes take turns: ending everything below the test process would end
+/// another test's children too.
+#[cfg(test)]
+pub(crate) static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_stopped_tree_leaves_nothing_behind() {
+        let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         adopt_orphans();
         // A shell that starts a sleeper in a process group of its own, then waits.
         let mut child = std::process::Command::new("sh")

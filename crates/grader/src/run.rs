@@ -1,8 +1,12 @@
 //! Running a program under test: the way its step is started (alone, with `-w`, under
-//! `mpirun`, each line tagged with its rank), always under a time limit — sooner after a panic
-//! the other processes do not survive — and every process it started ended when it stops.
+//! `mpirun`, each line tagged with its rank), in a folder of the run's own (its working folder,
+//! and MPI's session files and shared-memory segments, all removed with it), always under a
+//! time limit — sooner after a panic the other processes do not survive — its output kept
+//! within a bound, and every process it started ended when it stops. What it did that its
+//! files cannot show is watched as it runs (see [`crate::watch`]); a run that has to be
+//! stopped is looked at first (see [`crate::hang`]).
 
-use std::io::BufRead;
+use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -14,6 +18,8 @@ use anyhow::{Context, Result};
 use std::fs;
 use steps::Launch;
 
+use crate::hang::{self, Snapshot};
+use crate::watch::{Events, Watcher, Writers};
 use crate::{procs, said};
 
 /// One set of arguments: the files, the grid, and the workers or ranks.
@@ -32,43 +38,43 @@ pub struct Program {
     pub launch: Launch,
     /// How the report names it: "your write_mpi", "the reference write_mpi".
     pub label: String,
+    /// The run's own folder: the program's working folder and MPI's temporary files go there.
+    pub home: PathBuf,
+    /// A folder the program may read but not change (the project), where the system allows.
+    pub read_only: Option<PathBuf>,
 }
 
 impl Program {
-    pub fn new(binary: PathBuf, launch: Launch, label: impl Into<String>) -> Program {
+    pub fn new(binary: PathBuf, launch: Launch, label: impl Into<String>, home: &Path) -> Program {
         Program {
             binary,
             launch,
             label: label.into(),
+            home: home.to_path_buf(),
+            read_only: None,
         }
     }
 
-    /// The command for `case`, writing into `dir`.
-    pub fn command(&self, case: Case, dir: &Path) -> Command {
-        self.command_via(case, dir, None)
+    /// The program's working folder: empty, and nothing should be written there.
+    pub fn cwd(&self) -> PathBuf {
+        self.home.join("cwd")
     }
 
     /// How the program is started: its binary, or for a Python step the step's script with
     /// this program's extension module (one that is not built fails to import, as a missing
     /// binary fails to start).
-    fn start(&self, program: &Path) -> Command {
+    fn start(&self) -> Command {
         match tools::python_step() {
             Ok(step) if self.launch == Launch::Python => {
                 let _ = tools::link_python_module(&self.binary);
                 tools::python_command(&tools::python_script(step), &self.binary)
             }
-            _ => Command::new(program),
+            _ => Command::new(&self.binary),
         }
     }
 
-    /// The command for `case`, each process started through `sh -c <shell>` (the program and
-    /// its arguments follow as `"$0" "$@"`): to give one rank a limit of its own.
-    pub fn command_via(&self, case: Case, dir: &Path, shell: Option<&str>) -> Command {
-        let program: &Path = if shell.is_some() {
-            Path::new("sh")
-        } else {
-            &self.binary
-        };
+    /// The command for `case`, writing into `dir`.
+    pub fn command(&self, case: Case, dir: &Path) -> Command {
         let mut command = match self.launch {
             // The grader runs on one machine: no time lost probing for networks.
             Launch::Mpi => {
@@ -79,23 +85,32 @@ impl Program {
                     .chain(said::tag_ranks(flavour))
                     .copied()
                     .collect();
-                tools::mpirun_with(case.workers, &options, program)
+                tools::mpirun_with(case.workers, &options, &self.binary)
             }
-            Launch::Python if shell.is_none() => self.start(program),
-            _ => Command::new(program),
+            _ => self.start(),
         };
-        if let Some(shell) = shell {
-            command.arg("-c").arg(shell).arg(&self.binary);
-        }
         command.args(["-n", &case.n.to_string(), "-s", &case.s.to_string()]);
         if self.launch == Launch::Threads {
             command.args(["-w", &case.workers.to_string()]);
         }
         command.arg("--dir").arg(dir);
+        // Open MPI's session folder and shared-memory segments in the run's folder, not in
+        // /tmp and /dev/shm: a stopped run leaves nothing there.
+        let tmp = self.home.join("tmp");
+        let _ = fs::create_dir_all(&tmp);
+        let _ = fs::create_dir_all(self.cwd());
+        command
+            .current_dir(self.cwd())
+            .env("TMPDIR", &tmp)
+            .env("OMPI_MCA_orte_tmpdir_base", &tmp)
+            .env("OMPI_MCA_btl_vader_backing_directory", &tmp);
+        if let Some(folder) = &self.read_only {
+            read_only(&mut command, folder);
+        }
         command
     }
 
-    /// "-n 3 -s 7 -w 2", "-np 2 … -n 3 -s 7": the case as the learner would type it.
+    /// "-n 3 -s 7 -w 2", "mpirun -np 2 … -n 3 -s 7": the case as the learner would type it.
     pub fn describe(&self, case: Case) -> String {
         match self.launch {
             Launch::Serial => format!("-n {} -s {}", case.n, case.s),
@@ -103,6 +118,54 @@ impl Program {
             Launch::Threads => format!("-n {} -s {} -w {}", case.n, case.s, case.workers),
             Launch::Mpi => format!("mpirun -np {} … -n {} -s {}", case.workers, case.n, case.s),
         }
+    }
+}
+
+/// Runs `command` in a mount namespace of its own where `folder` is read-only, when the system
+/// allows it (as root); elsewhere it runs as it is, and changes are found afterwards.
+fn read_only(command: &mut Command, folder: &Path) {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(path), Ok(root)) = (
+        CString::new(folder.as_os_str().as_bytes()),
+        CString::new("/"),
+    ) else {
+        return;
+    };
+    // SAFETY: between fork and exec only system calls run, on C strings made before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return Ok(());
+            }
+            let none = std::ptr::null();
+            // Mounts made here stay in this namespace; then the folder, bound onto itself, is
+            // made read-only.
+            if libc::mount(
+                none,
+                root.as_ptr(),
+                none,
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) == 0
+                && libc::mount(
+                    path.as_ptr(),
+                    path.as_ptr(),
+                    none,
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                ) == 0
+            {
+                libc::mount(
+                    none,
+                    path.as_ptr(),
+                    none,
+                    libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
+                    std::ptr::null(),
+                );
+            }
+            Ok(())
+        });
     }
 }
 
@@ -117,8 +180,8 @@ pub enum Stop {
 }
 
 /// After a panic, how long the other processes may take to end. Longer than gridgen's own
-/// patience with a failed rank (`gridgen::PATIENCE`), so that a step's orderly ending is never
-/// cut short.
+/// patience with a failed rank (`gridgen_mpi::PATIENCE`), so that a step's orderly ending is
+/// never cut short.
 pub const AFTER_PANIC: Duration = Duration::from_secs(15);
 
 /// Where a run's CPU time and system calls went, from the kernel's own counters.
@@ -127,8 +190,7 @@ pub struct Usage {
     /// CPU seconds in the program's own code, and in the kernel on its behalf.
     pub user: f64,
     pub system: f64,
-    /// `write` system calls (and their kin), counted up to the moment it was stopped; `None`
-    /// for a run that ended by itself (its counters went with it).
+    /// `write` system calls (and their kin) of its processes, at least.
     pub write_calls: Option<u64>,
 }
 
@@ -145,9 +207,16 @@ pub struct Ran {
     /// `None` when it was stopped (and killed) before it ended.
     pub status: Option<ExitStatus>,
     pub stopped: Option<Stop>,
+    /// What it said on stderr, within a bound (see [`Kept`]).
     pub stderr: String,
     pub seconds: f64,
     pub usage: Usage,
+    /// What was running when it was stopped.
+    pub snapshot: Option<Snapshot>,
+    /// What appeared in its output folder, when it was watched.
+    pub events: Option<Events>,
+    /// What its threads and processes wrote, when they were sampled.
+    pub writers: Writers,
 }
 
 impl Ran {
@@ -167,67 +236,156 @@ impl Ran {
     }
 }
 
-/// Clock ticks of a process's CPU time (user, system) and its write calls, from /proc.
-fn counters(pid: i32) -> (u64, u64, u64) {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, f)| f)
-        .split_whitespace()
-        .collect();
-    let tick = |i: usize| fields.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let io = fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
-    let writes = io
-        .lines()
-        .find_map(|l| l.strip_prefix("syscw:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    (tick(11), tick(12), writes)
+/// What else to do around a run.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    /// Watch this folder (the run's output) for what appears in it, and look at what runs if
+    /// it must be stopped.
+    pub dir: Option<PathBuf>,
+    /// Sample the writes of its threads and processes as it runs.
+    pub sample: bool,
+    /// Limit the size of every file it writes (`ulimit -f`, in bytes): a write past it fails
+    /// as on a full disk, with EFBIG.
+    pub file_size: Option<u64>,
 }
 
-/// The usage of `pid` and everything below it, read while they still run.
-fn usage_of_tree(pid: i32) -> Usage {
-    // SAFETY: sysconf reads a constant of the system.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let (mut user, mut system, mut writes) = (0, 0, 0);
-    for p in std::iter::once(pid).chain(procs::below(pid)) {
-        let (u, s, w) = counters(p);
-        (user, system, writes) = (user + u, system + s, writes + w);
+/// The most of a run's stderr kept: its first and last this many bytes.
+pub const KEPT: usize = 64 * 1024;
+/// The longest line kept whole; a longer one is cut, saying how much was left out.
+pub const LONGEST_LINE: usize = 2000;
+
+/// A run's stderr within a bound: the head and the tail, lines cut at [`LONGEST_LINE`].
+#[derive(Debug, Default)]
+struct Kept {
+    head: String,
+    tail: std::collections::VecDeque<String>,
+    tail_bytes: usize,
+    left_out: (usize, usize),
+}
+
+impl Kept {
+    fn push(&mut self, line: String) {
+        if self.head.len() + line.len() <= KEPT {
+            self.head.push_str(&line);
+            return;
+        }
+        self.tail_bytes += line.len();
+        self.tail.push_back(line);
+        while self.tail_bytes > KEPT {
+            let Some(old) = self.tail.pop_front() else {
+                break;
+            };
+            self.tail_bytes -= old.len();
+            self.left_out = (self.left_out.0 + 1, self.left_out.1 + old.len());
+        }
     }
-    Usage {
-        user: user as f64 / hz,
-        system: system as f64 / hz,
-        write_calls: Some(writes),
+
+    fn text(self) -> String {
+        let mut text = self.head;
+        if self.left_out.0 > 0 {
+            text.push_str(&format!(
+                "[… {} lines, {} bytes of its output left out …]\n",
+                self.left_out.0, self.left_out.1
+            ));
+        }
+        text.extend(self.tail);
+        text
     }
 }
 
-/// Reads the child's stderr as it comes, noting the moment of the first panic (milliseconds
-/// after `start`, 0 for none).
+/// Reads the child's stderr as it comes, within a bound, noting the moment of the first
+/// panic (milliseconds after `start`, 0 for none).
 fn read_stderr(
-    pipe: std::process::ChildStderr,
+    mut pipe: std::process::ChildStderr,
     start: Instant,
     panicked: Arc<AtomicU64>,
 ) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
-        let mut text = String::new();
-        let mut reader = std::io::BufReader::new(pipe);
-        let mut line = String::new();
-        while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-            if line.contains("panicked") && panicked.load(Ordering::Acquire) == 0 {
+        let mut kept = Kept::default();
+        let (mut line, mut cut) = (Vec::new(), 0usize);
+        let mut chunk = vec![0u8; 8192];
+        let finish = |line: &mut Vec<u8>, cut: &mut usize, kept: &mut Kept| {
+            let mut text = String::from_utf8_lossy(line).into_owned();
+            if *cut > 0 {
+                text.push_str(&format!(" [… {cut} more bytes of this line cut]"));
+            }
+            if text.contains("panicked") && panicked.load(Ordering::Acquire) == 0 {
                 let ms = start.elapsed().as_millis().max(1) as u64;
                 panicked.store(ms, Ordering::Release);
             }
-            text.push_str(&line);
+            text.push('\n');
+            kept.push(text);
             line.clear();
+            *cut = 0;
+        };
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            for &b in &chunk[..n] {
+                if b == b'\n' {
+                    finish(&mut line, &mut cut, &mut kept);
+                } else if line.len() < LONGEST_LINE {
+                    line.push(b);
+                } else {
+                    cut += 1;
+                }
+            }
         }
-        text
+        if !line.is_empty() {
+            finish(&mut line, &mut cut, &mut kept);
+        }
+        kept.text()
     })
 }
 
-/// Waits for `pid` with wait4(2), which also says how much CPU time it (and what it waited
-/// for: the ranks of an `mpirun`) used.
-fn wait_with_usage(pid: i32) -> Result<(ExitStatus, Usage)> {
+/// CPU time and write calls of `pid` and everything below it, read while they still run.
+fn usage_of_tree(pid: i32) -> Usage {
+    // SAFETY: sysconf reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let (mut user, mut system) = (0u64, 0u64);
+    let mut writers = Writers::default();
+    let pids: Vec<i32> = std::iter::once(pid).chain(procs::below(pid)).collect();
+    for &p in &pids {
+        let stat = fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, f)| f)
+            .split_whitespace()
+            .collect();
+        let tick = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        (user, system) = (user + tick(11), system + tick(12));
+    }
+    writers.sample(&pids);
+    Usage {
+        user: user as f64 / hz,
+        system: system as f64 / hz,
+        write_calls: Some(writers.write_calls()),
+    }
+}
+
+/// Waits until `pid` has ended without reaping it (its counters in /proc stay readable until
+/// then), then reaps it with wait4(2), which also says how much CPU time it (and what it
+/// waited for: the ranks of an `mpirun`) used. Returns also its last write counters.
+fn wait_with_usage(pid: i32) -> Result<(ExitStatus, Usage, Writers)> {
     use std::os::unix::process::ExitStatusExt;
+    // SAFETY: waitid writes into a zeroed siginfo we own; WNOWAIT leaves the child a zombie.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        );
+    }
+    let mut last = Writers::default();
+    last.sample(&[pid]);
     let mut status = 0;
     // SAFETY: wait4 writes the status and the usage into variables we own.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -246,6 +404,7 @@ fn wait_with_usage(pid: i32) -> Result<(ExitStatus, Usage)> {
             system: seconds(usage.ru_stime),
             write_calls: None,
         },
+        last,
     ))
 }
 
@@ -261,10 +420,86 @@ fn must_stop(elapsed: Duration, limit: Duration, panic_ms: u64) -> Option<Stop> 
     }
 }
 
+/// The program's own processes below `pid`: its ranks (which say so in their environment),
+/// else `pid` itself.
+fn program_pids(pid: i32) -> Vec<i32> {
+    let ranks: Vec<i32> = procs::below(pid)
+        .into_iter()
+        .filter(|&p| crate::watch::rank_of(p).is_some())
+        .collect();
+    if ranks.is_empty() {
+        vec![pid]
+    } else {
+        ranks
+    }
+}
+
+/// What the watchdog brings back: why it stopped the run (if it did), and what it saw.
+type Watched = (Option<(Stop, Usage, Option<Snapshot>)>, Writers);
+
+fn watchdog(
+    pid: i32,
+    start: Instant,
+    limit: Duration,
+    watch: Watch,
+    panicked: Arc<AtomicU64>,
+    done: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Watched> {
+    std::thread::spawn(move || {
+        let mut writers = Writers::default();
+        let mut pids = vec![pid];
+        let mut k = 0u64;
+        loop {
+            if done.load(Ordering::Acquire) {
+                return (None, writers);
+            }
+            if watch.sample {
+                // The tree is looked up less often than it is sampled: /proc is scanned whole.
+                if k % 5 == 0 {
+                    pids = std::iter::once(pid).chain(procs::below(pid)).collect();
+                }
+                writers.sample(&pids);
+            }
+            k += 1;
+            if let Some(stop) = must_stop(start.elapsed(), limit, panicked.load(Ordering::Acquire))
+            {
+                let usage = usage_of_tree(pid);
+                let snapshot = watch.dir.as_deref().map(|dir| {
+                    hang::take(&program_pids(pid), dir, Duration::from_millis(500), true)
+                });
+                procs::end_tree(pid);
+                return (Some((stop, usage, snapshot)), writers);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    })
+}
+
 /// Runs `command` for at most `limit`, stdout discarded, stderr kept; stopped sooner when one
 /// of its processes panicked and the rest do not end. However it ends, no process it started is
 /// left running (see [`procs`]).
 pub fn bounded(command: &mut Command, limit: Duration) -> Result<Ran> {
+    watched(command, limit, Watch::default())
+}
+
+/// [`bounded`], watching what `watch` says.
+pub fn watched(command: &mut Command, limit: Duration, watch: Watch) -> Result<Ran> {
+    let watcher = watch.dir.as_deref().and_then(Watcher::new);
+    if let Some(bytes) = watch.file_size {
+        // SAFETY: between fork and exec only system calls run. An ignored SIGXFSZ stays ignored
+        // across exec, so a write past the limit fails with EFBIG instead of killing.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    }
     let start = Instant::now();
     let mut child = command
         .env("RUST_BACKTRACE", "0")
@@ -282,35 +517,32 @@ pub fn bounded(command: &mut Command, limit: Duration) -> Result<Ran> {
     );
     let (pid, done) = (child.id() as i32, Arc::new(AtomicBool::new(false)));
     // A watchdog ends the run when it must; this thread waits, so the time is exact.
-    let watchdog = {
-        let done = Arc::clone(&done);
-        std::thread::spawn(move || loop {
-            if done.load(Ordering::Acquire) {
-                return None;
-            }
-            if let Some(stop) = must_stop(start.elapsed(), limit, panicked.load(Ordering::Acquire))
-            {
-                let usage = usage_of_tree(pid);
-                procs::end_tree(pid);
-                return Some((stop, usage));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        })
-    };
-    let (status, ended_usage) = wait_with_usage(pid)?;
+    let dog = watchdog(pid, start, limit, watch, panicked, Arc::clone(&done));
+    let waited = wait_with_usage(pid);
     let seconds = start.elapsed().as_secs_f64();
     done.store(true, Ordering::Release);
-    let stopped = watchdog.join().unwrap_or(None);
+    let (stopped, mut writers) = dog.join().unwrap_or((None, Writers::default()));
     // Whatever a launcher left behind, ranks in groups of their own included.
     procs::end_tree(pid);
     procs::end_everything_below();
     let stderr = reader.join().unwrap_or_default();
+    let (status, ended_usage, last) = waited?;
+    writers.by_process.extend(last.by_process);
+    let mut usage = stopped.as_ref().map_or(ended_usage, |(_, u, _)| *u);
+    usage.write_calls = Some(writers.write_calls());
+    let (stop, snapshot) = match stopped {
+        Some((stop, _, snapshot)) => (Some(stop), snapshot),
+        None => (None, None),
+    };
     Ok(Ran {
-        status: stopped.is_none().then_some(status),
-        stopped: stopped.map(|(s, _)| s),
+        status: stop.is_none().then_some(status),
+        stopped: stop,
         stderr,
         seconds,
-        usage: stopped.map_or(ended_usage, |(_, u)| u),
+        usage,
+        snapshot,
+        events: watcher.map(|w| w.events()),
+        writers,
     })
 }
 
@@ -319,4 +551,60 @@ pub fn fresh(dir: &Path) -> Result<()> {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_output_is_kept_within_its_bound_head_and_tail() {
+        let _one = crate::procs::ONE_RUN_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "head -c 20000000 /dev/zero | tr '\\0' x; echo; i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done >&2; echo the end >&2",
+        ]);
+        // The 20 MB line goes to stdout (discarded); the lines to stderr are kept in part.
+        let ran = bounded(&mut command, Duration::from_secs(60)).unwrap();
+        assert!(ran.succeeded());
+        assert!(ran.stderr.len() <= 2 * KEPT + 200, "{}", ran.stderr.len());
+        assert!(ran.stderr.starts_with("line 0\n"));
+        assert!(ran.stderr.trim_end().ends_with("the end"));
+        assert!(
+            ran.stderr.contains("lines, "),
+            "a note of what was left out"
+        );
+        let mut long = Command::new("sh");
+        long.args(["-c", "head -c 20000000 /dev/zero | tr '\\0' y >&2"]);
+        let ran = bounded(&mut long, Duration::from_secs(60)).unwrap();
+        assert!(
+            ran.stderr.len() < LONGEST_LINE + 100,
+            "{}",
+            ran.stderr.len()
+        );
+        assert!(ran.stderr.contains("more bytes of this line cut"));
+    }
+
+    #[test]
+    fn a_file_size_limit_makes_a_write_past_it_fail_as_on_a_full_disk() {
+        let _one = crate::procs::ONE_RUN_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg("head -c 100000 /dev/zero > big; echo $? >&2")
+            .current_dir(dir.path());
+        let watch = Watch {
+            file_size: Some(4096),
+            ..Watch::default()
+        };
+        let ran = watched(&mut command, Duration::from_secs(30), watch).unwrap();
+        assert_eq!(fs::metadata(dir.path().join("big")).unwrap().len(), 4096);
+        assert_ne!(ran.stderr.trim(), "0", "the write failed: {}", ran.stderr);
+    }
 }

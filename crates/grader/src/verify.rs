@@ -1,15 +1,22 @@
 //! `make verify`: build the learner's exercise, then check it — correct, safe, fast — against
-//! its reference, each check only once the one before it passed.
+//! its reference, each check only once the one before it passed. The programs run from a
+//! folder of the run's own (a copy of the learner's binary, its working folder, its outputs,
+//! MPI's temporary files), removed at the end or on Ctrl-C.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+use crate::cause::{Cause, Tutor};
 use crate::exercise::{Exercise, Layout};
-use crate::fast::Contest;
+use crate::interrupt::Folders;
+use crate::lock::Lock;
 use crate::run::Program;
-use crate::verdict::{hash_sources, Check, Checked, Grade, Outcome};
+use crate::trial::{Contest, Project, Trial};
+use crate::verdict::{hash_sources, Check, Checked, Grade, Outcome, Verdict};
 use crate::{correct, fast, safe};
 
 fn cargo() -> Command {
@@ -35,33 +42,55 @@ fn build_references(layout: &Layout, names: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Builds the exercise in its own workspace, into the project's target folder: cargo's own
-/// messages go to the terminal as they come.
-///
-/// The exercise's own crate is cleaned first. Cargo names a workspace member's build by its
-/// path inside the workspace, so two exercise folders sharing the target folder (a learner's and
-/// the tests') build `capstone_mpi` under one name, and the other folder's build would pass for
-/// fresh: the learner's edits would not be graded. Its dependencies stay built.
-fn build_exercise(layout: &Layout, exercise: Exercise) -> Result<Checked> {
+/// The build of `exercise` in the target folder came from another exercises folder: cargo
+/// names a workspace member's build by its path inside its workspace, so two exercises folders
+/// sharing the target folder (a learner's and the tests') build it under one name, and the
+/// other folder's build would pass for fresh. Its `.d` file lists the sources it was built
+/// from.
+fn built_elsewhere(layout: &Layout, exercise: Exercise) -> bool {
+    let artifact = exercise.artifact();
+    let stem = artifact.strip_suffix(".so").unwrap_or(&artifact);
+    let Ok(deps) = fs::read_to_string(layout.binary(&format!("{stem}.d"))) else {
+        return false;
+    };
+    let Ok(folder) = layout.folder(exercise).canonicalize() else {
+        return true;
+    };
+    !deps.contains(&*folder.to_string_lossy())
+}
+
+/// Makes cargo rebuild `exercise` (and nothing else): its own fingerprint goes, the one
+/// folder of `.fingerprint/` that records its binary or library.
+fn forget_build(layout: &Layout, exercise: Exercise) {
+    let name = exercise.binary();
+    let marks = [format!("bin-{name}"), format!("lib-{name}")];
+    let fingerprints = layout.target.join("release/.fingerprint");
+    for dir in fs::read_dir(&fingerprints).into_iter().flatten().flatten() {
+        let ours = fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| {
+                marks
+                    .iter()
+                    .any(|m| f.file_name().to_string_lossy().starts_with(m.as_str()))
+            });
+        if ours {
+            let _ = fs::remove_dir_all(dir.path());
+        }
+    }
+}
+
+/// Builds the exercise in its own workspace, into the project's target folder (cargo's own
+/// messages go to the terminal as they come), then copies what it built into `bin`: the
+/// program graded is that copy, which no other build can replace meanwhile.
+fn build_exercise(layout: &Layout, exercise: Exercise, bin: &Path) -> Result<Checked> {
+    let lock_path = layout.binary(&format!(".exercise-{}.lock", exercise.name()));
+    fs::create_dir_all(layout.target.join("release"))?;
+    let _lock = Lock::take(&lock_path, exercise.name())?;
     crate::generate::copy_lock(layout)?;
-    let cleaned = cargo()
-        .current_dir(&layout.exercises)
-        .args([
-            "clean",
-            "--release",
-            "--quiet",
-            "-p",
-            exercise.name(),
-            "--target-dir",
-        ])
-        .arg(&layout.target)
-        .status()
-        .context("cannot run cargo")?;
-    if !cleaned.success() {
-        bail!(
-            "cargo clean -p {} failed: see its messages above",
-            exercise.name()
-        );
+    if built_elsewhere(layout, exercise) {
+        forget_build(layout, exercise);
     }
     let status = cargo()
         .current_dir(&layout.exercises)
@@ -69,22 +98,46 @@ fn build_exercise(layout: &Layout, exercise: Exercise) -> Result<Checked> {
         .arg(&layout.target)
         .status()
         .context("cannot run cargo")?;
-    Ok(if status.success() {
-        Checked::pass(
-            Check::Builds,
-            format!("cargo build --release -p {}", exercise.name()),
-        )
-    } else {
-        Checked::fail(Check::Builds, "cargo build failed: its messages are above")
-    })
+    if !status.success() {
+        return Ok(Checked::fail(Check::Builds, "cargo build failed: its messages are above")
+            .because(Cause::BuildFailed, "the compiler's first error is the one to read first: it says the line and, often, the fix"));
+    }
+    fs::create_dir_all(bin)?;
+    let artifact = exercise.artifact();
+    fs::copy(layout.binary(&artifact), bin.join(&artifact))
+        .with_context(|| format!("cannot copy {artifact} to {}", bin.display()))?;
+    Ok(Checked::pass(
+        Check::Builds,
+        format!("cargo build --release -p {}", exercise.name()),
+    ))
 }
 
 /// A folder of the grader's own for this run's files, removed when dropped.
-struct Scratch(PathBuf);
+struct Scratch {
+    path: PathBuf,
+    folders: Folders,
+}
+
+impl Scratch {
+    fn new(exercise: Exercise, folders: &Folders) -> Result<Scratch> {
+        let path =
+            std::env::temp_dir().join(format!("grader-{}-{}", exercise.name(), std::process::id()));
+        crate::run::fresh(&path)?;
+        folders.add(path.clone());
+        Ok(Scratch {
+            path,
+            folders: folders.clone(),
+        })
+    }
+}
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        crate::interrupt::remove_folder(&self.path);
+        for folder in crate::fast::timing_folders() {
+            let _ = fs::remove_dir_all(folder);
+        }
+        self.folders.remove(&self.path);
     }
 }
 
@@ -96,7 +149,13 @@ pub enum Timing {
     Untimed,
 }
 
-pub fn verify(layout: &Layout, exercise: Exercise, timing: Timing) -> Result<Grade> {
+pub fn verify(
+    layout: &Layout,
+    exercise: Exercise,
+    timing: Timing,
+    folders: &Folders,
+) -> Result<Grade> {
+    let started = Instant::now();
     let folder = layout.folder(exercise);
     if !folder.join("Cargo.toml").is_file() {
         bail!(
@@ -115,59 +174,67 @@ pub fn verify(layout: &Layout, exercise: Exercise, timing: Timing) -> Result<Gra
     let mut names = vec![reference.name];
     names.extend(predecessor.map(|p| p.name));
     build_references(layout, &names)?;
-    let mut checks = vec![build_exercise(layout, exercise)?];
+    let scratch = Scratch::new(exercise, folders)?;
+    let home = scratch.path.as_path();
+    let mut checks = vec![build_exercise(layout, exercise, &home.join("bin"))?];
     checks[0].print();
     if checks[0].outcome == Outcome::Pass {
-        let scratch = Scratch(
-            layout
-                .exercises
-                .join(format!(".runs-{}", std::process::id())),
+        let project = Project::new(&layout.repo);
+        let mut yours = Program::new(
+            home.join("bin").join(exercise.artifact()),
+            exercise.launch(),
+            format!("your {}", exercise.name()),
+            home,
         );
+        if project.read_only {
+            yours.read_only = Some(layout.repo.clone());
+        }
         let contest = Contest {
-            yours: Program::new(
-                layout.binary(&exercise.artifact()),
-                exercise.launch(),
-                format!("your {}", exercise.name()),
-            ),
+            yours,
             reference: Program::new(
                 layout.binary(&reference.artifact()),
                 reference.launch,
                 format!("the reference {}", reference.name),
+                home,
             ),
             predecessor: predecessor.map(|p| {
                 Program::new(
                     layout.binary(&p.artifact()),
                     p.launch,
                     format!("the reference {}", p.name),
+                    home,
                 )
             }),
         };
-        run_checks(&contest, exercise, timing, &scratch.0, &mut checks)?;
+        let trial = Trial {
+            contest: &contest,
+            tutor: Tutor::new(exercise),
+            format: exercise.format(),
+            scratch: home,
+            crate_name: exercise.binary().replace('-', "_"),
+            project: &project,
+        };
+        run_checks(&trial, timing, &mut checks)?;
     }
-    let grade = Grade {
-        exercise: exercise.name().to_string(),
+    drop(scratch);
+    let grade = Grade::of(
+        exercise.name(),
         sources,
         checks,
-    };
+        started.elapsed().as_secs_f64(),
+    );
     grade.save(&folder);
     Ok(grade)
 }
 
 /// Correct, then safe, then fast: each printed as it ends, the first failure the last.
-fn run_checks(
-    contest: &Contest,
-    exercise: Exercise,
-    timing: Timing,
-    scratch: &Path,
-    checks: &mut Vec<Checked>,
-) -> Result<()> {
-    let format = exercise.format();
+fn run_checks(trial: &Trial, timing: Timing, checks: &mut Vec<Checked>) -> Result<()> {
     type Run<'a> = Box<dyn Fn() -> Result<Checked> + 'a>;
     let runs: [Run; 3] = [
-        Box::new(|| correct::check(&contest.yours, &contest.reference, format, scratch)),
-        Box::new(|| safe::check(&contest.yours, &contest.reference, format, scratch)),
+        Box::new(|| correct::check(trial)),
+        Box::new(|| safe::check(trial)),
         Box::new(|| match timing {
-            Timing::Timed => fast::check(contest, format, scratch),
+            Timing::Timed => fast::check(trial),
             Timing::Untimed => Ok(Checked::new(
                 Check::Fast,
                 Outcome::NotMeasurable,
@@ -214,23 +281,20 @@ pub fn list(layout: &Layout) {
 }
 
 fn describe(grade: &Grade) -> String {
-    let speed = grade
-        .checks
-        .iter()
-        .find(|c| c.check == Check::Fast)
-        .map(|c| c.summary.clone());
-    match grade.verdict() {
-        crate::verdict::Verdict::Passed => format!("passing; fast: {}", speed.unwrap_or_default()),
-        crate::verdict::Verdict::PassedUnmeasured => {
-            "passing, its speed not measurable at the time".into()
+    let summary = |check: Check| {
+        grade
+            .checks
+            .iter()
+            .find(|c| c.check == check)
+            .map(|c| c.summary.clone())
+            .unwrap_or_default()
+    };
+    match (grade.verdict, grade.failed_check) {
+        (Verdict::Passed, _) => format!("passing; fast: {}", summary(Check::Fast)),
+        (Verdict::PassedSpeedNotJudged, _) => {
+            "passing; its speed not judged (the machine was busy)".into()
         }
-        crate::verdict::Verdict::Failed(check) => {
-            let why = grade
-                .checks
-                .iter()
-                .find(|c| c.check == check)
-                .map(|c| c.summary.clone());
-            format!("failing: {}: {}", check.name(), why.unwrap_or_default())
-        }
+        (Verdict::Failed, Some(check)) => format!("failing: {}: {}", check.name(), summary(check)),
+        (Verdict::Failed, None) => "failing".into(),
     }
 }
