@@ -86,10 +86,21 @@ fn parse_or_exit(with_workers: bool) -> Args {
             std::process::exit(0)
         }
         Err(e) => {
-            eprintln!("Error: {}", first_line(&e));
+            // Under an MPI launcher every rank reads the same arguments: rank 0 alone says so.
+            if launcher_rank().unwrap_or(0) == 0 {
+                eprintln!("Error: {}", first_line(&e));
+            }
             std::process::exit(2)
         }
     }
+}
+
+/// This process's rank, if an MPI launcher (Open MPI's, MPICH's, Slurm's) started it as one
+/// of several: each process of a job is told its rank in its environment.
+pub(crate) fn launcher_rank() -> Option<usize> {
+    ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.parse().ok())
 }
 
 /// Parses `argv`; `from_slurm` is `SLURM_CPUS_PER_TASK`, if set.

@@ -12,6 +12,7 @@ use ndarray::Array2;
 pub use steps::Format;
 use tempfile::TempPath;
 
+use crate::args::launcher_rank;
 use crate::trace::{self, Recorder, Slice};
 use crate::unfinished::{self, Unfinished};
 use crate::{Args, Result, Summary};
@@ -378,14 +379,6 @@ impl Drop for OneFile<'_> {
             });
         }
     }
-}
-
-/// This process's rank, if an MPI launcher (Open MPI's, MPICH's, Slurm's) started it as one
-/// of several: each process of a job is told its rank in its environment.
-pub(crate) fn launcher_rank() -> Option<usize> {
-    ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok()?.parse().ok())
 }
 
 /// A progress bar of `n_files` on stderr, only if stderr is a terminal.

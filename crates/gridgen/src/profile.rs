@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::output::launcher_rank;
+use crate::args::launcher_rank;
 use crate::Args;
 pub use gridgen_contract::summary::MIN_SAMPLES;
 
