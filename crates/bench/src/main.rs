@@ -5,11 +5,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bench::machine::Machine;
+use bench::metric::against_baseline;
 use bench::metric::{goals, Bound};
+use bench::model::Build;
 use bench::model::Case;
+use bench::plan::Baseline;
 use bench::plan::Plan;
+use bench::results::BaselineCheck;
 use bench::results::Results;
-use bench::runner::{self, Binaries, Rounds, Scratch, Watched};
+use bench::runner::{self, BaselineDir, Binaries, Rounds, Scratch, Watched};
 use bench::{matrix, plots, report};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -51,6 +55,11 @@ struct Cli {
     /// them beside the portable build and checks that they write the same bytes
     #[arg(long, value_name = "DIR")]
     native: Option<PathBuf>,
+    /// Another build of the steps, such as an earlier commit's (`make bench BASELINE=DIR`):
+    /// times each step it has beside today's in the same rounds (on tmpfs), and checks that they
+    /// write the same bytes. Labelled `before` unless given as LABEL=DIR; may be repeated.
+    #[arg(long, value_name = "[LABEL=]DIR")]
+    baseline: Vec<BaselineDir>,
     /// Measure nothing: redraw the report and plots from an earlier run's raw results
     #[arg(long, value_name = "RESULTS.json")]
     from_results: Option<PathBuf>,
@@ -84,20 +93,64 @@ fn main() -> Result<()> {
 }
 
 /// The plan the command line asks for.
-fn plan(cli: &Cli) -> Plan {
+fn plan(cli: &Cli) -> Result<Plan> {
     let mut plan = if cli.quick {
         Plan::quick(tools::cores())
     } else {
         Plan::full(tools::cores())
     };
     plan.native = cli.native.is_some();
-    plan
+    for (k, b) in cli.baseline.iter().enumerate() {
+        anyhow::ensure!(
+            !cli.baseline[..k].iter().any(|a| a.label == b.label),
+            "two builds are labelled {} (--baseline LABEL=DIR)",
+            b.label
+        );
+        let steps = b.steps();
+        anyhow::ensure!(
+            !steps.is_empty(),
+            "{} holds no step's program (--baseline {}={})",
+            b.dir.display(),
+            b.label,
+            b.dir.display()
+        );
+        plan.baselines.push(Baseline {
+            label: b.label.clone(),
+            steps,
+        });
+    }
+    Ok(plan)
+}
+
+/// Runs every step of each other build beside today's at the sizes they are timed at, and
+/// compares the files they write.
+fn compare_baselines(bins: &Binaries, plan: &Plan, scratch: &Path) -> Result<Vec<BaselineCheck>> {
+    let mut checks = Vec::new();
+    for (dir, baseline) in bins.baselines.iter().zip(&plan.baselines) {
+        let mut pairs = Vec::new();
+        for step in baseline.steps.iter().filter_map(|name| steps::find(name)) {
+            for at in plan.baseline_sizes(step) {
+                let today = against_baseline(step, at);
+                let before = today.clone().built(Build::Baseline(baseline.label.clone()));
+                pairs.push((today, before));
+            }
+        }
+        let names = |steps: Vec<&str>| steps.into_iter().map(str::to_owned).collect();
+        checks.push(BaselineCheck {
+            label: baseline.label.clone(),
+            dir: dir.dir.display().to_string(),
+            steps: names(dir.steps()),
+            missing: names(dir.missing()),
+            files: runner::compare_builds(bins, &pairs, scratch)?,
+        });
+    }
+    Ok(checks)
 }
 
 /// Runs every case of the plan, and the native check and text profile around them.
 fn measure(cli: &Cli) -> Result<Results> {
-    let plan = plan(cli);
-    let bins = Binaries::here(cli.native.clone())?;
+    let plan = plan(cli)?;
+    let bins = Binaries::here(cli.native.clone(), cli.baseline.clone())?;
     let (repeat, warmup) = (
         cli.repeat.unwrap_or(if cli.quick { 1 } else { 5 }),
         cli.warmup.unwrap_or(if cli.quick { 0 } else { 1 }),
@@ -114,6 +167,7 @@ fn measure(cli: &Cli) -> Result<Results> {
         Some(_) => Some(runner::compare_native(&bins, &plan, &ram.0)?),
         None => None,
     };
+    let baselines = compare_baselines(&bins, &plan, &ram.0)?;
     let watched: Vec<Watched> = goals
         .iter()
         .filter(|g| !matches!(g.bound, Bound::Info))
@@ -148,6 +202,7 @@ fn measure(cli: &Cli) -> Result<Results> {
         large: plan.large,
         measured,
         native,
+        baselines,
         text_profile,
         boundary,
         goals,

@@ -142,6 +142,8 @@ fn dedup(cases: Vec<Case>) -> Vec<Case> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Build;
+    use crate::plan::Baseline;
 
     #[test]
     fn the_full_plan_covers_every_step_and_both_floors() {
@@ -174,15 +176,42 @@ mod tests {
             cases.iter().any(|c| c.ram),
             "nothing on the RAM-backed folder"
         );
-        assert!(!cases.iter().any(|c| c.native), "native cases unasked");
+        assert!(
+            cases.iter().all(|c| c.build == Build::Today),
+            "other builds unasked"
+        );
         let mut plan = Plan::full(2);
         plan.native = true;
         let native: Vec<_> = super::cases(&plan)
             .into_iter()
-            .filter(|c| c.native)
+            .filter(|c| c.build == Build::Native)
             .collect();
         assert_eq!(native.len(), 3, "{native:?}");
         assert!(native.iter().all(|c| c.ram));
+    }
+
+    #[test]
+    fn another_build_is_timed_beside_today_for_each_step_it_has() {
+        let mut plan = Plan::full(2);
+        let (serial, mpi) = (&STEPS[0], launched(Launch::Mpi).next().unwrap());
+        plan.baselines.push(Baseline {
+            label: "before".into(),
+            steps: vec![serial.name, mpi.name],
+        });
+        let all = cases(&plan);
+        let before = Build::Baseline("before".into());
+        let theirs: Vec<&Case> = all.iter().filter(|c| c.build == before).collect();
+        // The loop step at the small case and at its Python size, the MPI step at the small one.
+        assert_eq!(theirs.len(), 3, "{theirs:?}");
+        for case in theirs {
+            assert!(case.ram);
+            let today = case.clone().built(Build::Today);
+            assert!(all.contains(&today), "{} has no twin", case.command_line());
+            assert!(case.command_line().ends_with("[tmpfs] [before]"));
+        }
+        assert!(all
+            .iter()
+            .any(|c| c.build == before && c.ranks == Some(2) && !c.oversubscribed));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use steps::{Format, Fs, Launch, Step, Target, STEPS};
 
-use crate::model::{Case, Floor, Program};
+use crate::model::{Build, Case, Floor, Program};
 use crate::plan::Plan;
 use crate::stats::Ratio;
 
@@ -165,6 +165,7 @@ pub fn goals(plan: &Plan) -> Vec<Goal> {
     scaling_goals(plan, &mut out);
     collective_goals(plan, &mut out);
     native_goals(plan, &mut out);
+    baseline_goals(plan, &mut out);
     launch_goals(plan, &mut out);
     kernel_goals(plan, &mut out);
     for goal in &mut out {
@@ -365,6 +366,64 @@ fn native_goals(plan: &Plan, out: &mut Vec<Goal>) {
             });
         }
     }
+}
+
+/// How much slower than another build a step may time and still count as "not slower": the
+/// noise of a ratio of medians on a quiet machine, no more.
+pub const NOT_SLOWER: f64 = 1.03;
+
+/// A step's case as it is timed against another build of itself: on tmpfs (the code, not the
+/// disk), with 2 workers or ranks where it takes them.
+pub fn against_baseline(step: &Step, (n, s): (usize, usize)) -> Case {
+    let case = Case::of(step, n, s).on_ram();
+    match step.launch {
+        Launch::Threads => case.workers(2),
+        Launch::Mpi => case.ranks(2),
+        Launch::Serial | Launch::Python => case,
+    }
+}
+
+/// `make bench BASELINE=DIR`: every step that build has, today's ÷ that build's, in the same
+/// rounds. A goal of the benchmark only: no test times it.
+fn baseline_goals(plan: &Plan, out: &mut Vec<Goal>) {
+    for baseline in &plan.baselines {
+        let label = &baseline.label;
+        for step in baseline.steps.iter().filter_map(|name| steps::find(name)) {
+            for (n, s) in plan.baseline_sizes(step) {
+                let today = against_baseline(step, (n, s));
+                let parallel = match (today.workers, today.ranks) {
+                    (Some(w), _) => format!(", -w {w}"),
+                    (_, Some(r)) => format!(", -np {r}"),
+                    _ => String::new(),
+                };
+                out.push(Goal {
+                    text: format!(
+                        "`{}` not slower than {label}: today ÷ {label} ≤ {NOT_SLOWER} (n={n}, size {s}{parallel}; tmpfs)",
+                        step.name
+                    ),
+                    metric: Metric::Ratio {
+                        slow: today.clone(),
+                        fast: today.built(Build::Baseline(label.clone())),
+                    },
+                    bound: Bound::AtMost(NOT_SLOWER),
+                });
+            }
+        }
+    }
+}
+
+/// The goals that time today's build against the build labelled `label`: (goal, today's case,
+/// that build's case).
+pub fn against<'a>(goals: &'a [Goal], label: &str) -> Vec<(&'a Goal, &'a Case, &'a Case)> {
+    goals
+        .iter()
+        .filter_map(|g| match &g.metric {
+            Metric::Ratio { slow, fast } if fast.build == Build::Baseline(label.to_owned()) => {
+                Some((g, slow, fast))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// An MPI step against what starting MPI and writing the files cost at least.

@@ -138,6 +138,51 @@ impl<'de> Deserialize<'de> for Program {
     }
 }
 
+/// Which build of a program a case runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "BuildFields", into = "BuildFields")]
+pub enum Build {
+    /// Today's code: the workspace's release build.
+    #[default]
+    Today,
+    /// Today's code built for this machine's CPU (`-C target-cpu=native`, `make bench NATIVE=1`).
+    Native,
+    /// Another build of the steps, such as an earlier commit's (`make bench BASELINE=DIR`), by
+    /// its label (`before`).
+    Baseline(String),
+}
+
+/// How a [`Build`] is saved in a case: `"native": true` (as runs before baselines saved it),
+/// `"baseline": "<label>"`.
+#[derive(Serialize, Deserialize)]
+struct BuildFields {
+    #[serde(default)]
+    native: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    baseline: Option<String>,
+}
+
+impl From<BuildFields> for Build {
+    fn from(fields: BuildFields) -> Build {
+        match (fields.baseline, fields.native) {
+            (Some(label), _) => Build::Baseline(label),
+            (None, true) => Build::Native,
+            (None, false) => Build::Today,
+        }
+    }
+}
+
+impl From<Build> for BuildFields {
+    fn from(build: Build) -> BuildFields {
+        let native = build == Build::Native;
+        let baseline = match build {
+            Build::Baseline(label) => Some(label),
+            _ => None,
+        };
+        BuildFields { native, baseline }
+    }
+}
+
 /// What to run, at which sizes, with how many workers or ranks, and where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
@@ -158,9 +203,10 @@ pub struct Case {
     /// what the disk costs.
     #[serde(default)]
     pub ram: bool,
-    /// The step built for this machine's CPU (`-C target-cpu=native`, `make bench NATIVE=1`).
-    #[serde(default)]
-    pub native: bool,
+    /// Which build of the program runs: today's, today's built for this CPU, or another build
+    /// (saved as the fields `native` and `baseline`, as earlier runs' files have them).
+    #[serde(flatten)]
+    pub build: Build,
     /// The collective step told how many planes a round writes (`PLANES_PER_ROUND`), instead
     /// of what its memory budget holds: the batch-size curve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,7 +224,7 @@ impl Case {
             oversubscribed: false,
             shared_memory: false,
             ram: false,
-            native: false,
+            build: Build::Today,
             planes_per_round: None,
         }
     }
@@ -213,8 +259,12 @@ impl Case {
         self
     }
     /// The same case, built for this machine's CPU.
-    pub fn native(mut self) -> Case {
-        self.native = true;
+    pub fn native(self) -> Case {
+        self.built(Build::Native)
+    }
+    /// The same case, run from the build `build`.
+    pub fn built(mut self, build: Build) -> Case {
+        self.build = build;
         self
     }
     fn mpirun_options(&self) -> &'static [&'static str] {
@@ -242,7 +292,7 @@ impl Case {
 
     /// The command line as the report prints it: the real command, with every path shortened
     /// to its file name and without the output options (`--json --dir <folder>`), then where
-    /// it wrote (`[tmpfs]`) and how it was built (`[native]`).
+    /// it wrote (`[tmpfs]`) and which build ran (`[native]`, `[before]`).
     pub fn command_line(&self) -> String {
         let command = self.build(|_, name| Ok(Path::new("/bin").join(name)));
         let mut words: Vec<String> = self
@@ -257,8 +307,10 @@ impl Case {
         if self.ram {
             words.push("[tmpfs]".into());
         }
-        if self.native {
-            words.push("[native]".into());
+        match &self.build {
+            Build::Today => {}
+            Build::Native => words.push("[native]".into()),
+            Build::Baseline(label) => words.push(format!("[{label}]")),
         }
         words.join(" ")
     }
@@ -396,6 +448,25 @@ mod tests {
         }
         assert_eq!(Program::Floor(Floor::Npy).to_string(), "floor-npy");
         assert_eq!(Program::python("write").to_string(), "py-write");
+    }
+
+    #[test]
+    fn a_build_is_saved_as_earlier_runs_saved_it() {
+        let case = Case::step("write", 100, 100).on_ram();
+        let json = |c: &Case| serde_json::to_value(c).unwrap();
+        assert_eq!(json(&case)["native"], false);
+        assert!(json(&case).get("baseline").is_none(), "a field for nothing");
+        assert_eq!(json(&case.clone().native())["native"], true);
+        let before = case.clone().built(Build::Baseline("before".into()));
+        assert_eq!(json(&before)["baseline"], "before");
+        for c in [case.clone(), case.clone().native(), before] {
+            let back: Case = serde_json::from_value(json(&c)).unwrap();
+            assert_eq!(back, c);
+        }
+        // A case from a run before builds had labels.
+        let old = r#"{"program":"write","n_files":100,"size":100,"ram":true,"native":true}"#;
+        let old: Case = serde_json::from_str(old).unwrap();
+        assert_eq!(old, case.native());
     }
 
     #[test]

@@ -2,8 +2,17 @@
 
 use steps::Step;
 
+/// Another build of the steps, timed beside today's (`make bench BASELINE=DIR`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    /// How the report names it: `before`.
+    pub label: String,
+    /// The steps it has, in the table's order.
+    pub steps: Vec<&'static str>,
+}
+
 /// The sizes of one benchmark run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// Many small files: the slides' "write size 100" case, (n, s).
     pub small: (usize, usize),
@@ -25,6 +34,8 @@ pub struct Plan {
     pub batch_curve: &'static [usize],
     /// Also the steps built for this machine's CPU (`make bench NATIVE=1`).
     pub native: bool,
+    /// Other builds of the steps to time beside today's (`make bench BASELINE=DIR`).
+    pub baselines: Vec<Baseline>,
 }
 
 impl Plan {
@@ -39,6 +50,7 @@ impl Plan {
             python_loop_files: 100,
             batch_curve: &[1, 8, 64, 512],
             native: false,
+            baselines: Vec::new(),
         }
     }
 
@@ -54,6 +66,7 @@ impl Plan {
             python_loop_files: 5,
             batch_curve: &[1, 4],
             native: false,
+            baselines: Vec::new(),
         }
     }
 
@@ -71,6 +84,17 @@ impl Plan {
             (self.python_loop_files, self.small.1)
         } else {
             self.small
+        }
+    }
+
+    /// Where a step is timed against another build of itself: the small case, and the loop
+    /// step also where its Python original is timed (few files, where start-up counts most).
+    pub fn baseline_sizes(&self, step: &Step) -> Vec<(usize, usize)> {
+        let python = self.python_size(step);
+        if python == self.small {
+            vec![self.small]
+        } else {
+            vec![python, self.small]
         }
     }
 

@@ -10,8 +10,10 @@ use plotters::prelude::*;
 use steps::{Format, Launch, STEPS};
 
 use crate::matrix::last_original;
-use crate::model::{Case, Floor, Program};
+use crate::metric::{against, NOT_SLOWER};
+use crate::model::{Build, Case, Floor, Program};
 use crate::results::Results;
+use crate::stats::Ratio;
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
@@ -298,6 +300,7 @@ pub fn draw_all(results: &Results, dir: &Path) -> Result<Vec<String>> {
     npy_vs_hdf5_plot(results, dir, &mut drawn)?;
     mpi_vs_hdf5_plot(results, dir, &mut drawn)?;
     disk_vs_ram_plot(results, dir, &mut drawn)?;
+    baseline_plots(results, dir, &mut drawn)?;
     Ok(drawn)
 }
 
@@ -406,7 +409,7 @@ fn npy_vs_hdf5_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
                     && m.case.workers.is_none()
                     && m.case.ranks.is_none()
                     && !m.case.ram
-                    && !m.case.native
+                    && m.case.build == Build::Today
             })
             .map(|m| (m.case.n_files as f64, m.wall.median))
             .collect();
@@ -521,6 +524,125 @@ fn disk_vs_ram_plot(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> R
             None,
         )?;
         drawn.push("disk_vs_ram.svg".to_owned());
+    }
+    Ok(())
+}
+
+/// Today's time over another build's, one row per case: the median of the rounds' ratios as a
+/// dot, their interquartile range as a bar through it, a dashed line at 1 (as fast as that
+/// build) and a red one at `bound`; the legend in a band above the rows.
+pub fn ratios(path: &Path, title: &str, rows: &[(String, Ratio)], bound: f64) -> Result<()> {
+    let lo = rows.iter().map(|r| r.1.q1).fold(1.0, f64::min);
+    let hi = rows.iter().map(|r| r.1.q3).fold(bound, f64::max);
+    let pad = (hi - lo).max(0.05) * 0.15;
+    let n = rows.len();
+    let top = n as f64 + 1.6;
+    let root = SVGBackend::new(path, (760, 170 + 34 * n as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(fail)?;
+    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(290)
+        .build_cartesian_2d(lo - pad..hi + pad, 0.0..top)
+        .map_err(fail)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(2 * (n + 2) + 1)
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", LABEL))
+        .y_label_formatter(&|y| {
+            let i = (y - 0.5).round();
+            if (y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+                labels[labels.len() - 1 - i as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("today's time ÷ the other build's (median, IQR)")
+        .draw()
+        .map_err(fail)?;
+    let y = |i: usize| (n - 1 - i) as f64 + 0.5;
+    let spread = COLORS[0].stroke_width(6);
+    chart
+        .draw_series(
+            rows.iter()
+                .enumerate()
+                .map(|(i, (_, q))| PathElement::new(vec![(q.q1, y(i)), (q.q3, y(i))], spread)),
+        )
+        .map_err(fail)?;
+    chart
+        .draw_series(
+            rows.iter()
+                .enumerate()
+                .map(|(i, (_, q))| Circle::new((q.median, y(i)), 5, BLACK.filled())),
+        )
+        .map_err(fail)?;
+    let even = BLACK.mix(0.6).stroke_width(2);
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(1.0, 0.0), (1.0, n as f64)],
+            10,
+            6,
+            even,
+        ))
+        .map_err(fail)?
+        .label("as fast as the other build")
+        .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 22, y)], 10, 6, even));
+    let limit = RED.mix(0.8).stroke_width(2);
+    chart
+        .draw_series(LineSeries::new(
+            vec![(bound, 0.0), (bound, n as f64)],
+            limit,
+        ))
+        .map_err(fail)?
+        .label(format!("not slower: at most {bound}"))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], limit));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", LABEL))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(fail)?;
+    root.present().map_err(fail)
+}
+
+/// One plot per other build (`make bench BASELINE=DIR`): `baseline_<label>.svg`.
+fn baseline_plots(results: &Results, dir: &Path, drawn: &mut Vec<String>) -> Result<()> {
+    for b in &results.baselines {
+        let mut rows = Vec::new();
+        for (_, today, before) in against(&results.goals, &b.label) {
+            let (Some(t), Some(o)) = (results.find_case(today), results.find_case(before)) else {
+                continue;
+            };
+            let Some(ratio) = Ratio::paired(&t.samples, &o.samples, |a, b| a / b) else {
+                continue;
+            };
+            let parallel = match (today.workers, today.ranks) {
+                (Some(w), _) => format!(" -w {w}"),
+                (_, Some(r)) => format!(" -np {r}"),
+                _ => String::new(),
+            };
+            rows.push((
+                format!("{} -n {}{parallel}", today.program, today.n_files),
+                ratio,
+            ));
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        let file = format!("baseline_{}.svg", b.label);
+        ratios(
+            &dir.join(&file),
+            &format!("Today against {} (tmpfs, rounds paired)", b.label),
+            &rows,
+            NOT_SLOWER,
+        )?;
+        drawn.push(file);
     }
     Ok(())
 }

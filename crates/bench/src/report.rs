@@ -6,10 +6,10 @@ use std::fmt::Write;
 
 use steps::{Format, Launch, Step, Target, STEPS};
 
-use crate::metric::{capacity, goals, Goal};
-use crate::model::{Case, Floor, Measured, Program};
-use crate::plan::Plan;
-use crate::results::{Boundary, NativeCheck, Results, TextProfile};
+use crate::metric::{against, capacity, goals, Goal, NOT_SLOWER};
+use crate::model::{Build, Case, Floor, Measured, Program};
+use crate::plan::{Baseline, Plan};
+use crate::results::{BaselineCheck, Boundary, Results, SameFiles, TextProfile};
 use crate::runner::text_step;
 use crate::stats::Ratio;
 
@@ -18,6 +18,9 @@ const CAPACITY: &str = include_str!("report/capacity.md");
 const FILESYSTEMS: &str = include_str!("report/filesystems.md");
 const NATIVE: &str = include_str!("report/native.md");
 const NATIVE_MISSING: &str = include_str!("report/native_missing.md");
+const BASELINE: &str = include_str!("report/baseline.md");
+const BASELINE_TABLE: &str = include_str!("report/baseline_table.md");
+const BASELINE_MISSING: &str = include_str!("report/baseline_missing.md");
 const TEXT_PROFILE: &str = include_str!("report/text_profile.md");
 const PROFILE: &str = include_str!("report/profile.md");
 const PROFILE_EMPTY: &str = include_str!("report/profile_empty.md");
@@ -73,6 +76,19 @@ pub fn plan_of(r: &Results) -> Plan {
     plan.small = r.small;
     plan.large = r.large;
     plan.native = r.native.is_some();
+    plan.baselines = r
+        .baselines
+        .iter()
+        .map(|b| Baseline {
+            label: b.label.clone(),
+            steps: b
+                .steps
+                .iter()
+                .filter_map(|name| steps::find(name))
+                .map(|s| s.name)
+                .collect(),
+        })
+        .collect();
     plan
 }
 
@@ -111,6 +127,7 @@ pub fn markdown(r: &Results, plots: &[String], plot_prefix: &str, raw_name: &str
             ("capacity", capacity_section(r)),
             ("filesystems", filesystem_section(r)),
             ("native", native_section(r)),
+            ("baseline", baseline_section(r)),
             ("batches", batches_section(r)),
             ("text_profile", text_profile_section(r, plot_prefix)),
             ("python", python_section(r)),
@@ -239,9 +256,8 @@ fn native_section(r: &Results) -> String {
         return NATIVE_MISSING.to_owned();
     };
     let mut rows = String::new();
-    for m in r.measured.iter().filter(|m| m.case.native) {
-        let mut portable = m.case.clone();
-        portable.native = false;
+    for m in r.measured.iter().filter(|m| m.case.build == Build::Native) {
+        let portable = m.case.clone().built(Build::Today);
         let ratio = r
             .find_case(&portable)
             .and_then(|p| Ratio::paired(&m.samples, &p.samples, |a, b| a / b));
@@ -256,8 +272,8 @@ fn native_section(r: &Results) -> String {
         NATIVE,
         &[
             ("rustflags", check.rustflags.clone()),
-            ("commands", native_commands(check)),
-            ("verdict", native_verdict(check)),
+            ("commands", commands(&check.files)),
+            ("verdict", same_files_verdict(&check.files)),
             ("rows", rows),
         ],
     )
@@ -301,7 +317,7 @@ fn batches_section(r: &Results) -> String {
     )
 }
 
-fn native_commands(check: &NativeCheck) -> String {
+fn commands(check: &SameFiles) -> String {
     check
         .commands
         .iter()
@@ -310,15 +326,81 @@ fn native_commands(check: &NativeCheck) -> String {
         .join(", ")
 }
 
-fn native_verdict(check: &NativeCheck) -> String {
+fn same_files_verdict(check: &SameFiles) -> String {
     if check.files_differing == 0 {
         format!("all {} files byte-identical", check.files_compared)
     } else {
+        let first = check
+            .first_difference
+            .as_ref()
+            .map_or(String::new(), |f| format!(", the first {f}"));
         format!(
-            "**{} of {} files differ**",
+            "**{} of {} files differ**{first}",
             check.files_differing, check.files_compared
         )
     }
+}
+
+/// `make bench BASELINE=DIR`: each other build's steps against today's, round by round, and
+/// whether they wrote the same bytes.
+fn baseline_section(r: &Results) -> String {
+    if r.baselines.is_empty() {
+        return BASELINE_MISSING.to_owned();
+    }
+    let goals = goals_of(r);
+    let tables: String = r
+        .baselines
+        .iter()
+        .map(|b| baseline_table(r, b, &goals))
+        .collect();
+    render(
+        BASELINE,
+        &[("bound", format!("{NOT_SLOWER}")), ("tables", tables)],
+    )
+}
+
+/// One build's table: a row per goal against it.
+fn baseline_table(r: &Results, b: &BaselineCheck, goals: &[Goal]) -> String {
+    let mut rows = String::new();
+    for (goal, today, before) in against(goals, &b.label) {
+        let (Some(t), Some(o)) = (r.find_case(today), r.find_case(before)) else {
+            continue;
+        };
+        let ratio = Ratio::paired(&t.samples, &o.samples, |a, b| a / b);
+        let _ = writeln!(
+            rows,
+            "| `{}` | {} | {} | {} | {} |",
+            t.command,
+            cell(o),
+            cell(t),
+            ratio.map_or("—".into(), |q| q.shown()),
+            goal.judge(ratio.as_ref())
+        );
+    }
+    let missing = if b.missing.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = b.missing.iter().map(|m| format!("`{m}`")).collect();
+        format!(" Not in this build: {}.", names.join(", "))
+    };
+    let verdict = format!(
+        "{} run by both builds: {}",
+        match b.files.commands.len() {
+            1 => "1 command".to_owned(),
+            k => format!("{k} commands"),
+        },
+        same_files_verdict(&b.files)
+    );
+    render(
+        BASELINE_TABLE,
+        &[
+            ("label", b.label.clone()),
+            ("dir", b.dir.clone()),
+            ("verdict", verdict),
+            ("missing", missing),
+            ("rows", rows),
+        ],
+    )
 }
 
 /// The Python step against its numpy twin and its Rust predecessor (the cases of its goals),

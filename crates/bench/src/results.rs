@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
 use crate::metric::Goal;
-use crate::model::{Case, Measured, Program};
+use crate::model::{Build, Case, Measured, Program};
 use crate::stats::Stats;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,6 +19,10 @@ pub struct Results {
     /// With `--native`: did the build for this CPU write the same bytes as the portable one?
     #[serde(default)]
     pub native: Option<NativeCheck>,
+    /// With `--baseline`: each other build timed beside today's, and whether its steps wrote the
+    /// same bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baselines: Vec<BaselineCheck>,
     /// Where the text step's CPU time goes on tmpfs: its profile, taken after the rounds.
     #[serde(default)]
     pub text_profile: Option<TextProfile>,
@@ -66,16 +70,44 @@ pub struct Boundary {
     pub same_files: bool,
 }
 
+/// The files of one command run by two builds, compared name by name and byte by byte.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SameFiles {
+    /// The commands compared, each run by both builds.
+    pub commands: Vec<String>,
+    pub files_compared: usize,
+    /// Files whose bytes differ, or that only one build wrote.
+    pub files_differing: usize,
+    /// The first of them, and the command that wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_difference: Option<String>,
+}
+
 /// The native build's outputs compared with the portable build's, file by file, byte by byte.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NativeCheck {
     /// The flags the native build used.
     pub rustflags: String,
-    /// The commands compared, each run by both builds.
-    pub commands: Vec<String>,
-    pub files_compared: usize,
-    /// Files whose bytes differ (none, if floating point does what the report says).
-    pub files_differing: usize,
+    /// Its files against the portable build's (none differ, if floating point does what the
+    /// report says).
+    #[serde(flatten)]
+    pub files: SameFiles,
+}
+
+/// Another build of the steps (`--baseline`), timed beside today's in the same rounds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BaselineCheck {
+    /// How the report names it (`before`).
+    pub label: String,
+    /// Its folder, as given.
+    pub dir: String,
+    /// The steps compared: those whose program the folder has.
+    pub steps: Vec<String>,
+    /// The steps of today's table it has not.
+    pub missing: Vec<String>,
+    /// Its files against today's, for every case timed.
+    #[serde(flatten)]
+    pub files: SameFiles,
 }
 
 impl Results {
@@ -84,7 +116,7 @@ impl Results {
         self.measured.iter().find(|m| &m.case == case)
     }
 
-    /// The measurement of `program` at `(n, s)`, with `workers` / `ranks` if given.
+    /// The measurement of today's `program` at `(n, s)` on the disk, with `workers` / `ranks` if given.
     pub fn find(
         &self,
         program: Program,
@@ -97,6 +129,7 @@ impl Results {
             c.program == program
                 && !c.shared_memory
                 && !c.ram
+                && c.build == Build::Today
                 && (program == Program::Launch || (c.n_files == n && c.size == s))
                 && c.workers == workers
                 && c.ranks == ranks
@@ -124,6 +157,7 @@ impl Results {
                 m.case.program == program
                     && !m.case.shared_memory
                     && !m.case.ram
+                    && m.case.build == Build::Today
                     && (m.case.n_files, m.case.size) == at
             })
             .filter_map(|m| m.case.workers.or(m.case.ranks).map(|k| (k, m)))

@@ -6,36 +6,55 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use steps::{Format, Launch, Step, Target, STEPS};
 
 use crate::metric::Metric;
-use crate::model::{Case, Measured};
+use crate::model::{Build, Case, Measured};
+use crate::results::{NativeCheck, SameFiles};
 use crate::stats::{Ratio, Stats};
 
-/// Where the programs are: the workspace's release build, and the build for this CPU.
+/// Where the programs are: the workspace's release build, the build for this CPU, and other
+/// builds of the steps to compare with.
 #[derive(Debug, Clone)]
 pub struct Binaries {
     pub portable: PathBuf,
     pub native: Option<PathBuf>,
+    pub baselines: Vec<BaselineDir>,
 }
 
 impl Binaries {
-    /// The folder this benchmark was built into, and `native` if given.
-    pub fn here(native: Option<PathBuf>) -> Result<Binaries> {
+    /// The folder this benchmark was built into, and the other builds given.
+    pub fn here(native: Option<PathBuf>, baselines: Vec<BaselineDir>) -> Result<Binaries> {
         Ok(Binaries {
             portable: tools::bin_dir()?,
             native,
+            baselines,
         })
     }
 
+    /// The program `name` of `case`: a step's from the case's build, anything else (floors,
+    /// probes, `mpi_noop`) from today's.
     pub fn of(&self, case: &Case, name: &str) -> Result<PathBuf> {
-        let dir = match (&self.native, case.native) {
-            (_, false) => &self.portable,
-            (Some(dir), true) => dir,
-            (None, true) => bail!("{}: no native build given (--native)", case.command_line()),
+        let dir = match (&case.build, case.program.step_name()) {
+            (_, None) | (Build::Today, _) => &self.portable,
+            (Build::Native, _) => self.native.as_ref().with_context(|| {
+                format!("{}: no native build given (--native)", case.command_line())
+            })?,
+            (Build::Baseline(label), _) => self
+                .baselines
+                .iter()
+                .find(|b| &b.label == label)
+                .map(|b| &b.dir)
+                .with_context(|| {
+                    format!(
+                        "{}: no build labelled {label} given (--baseline)",
+                        case.command_line()
+                    )
+                })?,
         };
         let path = dir.join(name);
         ensure!(
@@ -57,6 +76,62 @@ impl Binaries {
     }
 }
 
+/// Another build of the steps (`--baseline [LABEL=]DIR`): the folder of its programs, and the
+/// label the report gives it (`before` unless told).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineDir {
+    pub label: String,
+    pub dir: PathBuf,
+}
+
+impl FromStr for BaselineDir {
+    type Err = String;
+
+    fn from_str(arg: &str) -> Result<BaselineDir, String> {
+        // A label is a plain word; a folder can hold `=`, but one before its first `/` is read
+        // as the label's.
+        let (label, dir) = match arg.split_once('=') {
+            Some((label, dir)) if !label.contains('/') => (label, dir),
+            _ => ("before", arg),
+        };
+        let plain = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+        if label.is_empty() || !label.chars().all(plain) {
+            return Err(format!(
+                "the label {label:?} is not a plain word (letters, digits, . _ -)"
+            ));
+        }
+        if dir.is_empty() {
+            return Err("no folder given".into());
+        }
+        Ok(BaselineDir {
+            label: label.to_owned(),
+            dir: PathBuf::from(dir),
+        })
+    }
+}
+
+impl BaselineDir {
+    /// The steps whose program is in the folder, in the table's order. Not the Python step: its
+    /// script is today's, and a module built from other code need not fit it.
+    pub fn steps(&self) -> Vec<&'static str> {
+        STEPS
+            .iter()
+            .filter(|s| s.launch != Launch::Python && self.dir.join(s.artifact()).is_file())
+            .map(|s| s.name)
+            .collect()
+    }
+
+    /// The steps of the table it has not (or that are not compared).
+    pub fn missing(&self) -> Vec<&'static str> {
+        let have = self.steps();
+        STEPS
+            .iter()
+            .map(|s| s.name)
+            .filter(|name| !have.contains(name))
+            .collect()
+    }
+}
+
 /// The step whose text formatting the report profiles: the last serial text step (the
 /// vectorized one).
 pub fn text_step() -> Option<&'static Step> {
@@ -71,32 +146,51 @@ pub fn compare_native(
     bins: &Binaries,
     plan: &crate::plan::Plan,
     scratch: &Path,
-) -> Result<crate::results::NativeCheck> {
+) -> Result<NativeCheck> {
     let (n, s) = (plan.small.0.min(100), plan.small.1);
-    let native_steps = STEPS
+    let pairs: Vec<(Case, Case)> = STEPS
         .iter()
-        .filter(|s| s.targets.iter().any(|t| matches!(t, Target::Native { .. })));
-    let mut check = crate::results::NativeCheck {
+        .filter(|s| s.targets.iter().any(|t| matches!(t, Target::Native { .. })))
+        .map(|step| (Case::of(step, n, s), Case::of(step, n, s).native()))
+        .collect();
+    Ok(NativeCheck {
         rustflags: NATIVE_RUSTFLAGS.into(),
-        commands: Vec::new(),
-        files_compared: 0,
-        files_differing: 0,
-    };
-    for step in native_steps {
-        let portable = Case::of(step, n, s);
-        let native = portable.clone().native();
-        let (a, b) = (scratch.join("portable"), scratch.join("native"));
-        run_once(&portable, bins, &a)?;
-        run_once(&native, bins, &b)?;
-        check.commands.push(portable.command_line());
-        for entry in
-            std::fs::read_dir(&a).with_context(|| format!("cannot list {}", a.display()))?
-        {
-            let name = entry?.file_name();
-            let same =
-                std::fs::read(a.join(&name))? == std::fs::read(b.join(&name)).unwrap_or_default();
+        files: compare_builds(bins, &pairs, scratch)?,
+    })
+}
+
+/// Runs each pair of cases (one command from two builds) once and compares every file the two
+/// runs wrote, byte by byte: the same names, the same bytes.
+pub fn compare_builds(
+    bins: &Binaries,
+    pairs: &[(Case, Case)],
+    scratch: &Path,
+) -> Result<SameFiles> {
+    let mut check = SameFiles::default();
+    for (one, other) in pairs {
+        let (a, b) = (scratch.join("compare-a"), scratch.join("compare-b"));
+        run_once(one, bins, &a)?;
+        run_once(other, bins, &b)?;
+        check.commands.push(one.command_line());
+        let names = |dir: &Path| -> Result<std::collections::BTreeSet<std::ffi::OsString>> {
+            let entries =
+                std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+            Ok(entries
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<_, _>>()?)
+        };
+        let (in_a, in_b) = (names(&a)?, names(&b)?);
+        for name in in_a.union(&in_b) {
+            let same = in_a.contains(name)
+                && in_b.contains(name)
+                && std::fs::read(a.join(name))? == std::fs::read(b.join(name))?;
             check.files_compared += 1;
-            check.files_differing += usize::from(!same);
+            if !same {
+                check.files_differing += 1;
+                check.first_difference.get_or_insert_with(|| {
+                    format!("{} ({})", name.to_string_lossy(), one.command_line())
+                });
+            }
         }
         for dir in [a, b] {
             let _ = std::fs::remove_dir_all(dir);
@@ -449,4 +543,39 @@ fn measurements(cases: &[Case], tally: Tally) -> Vec<Measured> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_baseline_is_a_folder_with_an_optional_label() {
+        let parsed = |arg: &str| arg.parse::<BaselineDir>();
+        let before = parsed("/work/bin").unwrap();
+        assert_eq!(
+            (before.label.as_str(), before.dir.as_path()),
+            ("before", Path::new("/work/bin"))
+        );
+        let labelled = parsed("72ec6e4=target/release").unwrap();
+        assert_eq!(labelled.label, "72ec6e4");
+        assert_eq!(labelled.dir, Path::new("target/release"));
+        // An `=` inside the folder's path is the path's.
+        assert_eq!(parsed("out/a=b").unwrap().dir, Path::new("out/a=b"));
+        for bad in ["", "x=", "two words=dir", "[x]=dir"] {
+            assert!(parsed(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn a_baseline_folder_has_the_steps_whose_programs_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(STEPS[0].name), b"").unwrap();
+        let b = BaselineDir {
+            label: "before".into(),
+            dir: dir.path().to_owned(),
+        };
+        assert_eq!(b.steps(), [STEPS[0].name]);
+        assert_eq!(b.missing().len(), STEPS.len() - 1);
+    }
 }

@@ -1,5 +1,6 @@
 //! `make bench-quick` in miniature: the built runner measures every step on small sizes and
-//! produces the report and every plot, well-formed.
+//! produces the report and every plot, well-formed; with today's build given as another build
+//! too (`--baseline same=DIR`), which must write the same bytes.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -24,7 +25,8 @@ fn quick_bench(dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
 #[test]
 fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
     let dir = tempfile::tempdir().unwrap();
-    let out = quick_bench(dir.path(), &[]);
+    let same = format!("same={}", tools::bin_dir().unwrap().display());
+    let out = quick_bench(dir.path(), &["--baseline".as_ref(), same.as_ref()]);
     assert!(
         out.status.success(),
         "bench --quick failed: {}",
@@ -50,6 +52,9 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "## Back in Python",
         "| one call from Python into Rust |",
         "Both ways wrote the same bytes.",
+        "## Before and after",
+        "| today ÷ same |",
+        "`write` not slower than same: today ÷ same ≤",
     ] {
         assert!(report.contains(section), "report lacks {section}");
     }
@@ -67,7 +72,14 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         "the oversubscribed point is not marked"
     );
 
+    // Today's build against itself: every file the same, the Python step left out.
+    let same_files = line_starting(&report, "**same** (`");
+    assert!(
+        same_files.contains("files byte-identical") && same_files.contains("`write_python`"),
+        "{same_files}"
+    );
     for plot in [
+        "baseline_same.svg",
         "steps.svg",
         "speedup_workers.svg",
         "speedup_ranks.svg",
@@ -123,6 +135,35 @@ fn the_quick_benchmark_writes_a_report_and_well_formed_plots() {
         .all(|m| !m["samples"].as_array().unwrap().is_empty()));
     // With one round, no ratio can be trusted: the report must say so, not claim a target.
     assert!(report.contains("not measurable here"));
+    // The other build's runs are cases of their own, saved with its label.
+    assert!(measured.iter().any(|m| m["case"]["baseline"] == "same"));
+    let baselines = results["baselines"].as_array().unwrap();
+    assert_eq!(baselines.len(), 1);
+    assert_eq!(baselines[0]["files_differing"], 0);
+    assert!(baselines[0]["files_compared"].as_u64().unwrap() > 20);
+}
+
+/// The line of `text` that starts with `start`.
+fn line_starting<'a>(text: &'a str, start: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starts with {start}"))
+}
+
+#[test]
+fn a_baseline_folder_without_steps_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let arg = format!("old={}", empty.display());
+    let out = quick_bench(dir.path(), &["--baseline".as_ref(), arg.as_ref()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("holds no step's program"), "{stderr}");
+    assert!(
+        !dir.path().join("results").exists(),
+        "it measured something"
+    );
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! The report and the plots of a fixed set of results, compared with the files they must be,
 //! byte for byte; and every command line the report prints, rebuilt from its case.
 //!
-//! The fixture is a real `bench --quick --repeat 3 --native …` run. After a deliberate change to
-//! the report or the plots, `BLESS=1 cargo test -p bench --test report_fixture` rewrites the
-//! expected files; review their diff before committing it.
+//! The fixtures are real runs: `bench --quick --repeat 3 --native …` (quick-results.json) and
+//! `bench --quick --repeat 3 --baseline before=…` (quick-baseline-results.json, the build of an
+//! earlier commit). After a deliberate change to the report or the plots,
+//! `BLESS=1 cargo test -p bench --test report_fixture` rewrites the expected files; review their
+//! diff before committing it.
 
 use std::path::{Path, PathBuf};
 
@@ -47,23 +49,42 @@ fn expect(expected: &Path, actual: &[u8]) {
     }
 }
 
-#[test]
-fn the_report_of_the_fixture_is_exactly_the_expected_one() {
-    let results = load(&fixtures().join("quick-results.json"));
+/// Renders the fixture `results` and compares the report and every plot with `expected/`.
+fn render_and_compare(results: &str, expected: &str) -> Vec<String> {
+    let results = load(&fixtures().join(results));
     let dir = tempfile::tempdir().unwrap();
     let drawn = plots::draw_all(&results, &dir.path().join("plots")).unwrap();
     let md = report::markdown(&results, &drawn, "plots/", "quick-results.json");
-    expect(&fixtures().join("expected/benchmarks.md"), md.as_bytes());
+    let expected = fixtures().join(expected);
+    expect(&expected.join("benchmarks.md"), md.as_bytes());
     for name in &drawn {
         let svg = std::fs::read(dir.path().join("plots").join(name)).unwrap();
-        expect(&fixtures().join("expected/plots").join(name), &svg);
+        expect(&expected.join("plots").join(name), &svg);
     }
+    drawn
+}
+
+#[test]
+fn the_report_of_the_fixture_is_exactly_the_expected_one() {
+    let drawn = render_and_compare("quick-results.json", "expected");
     assert_eq!(drawn.len(), 6, "{drawn:?}");
 }
 
 #[test]
+fn the_report_of_a_run_with_another_build_is_exactly_the_expected_one() {
+    let drawn = render_and_compare("quick-baseline-results.json", "expected-baseline");
+    assert!(
+        drawn.contains(&"baseline_before.svg".to_owned()),
+        "{drawn:?}"
+    );
+}
+
+#[test]
 fn every_printed_command_line_is_rebuilt_from_its_case() {
-    let mut files = vec![fixtures().join("quick-results.json")];
+    let mut files = vec![
+        fixtures().join("quick-results.json"),
+        fixtures().join("quick-baseline-results.json"),
+    ];
     let history = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/results");
     for entry in std::fs::read_dir(history).unwrap() {
         files.push(entry.unwrap().path());
