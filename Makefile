@@ -114,8 +114,8 @@ build-mpi: setup ## Build only the MPI steps and the checker: quicker on a secon
 workshop: build ## Run every step in order, check they agree bit for bit, print the speed table
 	$(BIN)/workshop -n $(N) -s $(S) --workers $(W) --ranks $(NP) --dir $(OUT)/workshop
 
-bench: build $(if $(NATIVE),native-build) ## Time every step and regenerate docs/benchmarks.md and its plots (NATIVE=1: also the steps built for this CPU)
-	$(BIN)/bench --scratch $(OUT)/bench $(if $(NATIVE),--native $(NATIVE_BIN))
+bench: build $(if $(NATIVE),native-build) ## Time every step and regenerate docs/benchmarks.md and its plots (NATIVE=1: also the steps built for this CPU; BASELINE=DIR: also the steps of another build, before and after)
+	$(BIN)/bench --scratch $(OUT)/bench $(if $(NATIVE),--native $(NATIVE_BIN)) $(foreach b,$(BASELINE),--baseline $(b))
 
 # The learner's experiment: the field and formatter steps compiled for this machine's CPU, in a
 # target folder of their own (the portable build stays as it is).
