@@ -223,6 +223,9 @@ impl Drop for Tracked<'_> {
     }
 }
 
+/// The buffer of a file being written: 8 KiB.
+const WRITE_BUFFER: usize = 8 << 10;
+
 /// A file being written, under a hidden name beside its final one. [`NewFile::commit`] gives
 /// it its name; dropped without (an error), it is removed.
 pub struct NewFile<'a> {
@@ -254,7 +257,9 @@ impl<'a> NewFile<'a> {
         Ok(NewFile {
             out,
             path,
-            writer: Some(BufWriter::with_capacity(1 << 16, file)),
+            // Small writes are gathered; a piece as large as the buffer (savetxt's 64 KiB of
+            // text, an array's bytes) goes to the file as it is, never copied into the buffer.
+            writer: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
             hidden: Some(hidden),
             bytes: 0,
         })
