@@ -24,6 +24,118 @@ pub fn page_options(title: &str, subtitle: String) -> inferno::flamegraph::Optio
     options
 }
 
+/// inferno's drawing options for a flamegraph shown on a slide, 1200 pixels wide across the
+/// 1280-pixel slide: 24-pixel text in 30-pixel frames, legible from the back of a room, and
+/// no frame narrower than [`SLIDE_MIN_WIDTH`] (its samples stay in its caller's width), so that
+/// the boxes left are the ones with room for a name.
+pub fn slide_options(title: &str, subtitle: String) -> inferno::flamegraph::Options<'static> {
+    let mut options = page_options(title, subtitle);
+    options.image_width = Some(1200);
+    options.font_size = 24;
+    options.frame_height = 30;
+    options.min_width = SLIDE_MIN_WIDTH;
+    options
+}
+
+/// The narrowest frame a slide's flamegraph draws, as inferno takes it: a percentage of the
+/// samples (2%: 24 pixels of the 1200).
+pub const SLIDE_MIN_WIDTH: f64 = 2.0;
+
+/// What stands for the library frames a slide's flamegraph leaves out between a call into a
+/// library and the function the time went to.
+pub const ELIDED: &str = "…";
+
+/// `stacks` cut to what a slide can show: the frames of the workshop's own code, the first
+/// frame of a library each calls (where our code hands over), and the stack's leaf (where the
+/// time went), with [`ELIDED`] for the library frames in between. Library frames between two of
+/// our functions (closures, iterator adapters) are left out. The roots (thread, rank) stay.
+pub fn hot_path(stacks: &Folded) -> Folded {
+    let mut out = Folded::new();
+    for (frames, count) in stacks {
+        let roots = frames.iter().take_while(|f| !f.contains("::")).count();
+        let mut kept: Vec<String> = frames[..roots].to_vec();
+        let body = &frames[roots..];
+        let last_ours = body.iter().rposition(|f| is_ours(f));
+        for (i, frame) in body.iter().enumerate() {
+            let after_ours = last_ours.is_some_and(|l| i > l);
+            let entry = last_ours.map_or(i == 0, |l| i == l + 1);
+            let leaf = i + 1 == body.len();
+            if is_ours(frame) && !after_ours || entry || leaf {
+                if leaf && !entry && kept.last().is_some_and(|k| k != ELIDED) && after_ours {
+                    let entry_at = last_ours.map_or(0, |l| l + 1);
+                    if i > entry_at + 1 {
+                        kept.push(ELIDED.to_owned());
+                    }
+                }
+                kept.push(frame.clone());
+            }
+        }
+        *out.entry(kept).or_default() += count;
+    }
+    out
+}
+
+/// A frame's name as a slide can show it: no generic arguments, no `as Trait` qualification,
+/// and only the last two parts of its path (`gridgen_contract::text::savetxt` is
+/// `text::savetxt`; `<std::io::BufWriter<W> as std::io::Write>::write_all` is
+/// `BufWriter::write_all`).
+pub fn short_name(frame: &str) -> String {
+    let mut plain = String::new();
+    let mut depth = 0usize;
+    for c in frame.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    // `<A as B>::f` lost its brackets with the generics: keep A's last part and f.
+    let qualified = frame
+        .strip_prefix('<')
+        .and_then(|inner| inner.split_once(" as "))
+        .map(|(ty, _)| without_generics(ty));
+    let path: Vec<&str> = match &qualified {
+        Some(ty) => {
+            let f = frame.rsplit("::").next().unwrap_or("");
+            vec![ty.rsplit("::").next().unwrap_or(ty), f]
+        }
+        None => plain.split("::").filter(|p| !p.is_empty()).collect(),
+    };
+    let keep = path.len().saturating_sub(2);
+    let short = path[keep..].join("::");
+    if short.is_empty() {
+        frame.to_owned()
+    } else {
+        short
+    }
+}
+
+fn without_generics(text: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `stacks` with every frame's name shortened for a slide ([`short_name`]); stacks that become
+/// the same add up.
+pub fn short_names(stacks: &Folded) -> Folded {
+    let mut out = Folded::new();
+    for (frames, count) in stacks {
+        let short = frames.iter().map(|f| short_name(f)).collect();
+        *out.entry(short).or_default() += count;
+    }
+    out
+}
+
 /// Stacks (frames root first) and their sample counts.
 pub type Folded = BTreeMap<Vec<String>, u64>;
 
@@ -149,6 +261,39 @@ mod tests {
             trimmed.contains("worker-0;<gridgen::driver::output::Output>::create 1\n"),
             "{trimmed}"
         );
+    }
+
+    #[test]
+    fn the_hot_path_keeps_our_frames_the_call_into_a_library_and_the_leaf() {
+        let stacks = parse(
+            "write;write::main;core::ops::call_once;write::write_data;tempfile::persist;rustix::a;rustix::b;rustix::syscall 5\n\
+             write;write::main;write::write_data;gridgen::text::savetxt 3\n\
+             write;write::main;write::write_data;std::io::write_all;libc_write 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            render(&hot_path(&stacks)),
+            "write;write::main;write::write_data;gridgen::text::savetxt 3\n\
+             write;write::main;write::write_data;std::io::write_all;libc_write 2\n\
+             write;write::main;write::write_data;tempfile::persist;…;rustix::syscall 5\n"
+        );
+    }
+
+    #[test]
+    fn slide_names_are_short() {
+        assert_eq!(
+            short_name("gridgen_contract::text::savetxt"),
+            "text::savetxt"
+        );
+        assert_eq!(
+            short_name("<std::io::buffered::bufwriter::BufWriter<W> as std::io::Write>::write_all"),
+            "BufWriter::write_all"
+        );
+        assert_eq!(short_name("write::main::{{closure}}"), "main::{{closure}}");
+        assert_eq!(short_name("__libc_write"), "__libc_write");
+        assert_eq!(short_name("worker-0"), "worker-0");
+        let stacks = parse("w;a::b::f 2\nw;c::b::f 3\n").unwrap();
+        assert_eq!(render(&short_names(&stacks)), "w;b::f 5\n");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! A step's `--trace` file read back: one row per worker thread or MPI rank, and the phases of
-//! every file on it. What `timeline` draws, and what the queue diagram takes from a real run
+//! every file on it, from when its thread was handed the file to when it was done (what lies
+//! between one file's end and the next one's start on a row is waiting). What `timeline` draws, and what the queue diagram takes from a real run
 //! (which worker wrote which file).
 
 use serde_json::Value;
@@ -22,6 +23,23 @@ pub struct Bar {
 }
 
 impl Timeline {
+    /// The same timeline with its times counted from its first file's start: a trace's times
+    /// are the wall clock (microseconds since 1970), the same on every rank of one machine.
+    pub fn from_zero(mut self) -> Timeline {
+        let t0 = self
+            .bars
+            .iter()
+            .map(|b| b.start)
+            .fold(f64::INFINITY, f64::min);
+        if t0.is_finite() {
+            for bar in &mut self.bars {
+                bar.start -= t0;
+                bar.end -= t0;
+            }
+        }
+        self
+    }
+
     /// The files each row wrote, in the order it started them.
     pub fn files_by_row(&self) -> Vec<Vec<usize>> {
         let mut rows = vec![Vec::new(); self.rows.len()];
@@ -91,4 +109,30 @@ pub fn read(json: &Value) -> Result<Timeline, String> {
         rows: rows.into_iter().map(|(_, name)| name).collect(),
         bars,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_count_from_the_first_file() {
+        let bar = |row, start: f64, end: f64| Bar {
+            row,
+            start,
+            end,
+            phase: "compute".into(),
+            file_id: Some(row),
+        };
+        let t = Timeline {
+            rows: vec!["rank 0".into(), "rank 1".into()],
+            bars: vec![
+                bar(0, 1.7e15 + 30.0, 1.7e15 + 50.0),
+                bar(1, 1.7e15 + 10.0, 1.7e15 + 20.0),
+            ],
+        }
+        .from_zero();
+        assert_eq!((t.bars[0].start, t.bars[0].end), (20.0, 40.0));
+        assert_eq!((t.bars[1].start, t.bars[1].end), (0.0, 10.0));
+    }
 }

@@ -2,6 +2,11 @@
 //! few files (a small disk footprint) and keeps its samples alone (`--flamegraph PATH.folded`);
 //! they add up to those of one long run, and are judged once, here: too few to trust is said
 //! once, of the merged profile.
+//!
+//! Beside the flamegraph for a page (`OUTPUT`, every frame, for a browser to zoom into), a slide's
+//! (`OUTPUT` with `.slide.svg`): larger text, short names, the hot path alone (our functions,
+//! each call into a library and the leaf where its time went), and only the frames wide enough
+//! to name.
 
 use std::path::PathBuf;
 
@@ -44,6 +49,17 @@ fn main() -> Result<()> {
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut options, drawn.lines(), &mut svg)
         .context("cannot draw the flamegraph")?;
+    let slide_path = cli.output.with_extension("slide.svg");
+    let mut slide_options = viz::slide_options(
+        &cli.title,
+        format!("{samples} samples; …: library frames; boxes under 2% left out"),
+    );
+    let short = viz::render(&viz::short_names(&viz::hot_path(&viz::from_our_code(&all))));
+    let mut slide = Vec::new();
+    inferno::flamegraph::from_lines(&mut slide_options, short.lines(), &mut slide)
+        .context("cannot draw the slide's flamegraph")?;
+    std::fs::write(&slide_path, slide)
+        .with_context(|| format!("cannot write {}", slide_path.display()))?;
     let folded_path = cli.output.with_extension("folded");
     std::fs::write(&folded_path, folded)
         .with_context(|| format!("cannot write {}", folded_path.display()))?;
@@ -61,5 +77,6 @@ fn main() -> Result<()> {
         cli.output.display(),
         cli.runs.len()
     );
+    println!("flamegraph: {} (for a slide)", slide_path.display());
     Ok(())
 }

@@ -1,12 +1,17 @@
-//! `make timeline`: a step's `--trace` file drawn as an SVG for the book: one row per worker
-//! thread or MPI rank, one bar per file, split into computing (blue) and writing (orange) — or,
-//! for a dataset inside an HDF5 file, whose two phases a run does not see apart, one bar of
-//! both (green).
+//! `make timeline`: a step's `--trace` file drawn as an SVG for the book and the deck: one row
+//! per worker thread or MPI rank, one bar per file from when its thread was handed the file to
+//! when it was done, split into computing (blue) and writing (orange) — or, for a dataset inside
+//! an HDF5 file, whose two phases a run does not see apart, one bar of both (green). A row is
+//! grey where its thread waited: before its first file, between files, after its last.
+//!
+//! `--also OTHER.json` draws another run below it, on the same time axis, so that two steps'
+//! timelines compare at a glance (the deck's blocking pool against the queue).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::Value;
 use viz::trace::{read, Timeline};
@@ -20,11 +25,18 @@ struct Cli {
     output: PathBuf,
     #[arg(long, default_value = "")]
     title: String,
+    /// Another run's trace, drawn below on the same time axis (repeat for more)
+    #[arg(long)]
+    also: Vec<PathBuf>,
+    /// The title of each --also panel, in order
+    #[arg(long)]
+    also_title: Vec<String>,
 }
 
 const COMPUTE: RGBColor = RGBColor(31, 119, 180);
 const WRITE: RGBColor = RGBColor(255, 127, 14);
 const BOTH: RGBColor = RGBColor(44, 160, 44);
+const WAITING: RGBColor = RGBColor(225, 225, 225);
 
 /// The phases a bar can be, with their colours; `gridgen::trace` names them.
 const PHASES: [(&str, RGBColor); 3] = [
@@ -33,24 +45,39 @@ const PHASES: [(&str, RGBColor); 3] = [
     ("compute and write", BOTH),
 ];
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
-    let text = std::fs::read_to_string(&cli.trace)
-        .with_context(|| format!("cannot read {}", cli.trace.display()))?;
+/// A run's trace read back, with its title.
+fn panel(trace: &Path, title: &str) -> Result<(Timeline, String)> {
+    let text = std::fs::read_to_string(trace)
+        .with_context(|| format!("cannot read {}", trace.display()))?;
     let json: Value = serde_json::from_str(&text).context("not a trace-event file")?;
     let timeline = read(&json).map_err(anyhow::Error::msg)?;
-    let title = if cli.title.is_empty() {
-        cli.trace.display().to_string()
+    if timeline.bars.is_empty() {
+        bail!("{} holds no file: nothing to draw", trace.display());
+    }
+    let title = if title.is_empty() {
+        trace.display().to_string()
     } else {
-        cli.title.clone()
+        title.to_owned()
     };
-    draw(&timeline, &title, &cli.output)
-        .with_context(|| format!("cannot draw {}", cli.output.display()))?;
+    Ok((timeline.from_zero(), title))
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if cli.also_title.len() > cli.also.len() {
+        bail!("more --also-title than --also");
+    }
+    let mut panels = vec![panel(&cli.trace, &cli.title)?];
+    for (i, trace) in cli.also.iter().enumerate() {
+        let title = cli.also_title.get(i).map_or("", String::as_str);
+        panels.push(panel(trace, title)?);
+    }
+    draw(&panels, &cli.output).with_context(|| format!("cannot draw {}", cli.output.display()))?;
+    let bars: usize = panels.iter().map(|(t, _)| t.bars.len()).sum();
     println!(
-        "timeline: {} ({} rows, {} bars)",
+        "timeline: {} ({} panels, {bars} bars)",
         cli.output.display(),
-        timeline.rows.len(),
-        timeline.bars.len()
+        panels.len()
     );
     Ok(())
 }
@@ -59,34 +86,74 @@ fn fail<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e:?}")
 }
 
-/// Sizes chosen to stay legible when the book scales the figure to its page width (about 750
-/// pixels): 1000 units wide, 22-unit labels, rows of 56 units.
+/// Sizes for a slide 1000 pixels wide and a book page of about 750: plotters draws a font of
+/// size `f` at 0.8 `f` units, so 28 gives 22-unit labels (22 px on the slide) and 32 a 26-unit
+/// title; rows of 56 units.
 const WIDTH: u32 = 1000;
 const ROW: u32 = 56;
-const LABEL: u32 = 22;
+const LABEL: u32 = 28;
+const TITLE: u32 = 32;
+/// The strip of each panel's title, and the legend's at the top.
+const TITLE_STRIP: u32 = 48;
+const LEGEND_STRIP: u32 = 52;
+const AXIS: u32 = 64;
 
-/// Row `i` is drawn between y = i and i + 1, the first row at the top; time runs in ms. The
-/// title and the legend share a strip above the chart, clear of the bars.
-fn draw(timeline: &Timeline, title: &str, path: &Path) -> Result<()> {
-    let rows = timeline.rows.len().max(1);
-    let t_end = timeline.bars.iter().map(|b| b.end).fold(1.0, f64::max) / 1e3;
-    let height = 150 + ROW * rows as u32;
+fn panel_height(timeline: &Timeline) -> u32 {
+    TITLE_STRIP + ROW * timeline.rows.len().max(1) as u32 + AXIS + 16
+}
+
+/// The panels one below the other under one legend, every panel on one time axis (ms from its
+/// own run's start) so that their lengths compare.
+fn draw(panels: &[(Timeline, String)], path: &Path) -> Result<()> {
+    let t_end = panels
+        .iter()
+        .flat_map(|(t, _)| t.bars.iter().map(|b| b.end))
+        .fold(1.0, f64::max)
+        / 1e3;
+    let height = LEGEND_STRIP + panels.iter().map(|(t, _)| panel_height(t)).sum::<u32>();
     let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
-    let (top, body) = root.split_vertically(80);
-    top.draw(&Text::new(title, (16, 8), ("sans-serif", 26).into_font()))
-        .map_err(fail)?;
-    legend(&top, timeline)?;
-    let longest = timeline
-        .rows
+    let (top, mut rest) = root.split_vertically(LEGEND_STRIP);
+    let timelines: Vec<&Timeline> = panels.iter().map(|(t, _)| t).collect();
+    legend(&top, &timelines)?;
+    let longest = timelines
         .iter()
-        .map(|r| r.chars().count())
+        .flat_map(|t| t.rows.iter().map(|r| r.chars().count()))
         .max()
-        .unwrap_or(8);
+        .unwrap_or(8) as u32;
+    for (timeline, title) in panels {
+        let (area, below) = rest.split_vertically(panel_height(timeline));
+        chart(&area, timeline, title, t_end, 24 + 15 * longest)?;
+        rest = below;
+    }
+    root.present().map_err(fail)
+}
+
+/// One panel: its title, a row per thread (grey: waiting), a bar per file phase.
+fn chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    timeline: &Timeline,
+    title: &str,
+    t_end: f64,
+    label_width: u32,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let rows = timeline.rows.len().max(1);
+    let (head, body) = area.split_vertically(TITLE_STRIP);
+    head.draw(&Text::new(
+        title.to_owned(),
+        (16, 8),
+        ("sans-serif", TITLE).into_font(),
+    ))
+    .map_err(fail)?;
     let mut chart = ChartBuilder::on(&body)
-        .margin(16)
-        .x_label_area_size(56)
-        .y_label_area_size(24 + 13 * longest as u32)
+        .margin_left(16)
+        .margin_right(24)
+        .margin_bottom(8)
+        .x_label_area_size(AXIS)
+        .y_label_area_size(label_width)
         .build_cartesian_2d(0.0..t_end * 1.02, rows as f64..0.0)
         .map_err(fail)?;
     let row_name = |y: &f64| {
@@ -101,13 +168,21 @@ fn draw(timeline: &Timeline, title: &str, path: &Path) -> Result<()> {
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .disable_y_mesh()
         .y_labels(2 * rows + 1)
         .y_label_formatter(&row_name)
         .x_labels(6)
         .label_style(("sans-serif", LABEL))
         .axis_desc_style(("sans-serif", LABEL))
-        .x_desc("ms since the run started")
+        .x_desc("ms since the run's first file")
         .draw()
+        .map_err(fail)?;
+    // Waiting: the whole row, under its bars.
+    chart
+        .draw_series((0..rows).map(|r| {
+            let y = r as f64;
+            Rectangle::new([(0.0, y + 0.12), (t_end, y + 0.88)], WAITING.filled())
+        }))
         .map_err(fail)?;
     for (phase, color) in PHASES {
         let bars = timeline.bars.iter().filter(|b| b.phase == phase).map(|b| {
@@ -119,29 +194,31 @@ fn draw(timeline: &Timeline, title: &str, path: &Path) -> Result<()> {
         });
         chart.draw_series(bars).map_err(fail)?;
     }
-    root.present().map_err(fail)
+    Ok(())
 }
 
-/// A swatch and a name for each phase the trace has, right-aligned in the strip `top`.
-fn legend<DB: DrawingBackend>(
-    top: &DrawingArea<DB, plotters::coord::Shift>,
-    timeline: &Timeline,
-) -> Result<()>
+/// A swatch and a name for each phase the traces have, and waiting, right-aligned in `top`.
+fn legend<DB: DrawingBackend>(top: &DrawingArea<DB, Shift>, timelines: &[&Timeline]) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
-    let shown: Vec<(&str, RGBColor)> = PHASES
+    let mut shown: Vec<(&str, RGBColor)> = PHASES
         .into_iter()
-        .filter(|(phase, _)| timeline.bars.iter().any(|b| b.phase == *phase))
+        .filter(|(phase, _)| {
+            timelines
+                .iter()
+                .any(|t| t.bars.iter().any(|b| b.phase == *phase))
+        })
         .collect();
-    let item_width = |name: &str| 40 + 12 * name.chars().count() as i32;
+    shown.push(("waiting", WAITING));
+    let item_width = |name: &str| 44 + 13 * name.chars().count() as i32;
     let mut x = WIDTH as i32 - 16 - shown.iter().map(|(n, _)| item_width(n)).sum::<i32>();
     for (name, color) in shown {
-        top.draw(&Rectangle::new([(x, 48), (x + 24, 70)], color.filled()))
+        top.draw(&Rectangle::new([(x, 14), (x + 26, 40)], color.filled()))
             .map_err(fail)?;
         top.draw(&Text::new(
             name,
-            (x + 32, 48),
+            (x + 34, 12),
             ("sans-serif", LABEL).into_font(),
         ))
         .map_err(fail)?;
@@ -240,19 +317,27 @@ mod tests {
 
     #[test]
     fn the_drawing_has_a_bar_per_phase_and_names_every_row() {
-        let t = read(&trace(&[(1, "write_rayon")])).unwrap();
+        let t = read(&trace(&[(1, "write_rayon")])).unwrap().from_zero();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.svg");
-        draw(&t, "a title", &path).unwrap();
+        let other = read(&trace(&[(1, "write_multiprocessing")]))
+            .unwrap()
+            .from_zero();
+        draw(&[(t, "a title".into()), (other, "another".into())], &path).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         for text in [
-            "a title", "worker-0", "worker-1", "compute", "write", "ms since",
+            "a title", "another", "worker-0", "worker-1", "compute", "write", "waiting", "ms since",
         ] {
             assert!(svg.contains(text), "{text} missing");
         }
-        // Two colours of bars: two compute and two write bars, and a legend swatch each.
-        assert_eq!(svg.matches(r##"fill="#1F77B4""##).count(), 3, "{svg}");
-        assert_eq!(svg.matches(r##"fill="#FF7F0E""##).count(), 3, "{svg}");
+        // Two panels of two compute and two write bars, and a legend swatch each.
+        assert_eq!(svg.matches(r##"fill="#1F77B4""##).count(), 5, "{svg}");
+        assert_eq!(svg.matches(r##"fill="#FF7F0E""##).count(), 5, "{svg}");
+        // Legible on a slide 1000 px wide: no text under 20 units.
+        for (at, _) in svg.match_indices("font-size=\"") {
+            let size: f64 = svg[at + 11..].split('"').next().unwrap().parse().unwrap();
+            assert!(size >= 20.0, "a {size}-unit text");
+        }
     }
 
     #[test]
