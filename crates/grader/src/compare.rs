@@ -121,34 +121,8 @@ fn missing_files(
         n => format!(" (nor {} more)", n - 1),
     };
     let what = format!("{first} was not written{more}");
-    let hidden_left = have.iter().any(|n| n.starts_with('.'));
-    if format.one_file() || have.iter().all(|n| !want.contains(n)) && !shifted(want, have) {
-        let left = if hidden_left {
-            " (a hidden file was left instead)"
-        } else {
-            ""
-        };
-        return Mismatch::new(
-            what,
-            Cause::NotCommitted,
-            format!(
-                "no file got its final name{left}: each is written under a hidden name and renamed when complete — {} {}",
-                tutor.commit_advice(),
-                tutor.see(Topic::WriteThenRename)
-            ),
-        );
-    }
-    if shifted(want, have) {
-        return Mismatch::new(
-            what,
-            Cause::ShiftedIndex,
-            format!(
-                "your files are named one index off: {} are there, where the reference writes {} — file indices run 0..n, and each file is named by its own index {}",
-                have.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
-                want.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
-                tutor.see(Topic::Field)
-            ),
-        );
+    if let Some((kind, sentence)) = misnamed(want, have, format, tutor) {
+        return Mismatch::new(what, kind, sentence);
     }
     // The cases run one rank first: files that go missing only with more ranks, from the end
     // of the range, are a split that drops the remainder.
@@ -185,6 +159,42 @@ fn missing_files(
     )
 }
 
+/// No file with a final name (never committed), or every name off by one index.
+fn misnamed(
+    want: &BTreeSet<String>,
+    have: &BTreeSet<String>,
+    format: Format,
+    tutor: &Tutor,
+) -> Option<(Cause, String)> {
+    if shifted(want, have) {
+        return Some((
+            Cause::ShiftedIndex,
+            format!(
+                "your files are named one index off: {} are there, where the reference writes {} — file indices run 0..n, and each file is named by its own index {}",
+                have.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                want.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                tutor.see(Topic::Field)
+            ),
+        ));
+    }
+    if !format.one_file() && have.iter().any(|n| want.contains(n)) {
+        return None;
+    }
+    let left = if have.iter().any(|n| n.starts_with('.')) {
+        " (a hidden file was left instead)"
+    } else {
+        ""
+    };
+    Some((
+        Cause::NotCommitted,
+        format!(
+            "no file got its final name{left}: each is written under a hidden name and renamed when complete — {} {}",
+            tutor.commit_advice(),
+            tutor.see(Topic::WriteThenRename)
+        ),
+    ))
+}
+
 /// Files named 1..=n (or another constant shift) where the reference names 0..n.
 fn shifted(want: &BTreeSet<String>, have: &BTreeSet<String>) -> bool {
     let finals: Vec<usize> = have.iter().filter_map(|n| index_of(n)).collect();
@@ -192,10 +202,7 @@ fn shifted(want: &BTreeSet<String>, have: &BTreeSet<String>) -> bool {
     !finals.is_empty()
         && finals.len() == wanted.len()
         && finals != wanted
-        && finals
-            .iter()
-            .zip(&wanted)
-            .all(|(a, b)| a.abs_diff(*b) == finals[0].abs_diff(wanted[0]))
+        && finals.iter().zip(&wanted).all(|(a, b)| a.abs_diff(*b) == 1)
 }
 
 /// The header's length, from its own u16 field.
@@ -323,29 +330,8 @@ fn compare_txt(place: Place, a: &[u8], b: &[u8], tutor: &Tutor) -> Mismatch {
                 text_cause,
             );
         };
-        return match (x.parse::<f64>(), y.parse::<f64>()) {
-            (Ok(r), Ok(v)) if r.to_bits() == v.to_bits() => Mismatch::new(
-                format!("{name} [{i}, {j}]: the same number, other text: yours \"{y}\", numpy's \"{x}\""),
-                Cause::TextFormat,
-                text_cause,
-            ),
-            (Ok(_), Ok(_)) => {
-                let parsed = (tools::read::parse_txt(&ta), tools::read::parse_txt(&tb));
-                match parsed {
-                    (Ok(theirs), Ok(yours)) if theirs.dim() == yours.dim() => {
-                        values::explain(place, yours.view(), theirs.view(), tutor)
-                            .map(Mismatch::from)
-                            .unwrap_or_else(|| Mismatch::new(format!("{name}: other text"), Cause::TextFormat, text_cause.clone()))
-                    }
-                    _ => Mismatch::new(format!("{name}: rows of other lengths than numpy's"), Cause::TextFormat, text_cause),
-                }
-            }
-            _ => Mismatch::new(
-                format!("{name} [{i}, {j}]: \"{y}\" is not a number (numpy's: \"{x}\")"),
-                Cause::TextFormat,
-                text_cause,
-            ),
-        };
+        let at = (i, j);
+        return differing_word(place, (&ta, &tb), (x, y), at, tutor, text_cause);
     }
     Mismatch::new(
         format!(
@@ -356,6 +342,47 @@ fn compare_txt(place: Place, a: &[u8], b: &[u8], tutor: &Tutor) -> Mismatch {
         Cause::TextFormat,
         text_cause,
     )
+}
+
+/// The first word that differs, `x` numpy's and `y` yours, at row and column `at`: other text
+/// for the same number, or other numbers (explained from the whole array).
+fn differing_word(
+    place: Place,
+    (ta, tb): (&str, &str),
+    (x, y): (&str, &str),
+    (i, j): (usize, usize),
+    tutor: &Tutor,
+    text_cause: String,
+) -> Mismatch {
+    let name = place.name;
+    match (x.parse::<f64>(), y.parse::<f64>()) {
+        (Ok(r), Ok(v)) if r.to_bits() == v.to_bits() => Mismatch::new(
+            format!(
+                "{name} [{i}, {j}]: the same number, other text: yours \"{y}\", numpy's \"{x}\""
+            ),
+            Cause::TextFormat,
+            text_cause,
+        ),
+        (Ok(_), Ok(_)) => match (tools::read::parse_txt(ta), tools::read::parse_txt(tb)) {
+            (Ok(theirs), Ok(yours)) if theirs.dim() == yours.dim() => {
+                values::explain(place, yours.view(), theirs.view(), tutor)
+                    .map(Mismatch::from)
+                    .unwrap_or_else(|| {
+                        Mismatch::new(format!("{name}: other text"), Cause::TextFormat, text_cause)
+                    })
+            }
+            _ => Mismatch::new(
+                format!("{name}: rows of other lengths than numpy's"),
+                Cause::TextFormat,
+                text_cause,
+            ),
+        },
+        _ => Mismatch::new(
+            format!("{name} [{i}, {j}]: \"{y}\" is not a number (numpy's: \"{x}\")"),
+            Cause::TextFormat,
+            text_cause,
+        ),
+    }
 }
 
 #[cfg(test)]

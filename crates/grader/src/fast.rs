@@ -217,9 +217,12 @@ pub fn check(trial: &Trial) -> Result<Checked> {
     // A run far slower than the reference is stopped: how much slower needs no more rounds.
     let limit = Duration::from_secs_f64((SLOWEST * reference).max(2.0));
     let mut rounds: Vec<Round> = Vec::new();
+    let mut stops = 0;
     let verdict = loop {
         match round(contest, case, &dir, parallel, rounds.len(), limit)? {
             Ok(r) => rounds.push(r),
+            // Once may be a moment of the machine's; twice is the program.
+            Err(_) if stops == 0 => stops += 1,
             Err(usage) => {
                 let checked = stopped(trial, case, &dir, place, (limit, reference), usage);
                 let _ = std::fs::remove_dir_all(&dir);

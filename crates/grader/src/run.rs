@@ -482,23 +482,28 @@ pub fn bounded(command: &mut Command, limit: Duration) -> Result<Ran> {
     watched(command, limit, Watch::default())
 }
 
+/// Every file `command` writes stops growing at `bytes`: a write past it fails with EFBIG, as
+/// on a full disk (an ignored SIGXFSZ stays ignored across exec, so it does not kill).
+fn limit_file_size(command: &mut Command, bytes: u64) {
+    // SAFETY: between fork and exec only system calls run.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
 /// [`bounded`], watching what `watch` says.
 pub fn watched(command: &mut Command, limit: Duration, watch: Watch) -> Result<Ran> {
     let watcher = watch.dir.as_deref().and_then(Watcher::new);
     if let Some(bytes) = watch.file_size {
-        // SAFETY: between fork and exec only system calls run. An ignored SIGXFSZ stays ignored
-        // across exec, so a write past the limit fails with EFBIG instead of killing.
-        unsafe {
-            command.pre_exec(move || {
-                let limit = libc::rlimit {
-                    rlim_cur: bytes,
-                    rlim_max: bytes,
-                };
-                libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                Ok(())
-            });
-        }
+        limit_file_size(command, bytes);
     }
     let start = Instant::now();
     let mut child = command

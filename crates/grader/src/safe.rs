@@ -201,72 +201,14 @@ fn judge(
 ) -> Result<Option<Checked>> {
     let tutor = &trial.tutor;
     let fail = |summary: String| Checked::fail(Check::Safe, format!("{with}: {summary}"));
-    let lines = program_lines(&ran.stderr);
-    let shown = |c: Checked, k: usize| lines.iter().take(k).fold(c, |c, l| c.with(l.clone()));
     if let Some(name) = in_place(ran, theirs)? {
         return Ok(Some(fail(format!("{name} was created under its final name and written there")).because(
             Cause::WritesInPlace,
             format!("a crash or a full disk in the middle of it leaves half a file under that name: {} {}", tutor.commit_advice(), tutor.see(Topic::WriteThenRename)),
         )));
     }
-    if ran.hung() {
-        let who = if tutor.launch() == Launch::Mpi {
-            "one rank stopped and the others wait for it: every rank agrees on success before each collective call"
-        } else {
-            "a worker stopped and the others (or the main thread) wait for it: stop feeding the workers at the first error, and return it"
-        };
-        return Ok(Some(
-            fail(format!("it did not end within {} s", limit().as_secs())).because(
-                Cause::SafeHang,
-                format!("{who} {}", tutor.see(Topic::Agree)),
-            ),
-        ));
-    }
-    if let Some(panic) = said::first_panic(&said::lines(&ran.stderr)) {
-        return Ok(Some(fail(format!("{panic}")).because(
-            Cause::SafePanic,
-            format!(
-                "an unwrap or expect on what the machine refused: {}",
-                tutor.error_advice()
-            ),
-        )));
-    }
-    if ran.code() != Some(1) {
-        return Ok(Some(
-            shown(
-                fail(format!(
-                    "exit {:?}, not 1 (a run that fails exits 1)",
-                    ran.code()
-                )),
-                4,
-            )
-            .because(Cause::SafeExitCode, tutor.error_advice()),
-        ));
-    }
-    let names = |l: &String| match blocked {
-        Some(b) => l.contains(b),
-        None => l.contains(&format!(".{}", trial.format)),
-    };
-    if !lines.iter().any(names) {
-        let which = blocked.map_or("the file it could not write".to_string(), str::to_string);
-        return Ok(Some(
-            shown(fail(format!("no line on stderr names {which}")), 4).because(
-                Cause::SafeUnnamedFile,
-                format!("the error names the file: {}", tutor.error_advice()),
-            ),
-        ));
-    }
-    if lines.len() > 1 {
-        return Ok(Some(
-            shown(
-                fail(format!(
-                    "{} lines on stderr; one, naming the file and the cause, is enough",
-                    lines.len()
-                )),
-                6,
-            )
-            .because(Cause::SafeManyLines, tutor.error_advice()),
-        ));
+    if let Some(failed) = ended(ran, &fail, trial, blocked) {
+        return Ok(Some(failed));
     }
     if let Some(b) = blocked.filter(|b| !mine.join(b).join("keep").is_file()) {
         return Ok(Some(
@@ -283,6 +225,66 @@ fn judge(
         ));
     }
     leftovers(blocked, theirs, mine, trial.format, tutor)
+}
+
+/// How the run ended, and what it said: exit 1 and one line naming the file, or what else.
+fn ended(
+    ran: &Ran,
+    fail: &dyn Fn(String) -> Checked,
+    trial: &Trial,
+    blocked: Option<&str>,
+) -> Option<Checked> {
+    let tutor = &trial.tutor;
+    let lines = program_lines(&ran.stderr);
+    let shown = |c: Checked, k: usize| lines.iter().take(k).fold(c, |c, l| c.with(l.clone()));
+    if ran.hung() {
+        let who = if tutor.launch() == Launch::Mpi {
+            "one rank stopped and the others wait for it: every rank agrees on success before each collective call"
+        } else {
+            "a worker stopped and the others (or the main thread) wait for it: stop feeding the workers at the first error, and return it"
+        };
+        return Some(
+            fail(format!("it did not end within {} s", limit().as_secs())).because(
+                Cause::SafeHang,
+                format!("{who} {}", tutor.see(Topic::Agree)),
+            ),
+        );
+    }
+    if let Some(panic) = said::first_panic(&said::lines(&ran.stderr)) {
+        return Some(fail(format!("{panic}")).because(
+            Cause::SafePanic,
+            format!(
+                "an unwrap or expect on what the machine refused: {}",
+                tutor.error_advice()
+            ),
+        ));
+    }
+    if ran.code() != Some(1) {
+        let summary = format!("exit {:?}, not 1 (a run that fails exits 1)", ran.code());
+        return Some(shown(fail(summary), 4).because(Cause::SafeExitCode, tutor.error_advice()));
+    }
+    // HDF5 reports a write that failed inside the library without the file's name: for the
+    // one file, the line need not name it.
+    let names = |l: &String| match blocked {
+        Some(b) => l.contains(b),
+        None => trial.format.one_file() || l.contains(&format!(".{}", trial.format)),
+    };
+    if !lines.iter().any(names) {
+        let which = blocked.map_or("the file it could not write".to_string(), str::to_string);
+        return Some(
+            shown(fail(format!("no line on stderr names {which}")), 4).because(
+                Cause::SafeUnnamedFile,
+                format!("the error names the file: {}", tutor.error_advice()),
+            ),
+        );
+    }
+    (lines.len() > 1).then(|| {
+        let summary = format!(
+            "{} lines on stderr; one, naming the file and the cause, is enough",
+            lines.len()
+        );
+        shown(fail(summary), 6).because(Cause::SafeManyLines, tutor.error_advice())
+    })
 }
 
 /// A final name that a file was created at directly (not renamed to).

@@ -109,39 +109,10 @@ fn cause(
     largest: f64,
     tutor: &Tutor,
 ) -> Named {
+    if let Some(named) = in_the_bits(place, yours, theirs, largest, tutor) {
+        return named;
+    }
     let field_link = tutor.see(Topic::Field);
-    if all_pairs(yours, theirs, |a, b| {
-        a.to_bits() == b.to_bits().swap_bytes()
-    }) {
-        let how = if tutor.capstone() {
-            "f64::to_le_bytes, or bytemuck::cast_slice on a little-endian machine"
-        } else {
-            "gridgen::npy::tobytes(&data), the bytes as they sit in memory"
-        };
-        return Named::new(
-            Cause::ByteSwapped,
-            format!("every value holds the reference's 8 bytes in reverse order: written big-endian (to_be_bytes), where the header's '<f8' says little-endian — write {how} {}", tutor.see(Topic::Npy)),
-        );
-    }
-    if yours.iter().all(|&v| v.to_bits() == 0) {
-        return Named::new(
-            Cause::NeverWritten,
-            format!("every value is 0: this array was never written (a new array's zeros, or HDF5's fill value for a dataset created but never filled) — {} {}",
-                never_written_advice(tutor), tutor.see(Topic::Hdf5)),
-        );
-    }
-    if let Some(named) = transposed(yours, theirs, &field_link) {
-        return named;
-    }
-    if single_precision(yours, largest) {
-        return Named::new(
-            Cause::SinglePrecision,
-            format!("every value fits in an f32 (its last 29 bits of mantissa are zero), {largest:.1e} at most from the reference: computed in single precision (f32) somewhere — numpy computes in f64 throughout {field_link}"),
-        );
-    }
-    if let Some(named) = another_index(place, yours, theirs) {
-        return named;
-    }
     let differing: Vec<(f64, f64)> = yours
         .iter()
         .zip(theirs.iter())
@@ -175,6 +146,48 @@ fn cause(
         Cause::OtherFormula,
         format!("not a rounding difference ({largest:.1e} apart), nor the reference's bits swapped, transposed, rounded to f32, shifted in t or taken from another file: another formula or grid than the reference's — compare yours with ((x/10)**2 * (y/10) + (y/10)**2 * (x/10) + t/n) % 1 over numpy.meshgrid(x, y) {field_link}"),
     )
+}
+
+/// What the bits show at once: the reference's byte-swapped, nothing written, transposed,
+/// rounded to f32, or another index's array.
+fn in_the_bits(
+    place: Place,
+    yours: &ArrayView2<f64>,
+    theirs: &ArrayView2<f64>,
+    largest: f64,
+    tutor: &Tutor,
+) -> Option<Named> {
+    let field_link = tutor.see(Topic::Field);
+    if all_pairs(yours, theirs, |a, b| {
+        a.to_bits() == b.to_bits().swap_bytes()
+    }) {
+        let how = if tutor.capstone() {
+            "f64::to_le_bytes, or bytemuck::cast_slice on a little-endian machine"
+        } else {
+            "gridgen::npy::tobytes(&data), the bytes as they sit in memory"
+        };
+        return Some(Named::new(
+            Cause::ByteSwapped,
+            format!("every value holds the reference's 8 bytes in reverse order: written big-endian (to_be_bytes), where the header's '<f8' says little-endian — write {how} {}", tutor.see(Topic::Npy)),
+        ));
+    }
+    if yours.iter().all(|&v| v.to_bits() == 0) {
+        return Some(Named::new(
+            Cause::NeverWritten,
+            format!("every value is 0: this array was never written (a new array's zeros, or HDF5's fill value for a dataset created but never filled) — {} {}",
+                never_written_advice(tutor), tutor.see(Topic::Hdf5)),
+        ));
+    }
+    if let Some(named) = transposed(yours, theirs, &field_link) {
+        return Some(named);
+    }
+    if single_precision(yours, largest) {
+        return Some(Named::new(
+            Cause::SinglePrecision,
+            format!("every value fits in an f32 (its last 29 bits of mantissa are zero), {largest:.1e} at most from the reference: computed in single precision (f32) somewhere — numpy computes in f64 throughout {field_link}"),
+        ));
+    }
+    another_index(place, yours, theirs)
 }
 
 fn never_written_advice(tutor: &Tutor) -> &'static str {

@@ -180,32 +180,7 @@ pub fn verify(
     checks[0].print();
     if checks[0].outcome == Outcome::Pass {
         let project = Project::new(&layout.repo);
-        let mut yours = Program::new(
-            home.join("bin").join(exercise.artifact()),
-            exercise.launch(),
-            format!("your {}", exercise.name()),
-            home,
-        );
-        if project.read_only {
-            yours.read_only = Some(layout.repo.clone());
-        }
-        let contest = Contest {
-            yours,
-            reference: Program::new(
-                layout.binary(&reference.artifact()),
-                reference.launch,
-                format!("the reference {}", reference.name),
-                home,
-            ),
-            predecessor: predecessor.map(|p| {
-                Program::new(
-                    layout.binary(&p.artifact()),
-                    p.launch,
-                    format!("the reference {}", p.name),
-                    home,
-                )
-            }),
-        };
+        let contest = contest(layout, exercise, home, &project);
         let trial = Trial {
             contest: &contest,
             tutor: Tutor::new(exercise),
@@ -225,6 +200,42 @@ pub fn verify(
     );
     grade.save(&folder);
     Ok(grade)
+}
+
+/// The learner's program (its copy in `home`, the project read-only for it where that can
+/// be), the reference and the reference of the step before.
+fn contest(layout: &Layout, exercise: Exercise, home: &Path, project: &Project) -> Contest {
+    let reference = exercise.reference();
+    let mut yours = Program::new(
+        home.join("bin").join(exercise.artifact()),
+        exercise.launch(),
+        format!("your {}", exercise.name()),
+        home,
+    );
+    if project.read_only {
+        yours.read_only = Some(layout.repo.clone());
+    }
+    let predecessor = match exercise {
+        Exercise::Step(s) => s.predecessor_step(),
+        Exercise::Capstone(_) => None,
+    };
+    Contest {
+        yours,
+        reference: Program::new(
+            layout.binary(&reference.artifact()),
+            reference.launch,
+            format!("the reference {}", reference.name),
+            home,
+        ),
+        predecessor: predecessor.map(|p| {
+            Program::new(
+                layout.binary(&p.artifact()),
+                p.launch,
+                format!("the reference {}", p.name),
+                home,
+            )
+        }),
+    }
 }
 
 /// Correct, then safe, then fast: each printed as it ends, the first failure the last.

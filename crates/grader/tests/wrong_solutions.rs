@@ -11,7 +11,7 @@ mod common;
 use std::fmt::Write as _;
 use std::fs;
 
-use common::{buildable, replaced, repo, Folder};
+use common::{buildable, repo, Folder};
 use grader::exercise::Exercise;
 
 /// One wrong solution.
@@ -207,11 +207,12 @@ fn graded(folder: &Folder, w: &Wrong) -> (bool, Option<String>) {
     let exercise = Exercise::find(w.exercise).unwrap();
     folder.start(exercise);
     let repo = repo().display().to_string();
-    folder.solve(exercise, |text| {
-        w.edits.iter().fold(text.to_string(), |t, (from, to)| {
-            replaced(&t, from, &to.replace("{repo}", &repo))
-        })
-    });
+    let edits: Vec<(&str, String)> = w
+        .edits
+        .iter()
+        .map(|(from, to)| (*from, to.replace("{repo}", &repo)))
+        .collect();
+    folder.solve_edited(exercise, &edits);
     let mut args = vec!["verify", w.exercise];
     if !w.timed {
         args.push("--untimed");
