@@ -445,6 +445,118 @@ mod tests {
         assert_eq!(list("rank", &[0, 1, 3]), "ranks 0, 1 and 3");
     }
 
+    fn task(name: &str, busy: bool, syscall: &str, frames: &[&str]) -> Task {
+        Task {
+            tid: 1,
+            name: name.into(),
+            busy,
+            syscall: Some(syscall.into()),
+            frames: frames.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_hang_is_named_by_what_ran_and_mpi_only_for_mpi() {
+        let threads = crate::exercise::Exercise::find("write_multiprocessing_queue").unwrap();
+        let waiting = Snapshot {
+            procs: vec![Proc {
+                pid: 1,
+                rank: None,
+                tasks: vec![
+                    task("main", false, "futex", &[]),
+                    task(
+                        "worker-0",
+                        false,
+                        "futex",
+                        &["my_write_multiprocessing_queue::worker at src/main.rs:9"],
+                    ),
+                ],
+            }],
+            final_files: 3,
+        };
+        let (details, named) = diagnose(
+            &waiting,
+            &[],
+            &Tutor::new(threads),
+            (3, 2),
+            "my_write_multiprocessing_queue",
+        );
+        assert_eq!(named.kind, Cause::HangChannelNotClosed);
+        assert!(
+            details
+                .iter()
+                .any(|d| d.contains("in worker at src/main.rs:9")),
+            "{details:?}"
+        );
+        assert!(!named.sentence.contains("rank"), "{}", named.sentence);
+        let stuck = Snapshot {
+            final_files: 1,
+            ..waiting.clone()
+        };
+        let named = diagnose(&stuck, &[], &Tutor::new(threads), (3, 2), "x").1;
+        assert_eq!(named.kind, Cause::HangThreadsDeadlocked);
+        let serial = crate::exercise::Exercise::find("write_vectorized").unwrap();
+        let spinning = Snapshot {
+            procs: vec![Proc {
+                pid: 1,
+                rank: None,
+                tasks: vec![task(
+                    "main",
+                    true,
+                    "",
+                    &["my_write_vectorized::write_data at src/main.rs:40"],
+                )],
+            }],
+            final_files: 0,
+        };
+        let named = diagnose(
+            &spinning,
+            &[],
+            &Tutor::new(serial),
+            (3, 1),
+            "my_write_vectorized",
+        )
+        .1;
+        assert_eq!(named.kind, Cause::HangSpinning);
+        assert!(
+            named.sentence.contains("write_data at src/main.rs:40")
+                && !named.sentence.contains("MPI")
+        );
+        let mpi = crate::exercise::Exercise::find("write_mpi").unwrap();
+        let one_left = Snapshot {
+            procs: vec![Proc {
+                pid: 2,
+                rank: Some(1),
+                tasks: vec![task(
+                    "main",
+                    true,
+                    "",
+                    &[
+                        "PMPI_Recv at precv.c:1",
+                        "my_write_mpi::my_files at src/main.rs:70",
+                    ],
+                )],
+            }],
+            final_files: 2,
+        };
+        let (details, named) = diagnose(&one_left, &[], &Tutor::new(mpi), (3, 2), "my_write_mpi");
+        assert_eq!(named.kind, Cause::HangMpiWaiting);
+        assert!(
+            named
+                .sentence
+                .starts_with("rank 1 waited for rank 0 that had already ended"),
+            "{}",
+            named.sentence
+        );
+        assert!(
+            details
+                .iter()
+                .any(|d| d
+                    == "rank 1 was waiting in MPI_Recv, called from my_files at src/main.rs:70"),
+            "{details:?}"
+        );
+    }
+
     #[test]
     fn a_spinning_thread_is_seen_computing_and_a_sleeping_one_waiting() {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
