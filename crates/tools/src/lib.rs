@@ -1,7 +1,11 @@
-//! Shared by the workshop's tools and the end-to-end tests: running a step binary, and loading
-//! any run's output back as arrays. The steps themselves are the table in `steps`.
+//! Shared by the workshop's tools, the grader and the end-to-end tests: how the project is
+//! built ([`build`]), how a step is started ([`launch`]) and run to its end ([`job`]), and
+//! loading any run's output back as arrays. The steps themselves are the table in `steps`.
 
+pub mod build;
 pub mod capacity;
+pub mod job;
+pub mod launch;
 pub mod read;
 pub mod stats;
 
@@ -109,84 +113,27 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The MPI whose `mpirun` is first on the PATH: what a loaded module (or the system's
-/// alternatives) chose. Their launchers take different options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavour {
-    OpenMpi,
-    /// MPICH and its derivatives, whose launcher is Hydra.
-    Mpich,
-    /// Another launcher: given only `-np`.
-    Other,
-}
+pub use launch::{Flavour, Launcher, Python, SHARED_MEMORY_ONLY};
 
-impl Flavour {
-    /// Asks `mpirun --version` once.
-    pub fn detect() -> Flavour {
-        static FLAVOUR: std::sync::OnceLock<Flavour> = std::sync::OnceLock::new();
-        *FLAVOUR.get_or_init(|| {
-            let out = Command::new("mpirun").arg("--version").output();
-            let text = out
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default();
-            if text.contains("Open MPI") || text.contains("OpenRTE") {
-                Flavour::OpenMpi
-            } else if text.contains("HYDRA") {
-                Flavour::Mpich
-            } else {
-                Flavour::Other
-            }
-        })
-    }
-
-    /// The options that keep a one-machine run on shared memory, skipping the probe for
-    /// cluster networks (Open MPI's takes about 0.2 s; Hydra does not probe).
-    pub fn one_machine(self) -> &'static [&'static str] {
-        match self {
-            Flavour::OpenMpi => &SHARED_MEMORY_ONLY,
-            Flavour::Mpich | Flavour::Other => &[],
-        }
-    }
-}
-
-/// `mpirun -np <ranks> <program>`, as the Makefile starts it: with Open MPI, `--oversubscribe`
-/// when there are more ranks than cores (Hydra allows it anyway) and allowed to run as root
-/// (Open MPI refuses otherwise; the variables do nothing for other users).
+/// `mpirun -np <ranks> <program>`, as the Makefile starts it: quiet, with Open MPI
+/// `--oversubscribe` when there are more ranks than cores (Hydra allows it anyway), and allowed
+/// to run as root (Open MPI refuses otherwise; the variables do nothing for other users).
 pub fn mpirun(ranks: usize, program: &Path) -> Command {
     mpirun_with(ranks, &[], program)
 }
 
-/// Open MPI options for one machine: shared memory only, no probing for cluster networks
-/// (the Makefile's `MPIRUN_FLAGS` suggestion).
-pub const SHARED_MEMORY_ONLY: [&str; 6] = ["--mca", "pml", "ob1", "--mca", "btl", "self,vader"];
-
 /// [`mpirun`] with extra `mpirun` options before the program.
 pub fn mpirun_with(ranks: usize, options: &[&str], program: &Path) -> Command {
-    let mut command = Command::new("mpirun");
-    command
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .args(["-np", &ranks.to_string()]);
-    if ranks > cores() && Flavour::detect() == Flavour::OpenMpi {
-        command.arg("--oversubscribe");
-    }
-    command.args(options).arg(program);
-    command
+    Launcher::new(Launch::Mpi)
+        .ranks(ranks)
+        .mpirun_options(options.iter().copied())
+        .started(program.into(), Vec::new(), None)
 }
 
 /// The command that starts a step: the binary itself, under `mpirun` with `ranks` ranks, or
-/// for a Python step its script with the step's module.
+/// for a Python step its script with the step's module ([`Launcher`] says how).
 pub fn step_command(name: &str, ranks: usize) -> Result<Command> {
-    let launch = steps::find(name).map_or(Launch::Serial, |s| s.launch);
-    let binary = step_binary(name)?;
-    Ok(match launch {
-        Launch::Mpi => mpirun(ranks, &binary),
-        Launch::Python => {
-            link_python_module(&binary)?;
-            python_command(&python_script(python_step()?), &binary)
-        }
-        Launch::Serial | Launch::Threads => Command::new(binary),
-    })
+    launch::step(name, ranks)
 }
 
 /// Runs a step binary with `args` plus `--json` and returns its summary (MPI steps on one rank).
