@@ -123,7 +123,8 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
 
 fn main() -> ExitCode {
     let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank
-                              // Start MPI. Every rank runs this same program; `world` is all of them together.
+
+    // Start MPI. Every rank runs this same program; `world` is all of them together.
     let universe = mpi::initialize().expect("MPI is started once, here");
     let world = universe.world();
     let my_files = my_files(&world, args.n_files);

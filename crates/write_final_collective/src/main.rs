@@ -161,11 +161,12 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
 
 fn main() -> ExitCode {
     let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank
-                              // ANCHOR: fcoll
-                              // Open MPI chooses how to carry out a collective write when MPI starts. Its default in 4.1
-                              // (`vulcan`, which gathers pieces on aggregator ranks) reports success when a write fails
-                              // (a full disk) and leaves holes in the file; `individual`, where each rank writes its own
-                              // part, reports the failure. Unless you chose one yourself.
+
+    // ANCHOR: fcoll
+    // Open MPI chooses how to carry out a collective write when MPI starts. Its default in 4.1
+    // (`vulcan`, which gathers pieces on aggregator ranks) reports success when a write fails
+    // (a full disk) and leaves holes in the file; `individual`, where each rank writes its own
+    // part, reports the failure. Unless you chose one yourself.
     if std::env::var_os("OMPI_MCA_fcoll").is_none() {
         std::env::set_var("OMPI_MCA_fcoll", "individual");
     }

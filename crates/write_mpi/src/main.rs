@@ -89,8 +89,9 @@ fn write_files(args: &Args, my_files: Vec<usize>) -> Result<Output> {
 
 fn main() -> ExitCode {
     let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank
-                              // ANCHOR: init
-                              // Start MPI. Every rank runs this same program; `world` is all of them together.
+
+    // ANCHOR: init
+    // Start MPI. Every rank runs this same program; `world` is all of them together.
     let universe = mpi::initialize().expect("MPI is started once, here");
     let world = universe.world();
     // ANCHOR_END: init
