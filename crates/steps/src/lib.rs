@@ -481,7 +481,18 @@ pub const STEPS: &[Step] = &[
         chapter: "production.md",
         original: false,
         targets: &[Target::AgainstPredecessor],
-        holes: &[],
+        holes: &[
+            Hole {
+                anchor: "check",
+                todo: "every limit against the run's needs before anything is created: the hidden name, the file against ulimit -f and the free space, this rank's memory against its own limits; then the node's sum, on every rank whatever it found",
+                section: "production.md#refused-up-front",
+            },
+            Hole {
+                anchor: "agree",
+                todo: "one all-reduce (max, waiting at most PATIENCE after a failure) of [this rank failed, size - rank for a new failure]; if any failed, the lowest new failure's rank holds the line, an agreed failure passes as it is",
+                section: "production.md#every-rank-agrees-on-every-failure",
+            },
+        ],
     },
 ];
 

@@ -154,6 +154,7 @@ fn write_planes(
 }
 // ANCHOR_END: write_planes
 
+// ANCHOR: write_file
 /// This rank's part of the one file.
 fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> Result<Output> {
     let out = Output::create(args, Format::H5)?; // the output folder
@@ -177,6 +178,7 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
     h5.commit(world)?; // every rank closed it: rank 0 checks it and names it data.h5
     Ok(out)
 }
+// ANCHOR_END: write_file
 
 fn main() -> ExitCode {
     let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank
@@ -194,12 +196,14 @@ fn main() -> ExitCode {
     // Start MPI. Every rank runs this same program; `world` is all of them together.
     let universe = mpi::initialize().expect("MPI is started once, here");
     let world = universe.world();
+    // ANCHOR: refuse
     // What cannot fit (disk, memory, ulimits) is refused before anything is created.
     let grids = 2 + planes_per_round(args.size) as u64; // xx, yy and a batch of planes
     let fits = limits::check(&args, &world, grids).map_err(gridgen::Error::from);
     if let Err(refused) = agree::agree(&world, fits) {
         return agree::finish(&world, Err(refused));
     }
+    // ANCHOR_END: refuse
     let my_files = my_files(&world, args.n_files);
     let written = write_file(&args, &world, my_files);
     // Every rank says how its part went; rank 0 prints the summary of all of them.

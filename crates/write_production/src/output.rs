@@ -33,11 +33,8 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use rustix::fs::{AtFlags, FallocateFlags, FileType, Mode, OFlags};
 
+use crate::limits::METADATA_BYTES;
 use crate::{agree, signals};
-
-/// Bytes of the file beyond its data: HDF5's superblock, the dataset's header and the four
-/// attributes (a run of 20 files of 10×10 takes 2 048 bytes more than its data).
-pub const METADATA_BYTES: u64 = 64 << 10;
 
 /// The run's one file, in its private folder until [`OneFile::commit`]; removed if dropped
 /// before.
@@ -71,6 +68,8 @@ impl Drop for PrivateFolder {
 /// its name and identity (its inode number); each opens it and checks it is that one, ours and
 /// no symlink. HDF5 is then given a path through the folder held open.
 pub fn create_one_file<'a>(out: &'a Output, world: &SimpleCommunicator) -> Result<OneFile<'a>> {
+    // Every rank got this far (its folder, its watch): a rank that did not is in this agreement.
+    agree::agree(world, Ok(()))?;
     let target = out.one_path();
     let dir = open_folder(&target).map_err(|e| cannot(&target, e))?;
     let inner = file_name(&target);
@@ -130,7 +129,12 @@ impl OneFile<'_> {
     /// Every rank has closed the file: rank 0 checks it and gives it its final name, and every
     /// rank learns whether that worked.
     pub fn commit(self, world: &SimpleCommunicator) -> Result<()> {
-        agree::agree(world, Ok(()))?;
+        // A write that met the file-size limit failed, whatever the library reported.
+        let mine = match signals::file_size_limit_met() {
+            Some(_) => Err(cannot(&self.target, "a write failed")),
+            None => Ok(()),
+        };
+        agree::agree(world, mine)?;
         let OneFile {
             file,
             folder,
@@ -146,11 +150,12 @@ impl OneFile<'_> {
         drop(folder);
         agree::agree(world, renamed)?;
         // The file is whole under its name: a signal from now on has nothing to take away.
-        signals::told();
+        signals::committed();
         Ok(())
     }
 }
 
+// ANCHOR: check_before_rename
 /// Before the rename: what is renamed is the plain file HDF5 wrote (not a symlink, not a
 /// folder), the space taken and not used is given back, and `--dir` still leads to the folder
 /// held open.
@@ -182,6 +187,7 @@ fn check_before_rename(
         ))),
     }
 }
+// ANCHOR_END: check_before_rename
 
 /// The output folder, opened once (a symlink at the name the learner gave is followed: that is
 /// the folder they named).
@@ -324,7 +330,12 @@ fn file_name(path: &Path) -> String {
     name.to_string_lossy().into_owned()
 }
 
-/// `cannot write output/data.h5: <why>`.
+/// `cannot write output/data.h5: <why>`, and the cause beneath it when a write of this rank
+/// met the file-size limit (HDF5 says only that the write failed).
 pub fn cannot(target: &Path, why: impl std::fmt::Display) -> Error {
-    Error::msg(format!("cannot write {}: {why}", target.display()))
+    let mut line = format!("cannot write {}: {why}", target.display());
+    if let Some(limit) = signals::file_size_limit_met() {
+        line += &format!(": File too large: a write met the file-size limit (ulimit -f, {limit})");
+    }
+    Error::msg(line)
 }

@@ -59,6 +59,8 @@ struct Unfinished {
 
 static RUN: OnceLock<Run> = OnceLock::new();
 static UNFINISHED: OnceLock<Unfinished> = OnceLock::new();
+/// The private folder's descriptor, once it is open (-1 before).
+static PRIVATE: AtomicI32 = AtomicI32::new(-1);
 /// Open MPI's shared-memory file of this rank (`/dev/shm/vader_segment.…`), which MPI removes
 /// when it ends normally; a rank that ends at once removes it itself.
 static SEGMENT: OnceLock<(RawFd, CString)> = OnceLock::new();
@@ -66,6 +68,8 @@ static SEGMENT: OnceLock<(RawFd, CString)> = OnceLock::new();
 static CLOSING: AtomicBool = AtomicBool::new(false);
 /// Set once the run's outcome is told (its summary or its error): a signal adds no line.
 static TOLD: AtomicBool = AtomicBool::new(false);
+/// Set once the file has its final name: nothing of the run is unfinished any more.
+static COMMITTED: AtomicBool = AtomicBool::new(false);
 /// Set by SIGXFSZ: a write of this rank met the file-size limit.
 static LIMIT_MET: AtomicBool = AtomicBool::new(false);
 /// The launcher's process id and its stderr, opened at the start: where rank 0's line goes
@@ -175,12 +179,16 @@ pub fn private_folder_opened(private: impl AsFd) -> io::Result<()> {
     Ok(())
 }
 
-/// The private folder's descriptor for the handler (-1 until it is open).
-static PRIVATE: AtomicI32 = AtomicI32::new(-1);
-
 /// The run's outcome has been told: a signal from now on ends the process without a word.
 pub fn told() {
     TOLD.store(true, Ordering::SeqCst);
+}
+
+/// The file has its final name, whole: a signal from now on removes nothing, and says nothing
+/// (the run's summary is its outcome).
+pub fn committed() {
+    COMMITTED.store(true, Ordering::SeqCst);
+    told();
 }
 
 /// This rank has said why the run failed and ends while the others may still be held: it
@@ -216,6 +224,7 @@ extern "C" fn on_file_size_limit(_signal: c_int) {
     LIMIT_MET.store(true, Ordering::SeqCst);
 }
 
+// ANCHOR: stop
 /// Removes the unfinished file, says one line (rank 0, unless the outcome was told), and ends
 /// the process at once. Async-signal-safe: no allocation, no lock.
 fn stop(why: Stopped) -> ! {
@@ -245,6 +254,7 @@ fn stop(why: Stopped) -> ! {
     // SAFETY: _exit is async-signal-safe.
     unsafe { libc::_exit(code) }
 }
+// ANCHOR_END: stop
 
 /// What [`remove_unfinished`] found.
 pub struct Removed {
@@ -272,7 +282,7 @@ pub fn remove_unfinished(reporter: bool) -> Removed {
                 // Gone, whichever rank took it away first.
                 let gone = libc::unlinkat(private, u.file.as_ptr(), 0) == 0
                     || *libc::__errno_location() == libc::ENOENT;
-                removed.file = gone && !TOLD.load(Ordering::SeqCst);
+                removed.file = gone && !COMMITTED.load(Ordering::SeqCst);
                 removed.told_elsewhere = reporter && libc::unlinkat(private, MARK.as_ptr(), 0) == 0;
             }
             libc::unlinkat(u.dir, u.folder.as_ptr(), libc::AT_REMOVEDIR);
@@ -322,6 +332,16 @@ fn say_stopped(run: &Run, why: Stopped, removed: bool) {
     }
 }
 
+/// The file-size limit (`ulimit -f`) as it is now, if a write of this rank has met it.
+pub fn file_size_limit_met() -> Option<String> {
+    LIMIT_MET.load(Ordering::SeqCst).then(file_size_limit)
+}
+
+fn file_size_limit() -> String {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Fsize).current;
+    limit.map_or_else(|| "raised again since".to_owned(), crate::limits::human)
+}
+
 /// A rank held inside HDF5 since its write met the file-size limit: it says so, takes the
 /// file away and ends with 1; the launcher then ends the other ranks. Runs on the watching
 /// thread (not in a handler), while the main thread is held.
@@ -330,12 +350,11 @@ fn give_up_held() {
         return;
     }
     let Some(run) = RUN.get() else { return };
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Fsize).current;
-    let limit = limit.map_or_else(|| "raised again since".to_owned(), crate::limits::human);
     let line = format!(
-        "Error: rank {}: cannot write {}: File too large: a write met the file-size limit (ulimit -f, now {limit}) and HDF5 did not return within {} s (the other ranks wait in it); unfinished file removed\n",
+        "Error: rank {}: cannot write {}: File too large: a write met the file-size limit (ulimit -f, {}) and HDF5 did not return within {} s (the other ranks wait in it); unfinished file removed\n",
         run.rank,
         String::from_utf8_lossy(&run.target),
+        file_size_limit(),
         HELD.as_secs()
     );
     if !run.reporter {
@@ -364,6 +383,8 @@ pub fn out_of_memory(bytes: usize) -> ! {
     if let Some(run) = run {
         line.push(b"rank ");
         line.number(run.rank as u64);
+        line.push(b": cannot write ");
+        line.push(&run.target);
         line.push(b": ");
     }
     line.push(b"out of memory: an allocation of ");
