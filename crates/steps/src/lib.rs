@@ -13,6 +13,7 @@
 use std::fmt;
 
 pub mod derived;
+pub mod makefile;
 pub mod source;
 
 /// What a step writes.

@@ -11,6 +11,20 @@ pub fn main_rs(step: &str) -> String {
     }
 }
 
+/// The files a learner compares to see what `step` changes against `pred`, in the order shown:
+/// each pair is (before, after), relative to the repository's root. A step's lesson file
+/// against its predecessor's; a Python step first shows its script against its numpy twin (the
+/// one import that changes), then its Rust module against the predecessor's `main.rs`.
+pub fn diff_pairs(pred: &str, step: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    if crate::find(step).is_some_and(|s| s.launch == crate::Launch::Python) {
+        let script = |name: &str| format!("crates/{step}/python/{name}.py");
+        pairs.push((script(pred), script(step)));
+    }
+    pairs.push((main_rs(pred), main_rs(step)));
+    pairs
+}
+
 /// True for the book's include markers, `// ANCHOR: name` and `// ANCHOR_END: name` (in Rust;
 /// with `#` in a shell script, in an HTML comment in Markdown).
 pub fn is_anchor_line(line: &str) -> bool {
@@ -96,5 +110,27 @@ mod tests {
         let f = anchor_text(TEXT, "f").unwrap();
         assert_eq!(code_lines(&f), ["fn f() {", "    g(); // why", "}"]);
         assert_eq!(main_rs("write"), "crates/write/src/main.rs");
+    }
+
+    #[test]
+    fn a_python_step_is_compared_script_first() {
+        let [(before, after)] = &diff_pairs("write", "write_vectorized")[..] else {
+            panic!("one pair for a Rust step");
+        };
+        assert_eq!(
+            (before.as_str(), after.as_str()),
+            (
+                "crates/write/src/main.rs",
+                "crates/write_vectorized/src/main.rs"
+            )
+        );
+        let python = crate::STEPS
+            .iter()
+            .find(|s| s.launch == crate::Launch::Python)
+            .unwrap();
+        let pairs = diff_pairs("write_vectorized_binary", python.name);
+        assert_eq!(pairs.len(), 2);
+        assert!(pairs[0].1.ends_with(&format!("python/{}.py", python.name)));
+        assert_eq!(pairs[1].1, main_rs(python.name));
     }
 }

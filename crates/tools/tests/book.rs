@@ -242,21 +242,9 @@ fn every_link_between_pages_leads_somewhere() {
 }
 
 fn makefile_targets() -> BTreeSet<String> {
-    // The Makefile and what it includes: the step targets are generated into steps.mk.
-    let makefile = std::fs::read_to_string(repo().join("Makefile")).unwrap()
-        + &std::fs::read_to_string(repo().join("steps.mk")).unwrap();
-    let mut targets = BTreeSet::new();
-    for line in makefile.lines() {
-        if line.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && !line.contains(":=")
-            && !line.contains("?=")
-        {
-            if let Some((names, _)) = line.split_once(':') {
-                targets.extend(names.split_whitespace().map(str::to_owned));
-            }
-        }
-    }
-    targets
+    // The Makefile and every file it includes (the step targets are generated into steps.mk),
+    // read as the deck reads it.
+    steps::makefile::Makefile::read(&repo()).unwrap().targets
 }
 
 #[test]

@@ -7,13 +7,17 @@
 //!                                      N: rust, hdf5, mpi, parallel-hdf5; F: txt, npy, h5)
 //!     steps get NAME FIELD             one field: launch, format, needs, predecessor, lesson,
 //!                                      about, chapter, number
+//!     steps diff PRED STEP             what STEP changes against PRED, as a learner reads it
+//!                                      (`make diff`, the book's diffs): `diff -u` of the files
+//!                                      source::diff_pairs names, without ANCHOR markers
 //!
 //! Paths are relative to the repository's root, found from this crate's location.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
-use steps::{derived, Format, Launch, Needs, Step, STEPS};
+use steps::{derived, source, Format, Launch, Needs, Step, STEPS};
 
 fn root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -52,6 +56,7 @@ fn run(words: &[&str]) -> Result<(), Failure> {
         ["check"] => check(),
         ["list", filters @ ..] => list(filters),
         ["get", name, field] => get(name, field),
+        ["diff", pred, step] => diff(pred, step),
         _ => Err(Failure::Usage(format!("unknown command {words:?}"))),
     }
 }
@@ -141,4 +146,42 @@ fn get(name: &str, field: &str) -> Result<(), Failure> {
     };
     println!("{value}");
     Ok(())
+}
+
+/// `diff -u` of each pair of files, their ANCHOR lines left out (through two files of this
+/// process's own in the temporary folder), under the files' own names.
+fn diff(pred: &str, step: &str) -> Result<(), Failure> {
+    for name in [pred, step] {
+        steps::find(name).ok_or_else(|| Failure::Usage(format!("no step {name}")))?;
+    }
+    let usage = |what: String| Failure::Usage(what);
+    let temp = std::env::temp_dir();
+    let scratch = [0, 1].map(|i| temp.join(format!("steps-diff-{}-{i}", std::process::id())));
+    let mut shown = Vec::new();
+    for (before, after) in source::diff_pairs(pred, step) {
+        for (path, copy) in [&before, &after].into_iter().zip(&scratch) {
+            let text = std::fs::read_to_string(root().join(path))
+                .map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+            std::fs::write(copy, source::strip_anchors(&text))
+                .map_err(|e| usage(format!("cannot write {}: {e}", copy.display())))?;
+        }
+        let out = Command::new("diff")
+            .args(["-u", "--label", &before, "--label", &after])
+            .args(&scratch)
+            .output()
+            .map_err(|e| usage(format!("cannot run diff: {e}")))?;
+        // diff says 0 for the same text, 1 for a difference, more for trouble.
+        if out.status.code().is_none_or(|c| c > 1) {
+            return Err(usage(
+                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            ));
+        }
+        shown.extend(out.stdout);
+    }
+    for copy in &scratch {
+        let _ = std::fs::remove_file(copy);
+    }
+    std::io::stdout()
+        .write_all(&shown)
+        .map_err(|e| usage(format!("cannot print the diff: {e}")))
 }
