@@ -28,6 +28,8 @@ BIN := $(CARGO_TARGET_DIR)/release
 # The steps: their lists, predecessors (PRED_<step>) and documented targets, generated from the
 # step table (crates/steps) by `make steps`.
 include steps.mk
+# The room at a glance: make room, and what make verify sends it when ROOM is set.
+include room.mk
 
 # Debian installs each MPI's parallel HDF5 in a folder of its own: point hdf5-metno at the one
 # of the MPI in use, unless HDF5_DIR is set already (an HDF5 module sets it; hdf5-metno then
@@ -157,6 +159,7 @@ test-installed:
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory slides-pdf book
 	scripts/browser-test.sh
+	scripts/room-test.sh
 	$(BIN)/deck checkpoints
 	scripts/stack-test.sh
 	scripts/slurm-test-twice.sh
@@ -226,7 +229,7 @@ exercise: need-exercise setup-for-$(or $(STEP),none) ## Start an exercise in exe
 	@$(GRADER) new $(STEP) $(if $(filter predecessor,$(FROM)),--from-predecessor) $(if $(RESET),--reset)
 
 verify: need-exercise setup-for-$(or $(STEP),none) ## Grade exercises/STEP: it builds, writes the reference's bits, fails safely, is as fast as the reference
-	@$(GRADER) verify $(STEP)
+	@$(GRADER) verify $(STEP); status=$$?; $(room_send); exit $$status
 
 hint: need-exercise ## The next hint for exercise STEP, from its chapter
 	@$(GRADER) hint $(STEP)

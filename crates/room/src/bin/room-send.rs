@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use room::grade::GradeError;
 use room::http::RoomUrl;
 use room::learner::Learner;
-use room::send::{self, Flushed, Place, Problem};
+use room::send::{self, Flushed, Place, Problem, QueueError};
 
 /// What the room may add to a verify, at most: well inside the second it is allowed.
 const DEADLINE: Duration = Duration::from_millis(700);
@@ -60,16 +61,20 @@ fn run(deadline: Instant) -> Result<bool, String> {
     let place = Place::new(&exercises);
     let learner =
         Learner::load_or_create(&place.dir, chosen.as_deref()).map_err(|e| e.to_string())?;
-    // A grade that cannot be queued is said; what waits is sent all the same.
+    // A grade that cannot be queued is said (unless there is none: the grader said why); what
+    // waits is sent all the same.
     let queued = send::queue_grade(&place, &learner, &exercises.join(&step));
-    if let Err(e) = &queued {
-        println!("room: this verify's result is not sent: {e}");
+    match &queued {
+        Err(QueueError::Grade(GradeError::Read { source, .. }))
+            if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => println!("room: this verify's result is not sent: {e}"),
+        Ok(_) => {}
     }
     let queue = place.queue();
     let flushed = send::flush(&queue, &url, deadline)
         .map_err(|e| format!("{}: {e}", queue.dir().display()))?;
     say(&learner, &flushed, &queue.dir().display().to_string());
-    Ok(flushed.waiting == 0 && flushed.refused.is_empty() && queued.is_ok())
+    Ok(flushed.waiting == 0 && flushed.refused.is_empty())
 }
 
 fn say(learner: &Learner, flushed: &Flushed, queue: &str) {

@@ -131,15 +131,27 @@ pub fn view(snapshot: &Snapshot, setting: &Setting) -> View {
         .iter()
         .map(|(id, name)| (id.as_str(), name.as_str()))
         .collect();
-    let column: HashMap<&str, usize> = setting
+    // The columns: every exercise someone has a result for, in the workshop's order (the
+    // grid stays wide enough to read on a projector until the room gets there).
+    let started: BTreeSet<&str> = snapshot
+        .latest
+        .iter()
+        .map(|l| l.exercise.as_str())
+        .collect();
+    let exercises: Vec<String> = setting
         .exercises
+        .iter()
+        .filter(|e| started.contains(e.as_str()))
+        .cloned()
+        .collect();
+    let column: HashMap<&str, usize> = exercises
         .iter()
         .enumerate()
         .map(|(i, e)| (e.as_str(), i))
         .collect();
     let mut rows: BTreeMap<(&str, &str), Vec<Cell>> = BTreeMap::new();
     for (id, name) in &names {
-        rows.insert((name, id), vec![Cell::NotStarted; setting.exercises.len()]);
+        rows.insert((name, id), vec![Cell::NotStarted; exercises.len()]);
     }
     for latest in &snapshot.latest {
         let name = names.get(latest.learner.as_str()).copied().unwrap_or("");
@@ -151,7 +163,7 @@ pub fn view(snapshot: &Snapshot, setting: &Setting) -> View {
         }
     }
     View {
-        exercises: setting.exercises.to_vec(),
+        exercises,
         learners: rows
             .into_iter()
             .map(|((name, _), cells)| Row {
@@ -341,6 +353,8 @@ mod tests {
         let v = view(&snap, &setting(&exercises, &plan, now));
         let names: Vec<_> = v.learners.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["ada", "bob", "cy"]);
+        // No one has a result for the capstone: no column for it yet.
+        assert_eq!(v.exercises, ["write_a", "write_b"]);
         assert_eq!(
             v.learners[0].cells[0],
             Cell::Passing {

@@ -19,6 +19,10 @@ function breakable(name) {
   return span;
 }
 
+function count(n, what) {
+  return n + " " + what + (n === 1 ? "" : "s");
+}
+
 function cellText(cell) {
   switch (cell.state) {
     case "passing": return "✓ " + cell.speed;
@@ -42,7 +46,7 @@ function drawGrid(view) {
     tr.append(el("td", learner.name, "who"));
     learner.cells.forEach((cell, i) => {
       const td = el("td", cellText(cell), cell.state);
-      td.title = learner.name + ", " + view.exercises[i];
+      td.title = learner.name + ", " + view.exercises[i] + ": " + td.textContent;
       tr.append(td);
     });
     rows.append(tr);
@@ -73,8 +77,8 @@ function drawPlan(view) {
                   d.late ? "late" : ""));
   }
   document.getElementById("summary").textContent =
-    view.learners.length + " learners · " + view.results + " results · minute " + plan.minute +
-    " of " + plan.total + " · " + plan.part;
+    count(view.learners.length, "learner") + " · " + count(view.results, "result") + " · minute " +
+    plan.minute + " of " + plan.total + " · " + plan.part;
 }
 
 function draw(view) {

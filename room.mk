@@ -1,0 +1,49 @@
+# The room at a glance (crates/room), included by the Makefile. `make room`, on the
+# instructor's laptop or a login node, starts a small server and prints two lines: the
+# learners' ROOM=… and the instructor's page. A learner who sets ROOM (on the make command line,
+# or once in the site file) sends each `make verify`'s verdict there: a pseudonym, the exercise,
+# the verdict, the cause's kind, the speed ratio and the time; never code.
+
+# The room's address: the command line, the environment, or the site file's ROOM=….
+ifeq ($(origin ROOM),undefined)
+  ROOM := $(shell . scripts/site.sh >/dev/null 2>&1 && echo "$$ROOM")
+endif
+# The learner's pseudonym: kept in exercises/.room/ once given; a random one until then.
+ROOM_NAME ?=
+# The client reads both from its environment (no quoting of a URL on a shell line).
+export ROOM ROOM_NAME
+
+# The server's settings: its database (results, code, token and clock, kept across restarts),
+# its port, the host name learners reach it by (default: this machine's address), the plan.
+ROOM_DB ?= $(OUT)/room/room.sqlite
+ROOM_PORT ?= 8737
+ROOM_HOST ?=
+ROOM_PLAN ?= three-hours
+ROOM_CSV ?= $(OUT)/room/room.csv
+
+.PHONY: room room-export room-load
+
+room: ## Start the room's server; it prints the learners' ROOM=… and the instructor's page  (ROOM_PORT, ROOM_HOST, ROOM_DB, ROOM_PLAN=day)
+	@$(CARGO) build --release --quiet -p room --bin room
+	@$(BIN)/room serve --db "$(ROOM_DB)" --port $(ROOM_PORT) $(if $(ROOM_HOST),--host $(ROOM_HOST)) --plan $(ROOM_PLAN)
+
+room-export: ## Every result the room received, as CSV: room/room.csv in the output folder (ROOM_CSV=…)
+	@$(CARGO) build --release --quiet -p room --bin room
+	@$(BIN)/room export --db "$(ROOM_DB)" --out "$(ROOM_CSV)"
+
+room-load: ## 60 simulated learners posting every 2 s for 10 minutes to a real server (killed and restarted halfway): crates/room/load.md
+	$(CARGO) build --release -p room
+	$(BIN)/room-load --learners 60 --every 2 --seconds 600 --kill-after 300 --report crates/room/load.md
+
+# The learner's client, built before the grader runs and only when its sources change (cargo
+# alone takes a few tenths of a second to say so). A client that does not build costs the
+# learner nothing but the room.
+ROOM_SEND := $(BIN)/room-send
+$(ROOM_SEND): crates/room/Cargo.toml $(wildcard crates/room/src/*.rs) crates/room/src/bin/room-send.rs
+	@$(CARGO) build --release --quiet -p room --no-default-features --bin room-send \
+	  && touch -c $@ || echo "room: the room's client did not build: this verify's result is not sent"
+verify: $(if $(ROOM),$(ROOM_SEND))
+prepare: $(ROOM_SEND)
+
+# What `make verify` runs after the grader: its exit code is ignored (the grader's stands).
+room_send = $(if $(ROOM),{ test ! -x $(ROOM_SEND) || $(ROOM_SEND) $(STEP) || true; },:)
