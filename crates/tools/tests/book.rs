@@ -93,14 +93,26 @@ fn to_root(page: &str) -> String {
     "../".repeat(page.matches('/').count() + 2)
 }
 
-/// How `page` includes one anchored part of a step's lesson file (`main.rs`, or a Python step's
-/// `lib.rs`: the file `steps::source::main_rs` names).
+/// How `page` includes one anchored part of a step's code: from its lesson file (`main.rs`, or a
+/// Python step's `lib.rs`: the file `steps::source::main_rs` names), or from the module of the
+/// step's crate that holds the anchor (`write_production`'s holes are in its modules).
 fn lesson_include(page: &str, step: &str, anchor: &str) -> String {
-    format!(
-        "{{{{#include {}{}:{anchor}}}}}",
-        to_root(page),
-        steps::source::main_rs(step)
-    )
+    let marker = format!("// ANCHOR: {anchor}\n");
+    let holds =
+        |file: &str| std::fs::read_to_string(repo().join(file)).is_ok_and(|t| t.contains(&marker));
+    let main_rs = steps::source::main_rs(step);
+    let file = if holds(&main_rs) {
+        main_rs
+    } else {
+        std::fs::read_dir(repo().join(format!("crates/{step}/src")))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| format!("crates/{step}/src/{}", e.file_name().to_string_lossy()))
+            .find(|file| holds(file))
+            .unwrap_or(main_rs)
+    };
+    format!("{{{{#include {}{file}:{anchor}}}}}", to_root(page))
 }
 
 /// Every `{{#include path}}` or `{{#include path:anchor}}` in `text`.
@@ -230,24 +242,9 @@ fn every_link_between_pages_leads_somewhere() {
 }
 
 fn makefile_targets() -> BTreeSet<String> {
-    // The Makefile and every file it includes (the step targets are generated into steps.mk).
-    let main = std::fs::read_to_string(repo().join("Makefile")).unwrap();
-    let mut makefile = main.clone();
-    for file in main.lines().filter_map(|l| l.strip_prefix("include ")) {
-        makefile += &std::fs::read_to_string(repo().join(file.trim())).unwrap();
-    }
-    let mut targets = BTreeSet::new();
-    for line in makefile.lines() {
-        if line.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && !line.contains(":=")
-            && !line.contains("?=")
-        {
-            if let Some((names, _)) = line.split_once(':') {
-                targets.extend(names.split_whitespace().map(str::to_owned));
-            }
-        }
-    }
-    targets
+    // The Makefile and every file it includes (the step targets are generated into steps.mk),
+    // read as the deck reads it.
+    steps::makefile::Makefile::read(&repo()).unwrap().targets
 }
 
 #[test]
