@@ -63,6 +63,7 @@ fn write_files(args: &Args, out: &Output) -> Result<()> {
             let tasks = tasks.clone();
             workers.push(scope.spawn(move || worker(tasks, args, out)));
         }
+        drop(tasks); // the workers alone hold the queue's other end now
         for file_id in 0..args.n_files {
             // A send fails only once every worker has stopped on an error: join says which.
             if queue.send(file_id).is_err() {
