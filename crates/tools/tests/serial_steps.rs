@@ -8,30 +8,31 @@ mod common;
 
 use std::fs;
 
-use common::{assert_fails, files_under, format_of, numpy_check, run, run_ok};
-use tools::{compare_runs, load_run, Format};
+use common::{assert_fails, files_under, format_of, hidden_files, numpy_check, run, run_ok};
+use tools::{compare_runs, load_run, Format, Launch};
 
-const SERIAL: [&str; 4] = [
-    "write",
-    "write_vectorized",
-    "write_vectorized_binary",
-    "write_hdf5",
-];
+/// The serial steps, from the table: the baseline first.
+fn serial() -> Vec<&'static str> {
+    common::steps_launched(Launch::Serial)
+}
 
 #[test]
 fn every_serial_step_writes_the_same_numbers() {
+    let steps = serial();
+    let (baseline, rest) = steps.split_first().unwrap();
+    assert!(rest.len() >= 3, "the table lists {steps:?}");
     for (n, s) in [(1, 1), (3, 5), (4, 8), (2, 101), (5, 100)] {
         let root = tempfile::tempdir().unwrap();
-        let baseline = root.path().join("write");
-        run_ok("write", &baseline, n, s);
-        let expected = load_run(&baseline, "data", Format::Txt, n).unwrap();
+        let dir = root.path().join(baseline);
+        run_ok(baseline, &dir, n, s);
+        let expected = load_run(&dir, "data", format_of(baseline), n).unwrap();
         assert_eq!(expected[&0].dim(), (s, s));
-        for step in &SERIAL[1..] {
+        for step in rest {
             let dir = root.path().join(step);
             run_ok(step, &dir, n, s);
             let arrays = load_run(&dir, "data", format_of(step), n).unwrap();
             compare_runs(&expected, &arrays)
-                .unwrap_or_else(|e| panic!("{step} -n {n} -s {s} differs from write: {e}"));
+                .unwrap_or_else(|e| panic!("{step} -n {n} -s {s} differs from {baseline}: {e}"));
         }
     }
 }
@@ -40,12 +41,12 @@ fn every_serial_step_writes_the_same_numbers() {
 fn numpy_and_h5py_read_every_output_back_exactly() {
     for (n, s) in [(1, 1), (3, 5), (2, 100), (2, 101)] {
         let root = tempfile::tempdir().unwrap();
-        for step in SERIAL {
+        for step in serial() {
             run_ok(step, &root.path().join(step), n, s);
         }
         let stdout = numpy_check(root.path(), n, s);
-        let expected_arrays = n * 3; // two text steps and one .npy step…
-        let expected_arrays = expected_arrays + n; // …and the HDF5 datasets
+        // Every step's n arrays: its files, or its HDF5 file's datasets.
+        let expected_arrays = n * serial().len();
         assert!(
             stdout.contains(&format!("read {expected_arrays} arrays back exactly")),
             "{stdout}"
@@ -66,18 +67,16 @@ fn bad_arguments_are_usage_errors() {
         (&["-n", "ten"], "got 'ten'"),
         (&["-s", "2.5"], "got '2.5'"),
         (&["-o", ""], "prefix must not be empty"),
-        (&["-o", "run/x"], "path separator"),
+        (&["-o", "run/x"], "it names files, not folders"),
+        (&["-o", ".x"], "starts with a dot"),
         (&["--no-such-flag"], "unexpected argument '--no-such-flag'"),
-        (
-            &["-s", "4000000000"],
-            "needs more memory than any machine has",
-        ),
+        (&["-s", "4000000000"], "larger than any machine's memory"),
         (
             &["-s", "18446744073709551615"],
-            "needs more memory than any machine has",
+            "larger than any machine's memory",
         ),
     ];
-    for step in SERIAL {
+    for step in serial() {
         for (args, cause) in cases {
             let mut all = args.to_vec();
             all.extend(["--dir", d]);
@@ -93,20 +92,20 @@ fn an_output_folder_that_cannot_be_created_is_a_runtime_error() {
     let blocker = root.path().join("not_a_folder");
     fs::write(&blocker, "x").unwrap();
     let dir = blocker.join("out");
-    for step in SERIAL {
+    for step in serial() {
         assert_fails(
             step,
             &["-n", "2", "--dir", dir.to_str().unwrap()],
             root.path(),
             1,
-            &format!("cannot create output folder {}", dir.display()),
+            &format!("cannot create the folder {}", dir.display()),
         );
     }
 }
 
 #[test]
 fn a_target_that_cannot_be_written_is_named_and_leaves_no_partial_file() {
-    for step in SERIAL {
+    for step in serial() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("out");
         fs::create_dir(&dir).unwrap();
@@ -124,24 +123,20 @@ fn a_target_that_cannot_be_written_is_named_and_leaves_no_partial_file() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{step}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(
-            stderr.contains(&dir.join(target).display().to_string()),
-            "{stderr}"
-        );
-        let partials: Vec<_> = files_under(&dir)
-            .into_iter()
-            .filter(|f| f.contains(".partial"))
-            .collect();
-        assert!(partials.is_empty(), "{step} left {partials:?}");
+        let said = format!("Error: cannot write {}: ", dir.join(target).display());
+        assert!(stderr.starts_with(&said), "{step}: {stderr}");
+        assert!(stderr.contains("Is a directory"), "{step}: {stderr}");
+        let hidden = hidden_files(&dir);
+        assert!(hidden.is_empty(), "{step} left {hidden:?}");
+        common::assert_whole(&dir, format_of(step), &[(4, 10)]);
     }
 }
 
-// File-size limits (`ulimit -f` up front, and lowered mid-run with prlimit), full disks,
-// signals and concurrent runs are in tests/failures.rs, for every step.
+// Full disks, signals and concurrent runs: tests/promises.rs, for every plain step.
 
 #[test]
 fn output_of_an_earlier_run_is_overwritten() {
-    for step in SERIAL {
+    for step in serial() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("out");
         run_ok(step, &dir, 2, 3);
@@ -154,7 +149,7 @@ fn output_of_an_earlier_run_is_overwritten() {
 #[test]
 fn the_summary_line_reports_the_run() {
     let root = tempfile::tempdir().unwrap();
-    for step in SERIAL {
+    for step in serial() {
         let dir = root.path().join(step);
         let summary = tools::run_step(
             step,

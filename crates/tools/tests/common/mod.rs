@@ -1,26 +1,44 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests of the plain steps.
 #![allow(dead_code)] // each test file uses its own share of them
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use ndarray::Array2;
 use tools::{step_binary, step_info, Format, Launch, Step, STEPS};
 
-/// The first step of the table started the way `launch` says that writes `format`: the tests
-/// choose the steps they exercise by what they are, never by name.
-pub fn first(launch: Launch, format: Format) -> &'static str {
+/// Every plain step of the table that `keep` accepts (the hardening step, `write_production`,
+/// has tests of its own).
+pub fn steps_where(keep: impl Fn(&Step) -> bool) -> Vec<&'static str> {
     STEPS
         .iter()
-        .find(|s| s.launch == launch && s.format == format)
+        .filter(|s| s.plain() && keep(s))
         .map(|s| s.name)
+        .collect()
+}
+
+/// The first plain step of the table started the way `launch` says that writes `format`: the
+/// tests choose the steps they exercise by what they are, never by name.
+pub fn first(launch: Launch, format: Format) -> &'static str {
+    steps_where(|s| s.launch == launch && s.format == format)
+        .first()
+        .copied()
         .unwrap_or_else(|| panic!("the table has no {launch:?} step writing {format:?}"))
 }
 
-/// Every step of the table that `keep` accepts.
-pub fn steps_where(keep: impl Fn(&Step) -> bool) -> Vec<&'static str> {
-    STEPS.iter().filter(|s| keep(s)).map(|s| s.name).collect()
+/// The plain steps started the way `launch` says, in the table's order.
+pub fn steps_launched(launch: Launch) -> Vec<&'static str> {
+    steps_where(|s| s.launch == launch)
+}
+
+pub fn step_launch(step: &str) -> Launch {
+    step_info(step).unwrap().launch
+}
+
+pub fn format_of(step: &str) -> Format {
+    step_info(step).unwrap().format
 }
 
 /// The command that starts `step` itself (an MPI step as a single process): its binary, or for
@@ -32,21 +50,13 @@ pub fn start(step: &str) -> Command {
     Command::new(step_binary(step).unwrap())
 }
 
-/// [`start`], as words for a shell line (`env PYTHONPATH=… python3 script` for a Python step).
-pub fn start_words(step: &str) -> String {
-    let command = start(step);
-    let words: Vec<String> = std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|w| w.to_string_lossy().into_owned())
-        .collect();
-    let env: Vec<String> = command
-        .get_envs()
-        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
-        .collect();
-    if env.is_empty() {
-        words.join(" ")
+/// The command that starts `step` as a learner does: an MPI step under `mpirun` with `ranks`
+/// ranks (under a time limit: a wrong collective would wait forever), any other as [`start`].
+pub fn launch(step: &str, ranks: usize) -> Command {
+    if step_launch(step) == Launch::Mpi {
+        timed_mpirun(ranks, &step_binary(step).unwrap())
     } else {
-        format!("env {} {}", env.join(" "), words.join(" "))
+        start(step)
     }
 }
 
@@ -56,6 +66,22 @@ pub fn run(step: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot start {step}: {e}"))
+}
+
+/// Runs `step` with `args` under `timeout -k 5 <limit>`: a run that hangs fails the test (exit
+/// code 124) instead of holding it for ever.
+pub fn run_within(limit: Duration, step: &str, args: &[&str]) -> Output {
+    let inner = start(step);
+    let out = Command::new("timeout")
+        .args(["-k", "5", &limit.as_secs().to_string()])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {step}: {e}"));
+    assert_ne!(out.status.code(), Some(124), "{step} {args:?} hung");
+    out
 }
 
 /// `-n N -s S --dir DIR`: the arguments of a run of `n` files of `s × s` into `dir`.
@@ -73,17 +99,16 @@ pub fn sizes(n: usize, s: usize, dir: &Path) -> Vec<String> {
 }
 
 pub fn run_ok(step: &str, dir: &Path, n: usize, s: usize) {
-    let args = sizes(n, s, dir);
-    let out = run(step, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = start(step).args(sizes(n, s, dir)).output().unwrap();
     assert!(
         out.status.success(),
         "{step} -n {n} -s {s} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr_of(&out)
     );
 }
 
-pub fn format_of(step: &str) -> Format {
-    step_info(step).unwrap().format
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Every file name under `dir`, recursively, sorted.
@@ -103,18 +128,57 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Checks a run that must fail: its exit code, one line on stderr containing `cause`, and no
-/// output file left behind under `dir`.
+/// The hidden files under `dir`: the unfinished files of runs (`.data00042.npy~<pid>~…`).
+pub fn hidden_files(dir: &Path) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|f| {
+            Path::new(f)
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect()
+}
+
+/// The files in `dir` under final names (not hidden), sorted.
+pub fn final_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Our own lines on stderr: an error, a stop, a note. Open MPI adds its banners around a failed
+/// job, and its MPI-IO layer lines of its own (`mca_fbtl_posix_pwritev: …`).
+pub fn our_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| {
+            ["Error: ", "Stopped by ", "Note: "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Checks a run that must fail: its exit code, one line on stderr, `Error: ` and containing
+/// `cause`, and no data file, whole or unfinished, left under `dir`.
 pub fn assert_fails(step: &str, args: &[&str], dir: &Path, code: i32, cause: &str) {
     let out = run(step, args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(code), "{step} {args:?}: {stderr}");
     assert_eq!(
         stderr.lines().count(),
         1,
         "{step} {args:?} must say one line: {stderr}"
     );
-    assert!(stderr.starts_with(&format!("{step}: ")), "{stderr}");
+    assert!(stderr.starts_with("Error: "), "{step} {args:?}: {stderr}");
     assert!(
         stderr.contains(cause),
         "{step} {args:?}: expected '{cause}' in: {stderr}"
@@ -124,6 +188,60 @@ pub fn assert_fails(step: &str, args: &[&str], dir: &Path, code: i32, cause: &st
         .filter(|f| f.contains("data"))
         .collect();
     assert!(leftovers.is_empty(), "{step} {args:?} left {leftovers:?}");
+}
+
+/// The array of file `file_id` of a run of `n_files` files of `size × size`: the data contract,
+/// which the numpy checks tie to numpy's own values.
+pub fn expected(n_files: usize, size: usize, file_id: usize) -> Array2<f64> {
+    let (x, y) = gridgen_contract::axes(size);
+    let (xx, yy) = gridgen_contract::meshgrid(&x, &y);
+    gridgen_contract::field::generate_data(&xx, &yy, n_files, file_id)
+}
+
+fn same_bits(a: &Array2<f64>, b: &Array2<f64>) -> bool {
+    a.dim() == b.dim() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+/// Checks that every file standing under a final name in `dir` (prefix `data`) is whole and
+/// right, bit for bit, for one of the runs `runs` (`(n_files, size)`), and names what is not.
+/// Returns how many files it checked (a folder a test put in a file's way is none).
+pub fn assert_whole(dir: &Path, format: Format, runs: &[(usize, usize)]) -> usize {
+    let mut checked = 0;
+    for path in final_files(dir).into_iter().filter(|p| !p.is_dir()) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(stem) = name
+            .strip_prefix("data")
+            .and_then(|n| n.strip_suffix(&format!(".{format}")))
+        else {
+            continue;
+        };
+        if format.one_file() {
+            assert_eq!(stem, "", "{}: an unexpected file", path.display());
+            let whole = runs.iter().any(|&(n, s)| {
+                tools::load_run(dir, "data", format, n).is_ok_and(|arrays| {
+                    arrays
+                        .iter()
+                        .all(|(t, a)| same_bits(a, &expected(n, s, *t)))
+                })
+            });
+            assert!(whole, "{} is no run's whole file", path.display());
+        } else {
+            let file_id: usize = stem
+                .parse()
+                .unwrap_or_else(|_| panic!("{}: an unexpected file", path.display()));
+            let data = match format {
+                Format::Txt => tools::read::load_txt(&path),
+                _ => tools::read::load_npy(&path),
+            }
+            .unwrap_or_else(|e| panic!("a partial file under a final name: {e}"));
+            let whole = runs
+                .iter()
+                .any(|&(n, s)| file_id < n && same_bits(&data, &expected(n, s, file_id)));
+            assert!(whole, "{} holds no run's array", path.display());
+        }
+        checked += 1;
+    }
+    checked
 }
 
 /// `timeout -k 5 120 mpirun -np <ranks> … <program>`: an MPI job that cannot hang the tests (a
@@ -160,18 +278,9 @@ pub fn numpy_check(root: &Path, n: usize, s: usize) -> String {
     assert!(
         out.status.success(),
         "numpy check failed for n={n} s={s}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr_of(&out)
     );
     stdout
-}
-
-/// The steps started the way `launch` says, from the one step list (tools::STEPS).
-pub fn steps_launched(launch: tools::Launch) -> Vec<&'static str> {
-    tools::STEPS
-        .iter()
-        .filter(|s| s.launch == launch)
-        .map(|s| s.name)
-        .collect()
 }
 
 /// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped.
@@ -218,67 +327,19 @@ pub fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// Temporary files left anywhere under `dir`.
-pub fn partials(dir: &Path) -> Vec<String> {
-    files_under(dir)
-        .into_iter()
-        .filter(|f| f.contains(".partial"))
-        .collect()
-}
-
-/// `bash -c "<shell>; exec <step> <args>"` under a time limit; for an MPI step, every rank runs
-/// that under `mpirun` (so a `ulimit` holds for the ranks, not for mpirun's own start-up files).
-pub fn shell_run(prefix: &str, step: &str, ranks: usize, args: &[&str]) -> Output {
-    let rank_script = format!("{prefix}; exec {} {}", start_words(step), args.join(" "));
-    let script = if step_launch(step) == Launch::Mpi {
-        let mpirun = tools::mpirun(ranks, Path::new("bash"));
-        let mut words = vec![mpirun.get_program().to_string_lossy().into_owned()];
-        words.extend(mpirun.get_args().map(|a| a.to_string_lossy().into_owned()));
-        format!("{} -c '{rank_script}'", words.join(" "))
-    } else {
-        rank_script
-    };
-    Command::new("timeout")
-        .args(["-k", "5", "120", "bash", "-c", &script])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .output()
-        .unwrap()
-}
-
-pub fn step_launch(step: &str) -> Launch {
-    tools::step_info(step).unwrap().launch
-}
-
-pub fn stderr_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Our own lines on stderr (Open MPI adds its banners around a failed job, and its MPI-IO layer
-/// a line of its own, `<program>: mca_fbtl_…`, naming the system's error).
-pub fn our_lines(step: &str, stderr: &str) -> Vec<String> {
-    stderr
-        .lines()
-        .filter(|l| l.starts_with(&format!("{step}: ")) && !l.contains(": mca_"))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Starts `step` on a run long enough to interrupt (`-n 100000 -s 60` into `out_dir`), under
-/// `timeout --foreground` — so a signal sent to it reaches the step (or mpirun, which passes it to
-/// its ranks) as Ctrl-C or `scancel` would, not every process of the group at once — and returns
-/// once the run is well underway (some files done; for an HDF5 step its one file started).
-pub fn start_long_run(step: &str, ranks: usize, out_dir: &Path) -> std::process::Child {
+/// Starts `step` on a run long enough to interrupt (`-n 100000 -s 60` into `out_dir`; an MPI
+/// step under `mpirun` with `ranks` ranks), under `timeout --foreground` — so that a signal sent
+/// to it reaches the step (or mpirun, which passes it to its ranks) as Ctrl-C or `scancel` would,
+/// not every process of the group at once — and returns once the run is well under way (some
+/// files done; for an HDF5 step its one file started).
+pub fn start_long_run(step: &str, ranks: usize, out_dir: &Path) -> Child {
+    let inner = launch(step, ranks);
     let mut command = Command::new("timeout");
-    command.args(["--foreground", "-k", "5", "120"]);
-    if step_launch(step) == Launch::Mpi {
-        let mpirun = tools::mpirun(ranks, &step_binary(step).unwrap());
-        command.arg(mpirun.get_program()).args(mpirun.get_args());
-        command.env("OMPI_ALLOW_RUN_AS_ROOT", "1");
-        command.env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    } else {
-        command.arg(step_binary(step).unwrap());
-    }
+    command
+        .args(["--foreground", "-k", "5", "120"])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
     let child = command
         .args(["-n", "100000", "-s", "60", "--dir"])
         .arg(out_dir)
@@ -286,16 +347,12 @@ pub fn start_long_run(step: &str, ranks: usize, out_dir: &Path) -> std::process:
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let enough = if tools::step_info(step).unwrap().format == Format::H5 {
-        1
-    } else {
-        3
-    };
+    let enough = if format_of(step).one_file() { 1 } else { 3 };
     let start = Instant::now();
     while files_under(out_dir).len() < enough && start.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(300));
     child
 }
 
@@ -319,37 +376,6 @@ pub fn step_processes(step: &str, launcher: u32) -> Vec<u32> {
     } else {
         below_timeout
     }
-}
-
-/// The MPI rank of process `pid`, from what its launcher gave it (Open MPI's or MPICH's name).
-pub fn rank_of(pid: u32) -> Option<usize> {
-    let environ = fs::read(format!("/proc/{pid}/environ")).ok()?;
-    environ.split(|&b| b == 0).find_map(|entry| {
-        let entry = std::str::from_utf8(entry).ok()?;
-        ["OMPI_COMM_WORLD_RANK=", "PMI_RANK="]
-            .iter()
-            .find_map(|v| entry.strip_prefix(v))?
-            .parse()
-            .ok()
-    })
-}
-
-/// The files under /dev/shm that processes `pids` have mapped (Open MPI's `vader_segment.*`).
-pub fn shared_memory_files(pids: &[u32]) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = pids
-        .iter()
-        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/maps")).ok())
-        .flat_map(|maps| {
-            maps.lines()
-                .filter_map(|l| l.split_whitespace().nth(5).map(str::to_owned))
-                .filter(|f| f.starts_with("/dev/shm/"))
-                .collect::<Vec<_>>()
-        })
-        .map(PathBuf::from)
-        .collect();
-    files.sort();
-    files.dedup();
-    files
 }
 
 pub fn signal_to(pid: u32, signal: &str) {
