@@ -8,7 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{files_under, numpy_check, steps_launched, timed_mpirun};
+use common::{
+    files_under, first, format_of, hidden_files, numpy_check, our_lines, steps_launched,
+    steps_where, timed_mpirun,
+};
 use tools::read::load_h5;
 use tools::{compare_runs, load_run, reference, step_binary, Format, Launch};
 
@@ -30,7 +33,7 @@ fn mpirun(step: &str, ranks: usize, args: &[&str]) -> Output {
     out
 }
 
-fn run_ok(step: &str, ranks: usize, dir: &Path, n: usize, s: usize) -> String {
+fn run_ok(step: &str, ranks: usize, dir: &Path, n: usize, s: usize) {
     let (n, s) = (n.to_string(), s.to_string());
     let out = mpirun(
         step,
@@ -42,27 +45,22 @@ fn run_ok(step: &str, ranks: usize, dir: &Path, n: usize, s: usize) -> String {
         out.status.success(),
         "{step} -np {ranks} -n {n} -s {s}: {stderr}"
     );
-    stderr
 }
 
 fn every_case_matches_the_serial_output(step: &str) {
+    let one_file = format_of(step).one_file();
     for s in SIZES {
         for n in N_FILES {
             let expected = reference(n, s);
-            // write_final's file must hold what write_hdf5's does: datasets, values, attributes.
+            // A one-file step's file must hold what the serial HDF5 step's does: datasets,
+            // values, attributes.
             let serial_h5 = tempfile::tempdir().unwrap();
-            let one_file = step.starts_with("write_final");
             if one_file {
-                let out = Command::new(step_binary("write_hdf5").unwrap())
-                    .args(["-n", &n.to_string(), "-s", &s.to_string(), "--dir"])
-                    .arg(serial_h5.path())
-                    .output()
-                    .unwrap();
-                assert!(out.status.success());
+                common::run_ok(first(Launch::Serial, Format::H5), serial_h5.path(), n, s);
             }
             for ranks in RANKS {
                 let dir = tempfile::tempdir().unwrap();
-                let stderr = run_ok(step, ranks, dir.path(), n, s);
+                run_ok(step, ranks, dir.path(), n, s);
                 let case = format!("{step} -np {ranks} -n {n} -s {s}");
                 if one_file {
                     let ours = load_h5(&dir.path().join("data.h5")).unwrap();
@@ -71,57 +69,49 @@ fn every_case_matches_the_serial_output(step: &str) {
                     let arrays = load_run(dir.path(), "data", Format::H5, n).unwrap();
                     compare_runs(&expected, &arrays).unwrap_or_else(|e| panic!("{case}: {e}"));
                     // The collective step's one 3-D dataset reads back as the same arrays.
-                    assert!(ours == theirs, "{case}: differs from write_hdf5's file");
+                    assert!(ours == theirs, "{case}: differs from the serial HDF5 file");
                 } else {
                     let arrays = load_run(dir.path(), "data", Format::Npy, n).unwrap();
                     compare_runs(&expected, &arrays).unwrap_or_else(|e| panic!("{case}: {e}"));
                 }
+                // Nothing else: no hidden file left, whatever the number of idle ranks.
                 let files = files_under(dir.path());
                 let want = if one_file { 1 } else { n };
                 assert_eq!(files.len(), want, "{case}: {files:?}");
-                // Ranks beyond the number of files say they had nothing to do.
-                let idle = stderr.matches("no files to write").count();
-                assert_eq!(idle, ranks.saturating_sub(n), "{case}: {stderr}");
             }
         }
     }
 }
 
 #[test]
-fn write_mpi_matches_the_serial_steps() {
-    every_case_matches_the_serial_output("write_mpi");
+fn the_mpi_steps_of_a_file_each_match_the_serial_steps() {
+    let steps = steps_where(|s| s.launch == Launch::Mpi && !s.format.one_file());
+    assert!(steps.len() >= 2, "{steps:?}");
+    for step in steps {
+        every_case_matches_the_serial_output(step);
+    }
 }
 
 #[test]
-fn write_mpi_scatter_matches_the_serial_steps() {
-    every_case_matches_the_serial_output("write_mpi_scatter");
-}
-
-#[test]
-fn write_final_matches_write_hdf5() {
-    every_case_matches_the_serial_output("write_final");
-}
-
-#[test]
-fn write_final_collective_matches_write_hdf5() {
-    every_case_matches_the_serial_output("write_final_collective");
+fn the_mpi_steps_of_one_file_match_the_serial_hdf5_step() {
+    let steps = steps_where(|s| s.launch == Launch::Mpi && s.format.one_file());
+    assert!(steps.len() >= 2, "{steps:?}");
+    for step in steps {
+        every_case_matches_the_serial_output(step);
+    }
 }
 
 #[test]
 fn h5py_reads_the_parallel_files_back() {
     let root = tempfile::tempdir().unwrap();
     let (n, s) = (7, 100);
-    run_ok("write_final", 3, &root.path().join("write_final"), n, s);
-    run_ok(
-        "write_final_collective",
-        4,
-        &root.path().join("write_final_collective"),
-        n,
-        s,
-    );
+    let steps = steps_where(|s| s.launch == Launch::Mpi && s.format.one_file());
+    for (step, ranks) in steps.iter().zip([3, 4].into_iter().cycle()) {
+        run_ok(step, ranks, &root.path().join(step), n, s);
+    }
     let stdout = numpy_check(root.path(), n, s);
     assert!(
-        stdout.contains(&format!("read {} arrays back exactly", 2 * n)),
+        stdout.contains(&format!("read {} arrays back exactly", steps.len() * n)),
         "{stdout}"
     );
 }
@@ -149,52 +139,6 @@ fn a_plain_run_without_mpirun_is_one_rank() {
         );
         let summary = tools::parse_summary(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
         assert_eq!(summary.ranks, Some(1), "{step}");
-    }
-}
-
-/// Runs `command` (a step, perhaps behind a launcher) on a small run into a new folder and
-/// checks that it is refused: exit 1, `says` on stderr, no output folder.
-fn assert_refused(mut command: Command, case: &str, says: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = command
-        .args(["-n", "3", "-s", "4", "--dir"])
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
-    assert!(stderr.contains(says), "{case}: {stderr}");
-    assert!(
-        !dir.path().join("out").exists(),
-        "{case} created its folder"
-    );
-}
-
-/// A process that a launcher started as one of several, whose MPI sees it alone (another MPI's
-/// launcher, or srun with the wrong --mpi plugin), refuses instead of writing every file alone.
-#[test]
-fn a_launcher_of_another_mpi_is_refused_not_run_alone() {
-    let mpich = Path::new("/usr/bin/mpiexec.mpich");
-    for step in steps_launched(Launch::Mpi) {
-        for variable in ["PMI_SIZE", "SLURM_STEP_NUM_TASKS", "OMPI_COMM_WORLD_SIZE"] {
-            let mut command = Command::new(step_binary(step).unwrap());
-            command.env(variable, "2");
-            assert_refused(
-                command,
-                &format!("{step} with {variable}=2"),
-                &format!("started as one of 2 processes ({variable}=2)"),
-            );
-        }
-        // The real thing, where MPICH is installed beside (make setup-stacks).
-        if mpich.exists() && tools::Flavour::detect() == tools::Flavour::OpenMpi {
-            let mut command = Command::new(mpich);
-            command.args(["-n", "2"]).arg(step_binary(step).unwrap());
-            assert_refused(
-                command,
-                &format!("{step} under MPICH's mpiexec"),
-                "PMI_SIZE=2",
-            );
-        }
     }
 }
 
@@ -229,21 +173,14 @@ fn an_unwritable_output_folder_fails_the_job_with_the_rank_message() {
     let dir = blocker.join("out");
     for step in steps_launched(Launch::Mpi) {
         for ranks in [2, 3] {
-            let message = format!(
-                "{step}: rank 0: cannot create output folder {}",
-                dir.display()
-            );
+            let message = format!("Error: rank 0: cannot create the folder {}", dir.display());
             let stderr = assert_job_fails(
                 step,
                 ranks,
                 &["-n", "5", "--dir", dir.to_str().unwrap()],
                 &message,
             );
-            assert_eq!(
-                stderr.matches("cannot create output folder").count(),
-                1,
-                "{stderr}"
-            );
+            assert_eq!(our_lines(&stderr).len(), 1, "{step} -np {ranks}: {stderr}");
         }
     }
 }
@@ -256,27 +193,26 @@ fn a_failed_write_on_one_rank_fails_the_job_and_leaves_no_partial_file() {
         std::fs::create_dir(&dir).unwrap();
         // With 7 files over 3 ranks, file 5 belongs to rank 2 (chunks 0-2, 3-4, 5-6). For
         // the one-file steps a folder named data.h5 makes rank 0 fail at the end, renaming it.
-        let (target, rank) = if step.starts_with("write_final") {
+        let (target, rank) = if format_of(step).one_file() {
             ("data.h5", 0)
         } else {
             ("data00005.npy", 2)
         };
         std::fs::create_dir(dir.join(target)).unwrap();
         let message = format!(
-            "{step}: rank {rank}: cannot write {}",
+            "Error: rank {rank}: cannot write {}: Is a directory",
             dir.join(target).display()
         );
-        assert_job_fails(
+        let stderr = assert_job_fails(
             step,
             3,
             &["-n", "7", "-s", "20", "--dir", dir.to_str().unwrap()],
             &message,
         );
-        let partial: Vec<_> = files_under(&dir)
-            .into_iter()
-            .filter(|f| f.contains(".partial"))
-            .collect();
-        assert!(partial.is_empty(), "{step} left {partial:?}");
+        assert_eq!(our_lines(&stderr).len(), 1, "{step}: {stderr}");
+        let hidden = hidden_files(&dir);
+        assert!(hidden.is_empty(), "{step} left {hidden:?}");
+        common::assert_whole(&dir, format_of(step), &[(7, 20)]);
     }
 }
 
@@ -284,7 +220,12 @@ fn a_failed_write_on_one_rank_fails_the_job_and_leaves_no_partial_file() {
 fn bad_arguments_are_reported_once_by_rank_0() {
     for step in steps_launched(Launch::Mpi) {
         let stderr = assert_job_fails(step, 3, &["-n", "0"], "must be at least 1, got 0");
-        assert_eq!(stderr.matches("must be at least 1").count(), 1, "{stderr}");
+        let ours = our_lines(&stderr);
+        assert_eq!(ours.len(), 1, "{step}: {stderr}");
+        assert!(
+            ours[0].contains("must be at least 1, got 0"),
+            "{step}: {stderr}"
+        );
     }
 }
 
@@ -307,8 +248,7 @@ fn the_mpi_steps_run_over_tcp_as_between_nodes() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{step} over TCP: {stderr}");
-        let format = tools::step_info(step).unwrap().format;
-        let arrays = load_run(dir.path(), "data", format, 9).unwrap();
+        let arrays = load_run(dir.path(), "data", format_of(step), 9).unwrap();
         compare_runs(&reference(9, 30), &arrays).unwrap_or_else(|e| panic!("{step} over TCP: {e}"));
     }
 }
