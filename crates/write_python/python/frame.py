@@ -1,38 +1,63 @@
-"""The frame around the Python step, as gridgen is around the Rust steps: the command line
-(-n, -s, -o, --dir, --json), the output folder, the summary line, and one line on stderr for
-anything that ends the run. The lesson, the loop and its kernel, is the script's own."""
+"""What the Python step shares with the Rust steps, beside its lesson: a command line whose
+complaints are one line, the output folder and the summary line, and one line (never a
+traceback) for whatever ends the run."""
 
 import argparse
+import contextlib
 import json
 import os
-import resource
 import signal
+import socket
 import sys
 import time
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose complaint is one line and exit code 2, as the Rust steps'."""
+
+    def error(self, message):
+        sys.stderr.write("Error: %s\n" % message)
+        sys.exit(2)
+
+
+class Failed(Exception):
+    """A failure the run names in its own words."""
+
+
 class Stopped(Exception):
-    """A signal that ends the run: SIGTERM (scancel), SIGHUP."""
-
-    def __init__(self, signum):
-        super().__init__(signum)
-        self.signum = signum
+    """Ctrl-C (SIGINT), scancel or a time limit (SIGTERM), a closed terminal (SIGHUP)."""
 
 
-class Usage(Exception):
-    """Arguments that are wrong on every machine."""
+def at_least_one(text):
+    if not text.lstrip("-").isdigit():
+        raise argparse.ArgumentTypeError("expected a whole number of at least 1, got '%s'" % text)
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError("must be at least 1, got %s" % text)
+    return int(text)
+
+
+def prefix(text):
+    if not text or text[0] == "." or "/" in text or "~" in text or not text.isprintable():
+        raise argparse.ArgumentTypeError("the prefix %r must be a plain file name" % text)
+    return text
 
 
 class Output:
-    """The run's folder and file names, and how many files are done."""
+    """The run's folder and file names, how many files are done, and the summary line."""
 
-    def __init__(self, folder, prefix):
-        self.dir = folder
-        self.prefix = prefix
-        self.done = 0
+    def __init__(self, args):
+        self.args, self.done = args, 0
+        try:
+            os.makedirs(args.dir, exist_ok=True)
+        except OSError as e:
+            raise Failed("cannot create the folder %s: %s" % (args.dir, e.strerror))
+        remove_abandoned(args.dir)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self.stop)
+        self.start = time.perf_counter()
 
     def path(self, file_id):
-        return os.path.join(self.dir, "%s%05d.npy" % (self.prefix, file_id))
+        return os.path.join(self.args.dir, "%s%05d.npy" % (self.args.output, file_id))
 
     def progress(self, files):
         """The file indices, each counted as done when the loop moves on (like tqdm)."""
@@ -40,143 +65,70 @@ class Output:
             yield file_id
             self.done += 1
 
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise Usage(message)
-
-
-def at_least_one(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a whole number of at least 1, got '%s'" % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1, got %d" % value)
-    return value
-
-
-def file_prefix(text):
-    if not text or text.startswith(".") or os.sep in text or any(c < " " for c in text):
-        raise argparse.ArgumentTypeError(
-            "the prefix %r must be a plain file name: not empty, no leading dot, no separator" % text
-        )
-    return text
-
-
-def parse(step):
-    parser = Parser(prog=step, description="Step 12 and its Python original: one .npy file per index.")
-    parser.add_argument("-n", "--n-files", type=at_least_one, default=15, help="number of files to write")
-    parser.add_argument("-s", "--size", type=at_least_one, default=100, help="grid size: size x size")
-    parser.add_argument("-o", "--output", type=file_prefix, default="data", help="file-name prefix")
-    parser.add_argument("--dir", default="output", help="output folder, created if missing")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    return parser.parse_args()
-
-
-def summary(step, args, out, seconds):
-    size = sum(os.path.getsize(out.path(t)) for t in range(args.n_files))
-    rate = (lambda amount: amount / seconds) if seconds > 0 else (lambda amount: 0.0)
-    fields = {
-        "step": step,
-        "n_files": args.n_files,
-        "size": args.size,
-        "bytes": size,
-        "seconds": seconds,
-        "files_per_second": rate(args.n_files),
-        "mb_per_second": rate(size / 1e6),
-    }
-    if args.json:
-        return json.dumps(fields)
-    return "%s: %d files of %d×%d, %.2f MB written in %.3f s (%.0f files/s, %.1f MB/s)" % (
-        step, args.n_files, args.size, args.size, size / 1e6, seconds,
-        fields["files_per_second"], fields["mb_per_second"],
-    )
-
-
-def human(size):
-    """Bytes in a unit a learner reads at a glance, as the Rust steps say them."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20)):
-        if size >= scale:
-            return "%.1f %s" % (size / scale, unit)
-    return "%.1f KiB" % (size / 1024)
-
-
-def refusal(args):
-    """What this machine refuses before anything is written (one .npy file: 128 bytes of header
-    and 8 a value), as the Rust steps check it: the file-size limit, and the free space."""
-    largest = 128 + 8 * args.size * args.size
-    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    if limit != resource.RLIM_INFINITY and largest > limit:
-        return "a file of this run takes about %s but the file-size limit (ulimit -f) is %s" % (
-            human(largest), human(limit))
-    folder = args.dir
-    while not os.path.isdir(folder):
-        folder = os.path.dirname(os.path.abspath(folder))
-    disk = os.statvfs(folder)
-    free, needed = disk.f_bavail * disk.f_frsize, largest * args.n_files
-    if 0 < free < needed:
-        return "the run writes about %s but %s has only %s free" % (human(needed), folder, human(free))
-    return None
-
-
-def say(step, text):
-    sys.stderr.write("%s: %s\n" % (step, text))
-    sys.stderr.flush()
-
-
-def on_signal(signum, _frame):
-    raise Stopped(signum)
-
-
-def run(lesson):
-    """Runs `lesson(args, out)` as a step: exit 0 with the summary, 2 for arguments wrong on
-    every machine, 1 when the machine refuses or the run fails, 128 + n for signal n."""
-    step = os.path.splitext(os.path.basename(sys.argv[0]))[0]
-    # As the Rust steps do: Ctrl-C, scancel and a closed terminal end the run between files, with
-    # one line (a file is always renamed complete or removed inside the kernel's call).
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, on_signal)
-    try:
-        args = parse(step)
-    except Usage as e:
-        say(step, "%s (see --help)" % e)
-        return 2
-    refused = refusal(args)
-    if refused:
-        say(step, refused)
-        return 1
-    try:
-        os.makedirs(args.dir, exist_ok=True)
-    except OSError as e:
-        say(step, "cannot create output folder %s: %s" % (args.dir, e.strerror))
-        return 1
-    out = Output(args.dir, args.output)
-    return finish(step, args, out, lesson)
-
-
-def finish(step, args, out, lesson):
-    start = time.perf_counter()
-    try:
-        lesson(args, out)
-        line = summary(step, args, out, time.perf_counter() - start)
-    except OSError as e:
-        where = e.filename if e.filename is not None else args.dir
-        say(step, "cannot write %s: %s" % (where, e.strerror or e))
-        return 1
-    except MemoryError:
-        say(step, "out of memory: the machine's memory, the job's --mem or ulimit -v")
-        return 1
-    except (KeyboardInterrupt, Stopped) as e:
-        signum = signal.SIGINT if isinstance(e, KeyboardInterrupt) else e.signum
+    def stop(self, signum, _frame):
+        # Raised where the script is: between two files (a save finishes or cleans up first).
         name = signal.Signals(signum).name
-        say(step, "stopped by %s after %d of %d files" % (name, out.done, args.n_files))
-        return 128 + signum
-    except Exception as e:  # a bug, the learner's or ours: one line, where and what
-        say(step, "%s: %s" % (type(e).__name__, str(e).replace("\n", " ")))
-        return 1
+        raise Stopped(signum, "Stopped by %s: %d of %d files written" % (name, self.done, self.args.n_files))
+
+    def finish(self):
+        seconds = time.perf_counter() - self.start
+        files = [self.path(t) for t in range(self.args.n_files)]
+        size = sum(os.path.getsize(f) for f in files)
+        rate = 1 / seconds if seconds > 0 else 0.0
+        step = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+        summary = dict(step=step, n_files=self.args.n_files, size=self.args.size,
+                       bytes=size, seconds=seconds, files_per_second=self.args.n_files * rate,
+                       mb_per_second=size / 1e6 * rate)
+        if self.args.json:
+            print(json.dumps(summary))
+        else:
+            print("{step}: {n_files} files of {size}×{size}, {0:.2f} MB written in {seconds:.3f} s "
+                  "({files_per_second:.0f} files/s, {mb_per_second:.1f} MB/s)".format(size / 1e6, **summary))
+
+
+def remove_abandoned(folder):
+    """Removes the hidden files (.data00042.npy~<pid>~<host>~<random>) that runs on this
+    machine left when they were killed outright (SIGKILL) and could not remove them."""
+    for name in os.listdir(folder):
+        parts = name.rsplit("~", 3)
+        if name[0] == "." and len(parts) == 4 and parts[2] == host() and not alive(parts[1]):
+            with contextlib.suppress(FileNotFoundError):  # another run may be as quick
+                os.remove(os.path.join(folder, name))
+
+
+def alive(pid):
     try:
-        print(line, flush=True)
-    except BrokenPipeError:
+        os.kill(int(pid), 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (ValueError, PermissionError):  # not a process id; another user's process
         pass
+    return True
+
+
+def host():
+    return socket.gethostname().replace("~", "-")
+
+
+def run(main):
+    """Runs main() as the Rust steps run: one line on stderr for whatever ends it early, and the
+    exit code 2 for arguments, 1 for a failure, 128 + n for signal n."""
+    try:
+        main()
+    except Stopped as e:
+        sys.stderr.write("%s\n" % e.args[1])
+        return 128 + e.args[0]
+    except KeyboardInterrupt:  # before the run began
+        sys.stderr.write("Stopped by SIGINT\n")
+        return 128 + signal.SIGINT
+    except Failed as e:
+        sys.stderr.write("Error: %s\n" % e)
+        return 1
+    except OSError as e:
+        where = " %s" % e.filename if e.filename else ""
+        sys.stderr.write("Error: cannot write%s: %s\n" % (where, e.strerror or e))
+        return 1
+    except Exception as e:  # a bug, the learner's or ours: one line, what and where
+        sys.stderr.write("Error: %s: %s\n" % (type(e).__name__, str(e).replace("\n", " ")))
+        return 1
     return 0

@@ -1,9 +1,14 @@
-"""numpy's kernel: the field of one file, and numpy.save into a hidden file that gets its name
-once complete (so that an interrupted run never leaves a half-written file behind)."""
+"""numpy's kernel: the field of one file, and numpy.save into a hidden file that takes its name
+once complete (so that a stopped run never leaves half a file under a final name, and of two
+runs writing one name the last to finish wins it whole)."""
 
 import os
+import secrets
+import string
 
 import numpy as np
+
+import frame
 
 
 def generate_data(X, Y, n_files, file_id):
@@ -12,15 +17,15 @@ def generate_data(X, Y, n_files, file_id):
 
 def save(path, data):
     folder, name = os.path.split(path)
-    temp = os.path.join(folder, ".%s.%d.partial" % (name, os.getpid()))
-    with open(temp, "xb") as f:
-        try:
-            np.save(f, data)
-        except BaseException:
-            os.remove(temp)
-            raise
+    random = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(6))
+    hidden = os.path.join(folder, ".%s~%d~%s~%s" % (name, os.getpid(), frame.host(), random))
     try:
-        os.replace(temp, path)
-    except BaseException:
-        os.remove(temp)
+        with open(hidden, "xb") as f:
+            np.save(f, data)
+        os.replace(hidden, path)
+    except BaseException as e:  # an error, or a signal: the hidden file goes, path stays as it was
+        if os.path.exists(hidden):
+            os.remove(hidden)
+        if isinstance(e, OSError):  # named as the file it was to be, as Rust's save names it
+            raise OSError(e.errno, e.strerror or str(e), path) from None
         raise

@@ -1,13 +1,15 @@
-"""One .npy file per index, as the workshop's Python course writes them: the grid, then for
-each file its array and numpy.save's bytes. Which kernel computes and saves each array is the
-one import below: numpy's (write_vectorized_binary.py) or Rust's (write_python.py)."""
+"""One .npy file per index, as the workshop's Python course writes them: the command line, the
+grid, then for each file its array and numpy.save's bytes. Which kernel computes and saves each
+array is the one import below: numpy's (write_vectorized_binary.py) or Rust's (write_python.py).
+frame.py holds what every step shares: one-line errors, signals, the summary line."""
 
 import sys
 
 import numpy as np
 
+import frame
+
 # ANCHOR: loop
-from frame import run
 from numpy_kernel import generate_data, save
 
 
@@ -20,5 +22,18 @@ def write_files(args, out):
 # ANCHOR_END: loop
 
 
+def main():
+    parser = frame.ArgumentParser(description="One .npy file per index, as numpy.save writes it.")
+    parser.add_argument("-n", "--n-files", type=frame.at_least_one, default=15, help="number of files")
+    parser.add_argument("-s", "--size", type=frame.at_least_one, default=100, help="grid size: size x size")
+    parser.add_argument("-o", "--output", type=frame.prefix, default="data", help="file-name prefix")
+    parser.add_argument("--dir", default="output", help="output folder, created if missing")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    args = parser.parse_args()
+    out = frame.Output(args)  # the folder; Ctrl-C or scancel stops the run between two files
+    write_files(args, out)
+    out.finish()  # the summary line
+
+
 if __name__ == "__main__":
-    sys.exit(run(write_files))
+    sys.exit(frame.run(main))

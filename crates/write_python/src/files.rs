@@ -1,5 +1,6 @@
 //! Files written all or nothing, as numpy.save's replacement must: into a hidden file beside
-//! the final one, renamed only once complete and only if it is still the file written; and an
+//! the final one, `.data00042.npy~<pid>~<host>~<random>` (the Rust steps' names, which the
+//! next run into the folder clears if its process was killed), renamed once complete; and an
 //! I/O error as the `OSError` Python expects.
 
 use std::fs::{File, OpenOptions};
@@ -10,66 +11,50 @@ use pyo3::exceptions::PyOSError;
 use pyo3::PyErr;
 
 /// Writes `parts` into a new hidden file beside `path`, and renames it to `path` once all is
-/// written. On failure the hidden file is removed and `path` is left as it was.
+/// written. What stood at `path` is replaced: of two runs writing one name, the last to finish
+/// wins it whole, and nothing is deleted after the rename. On failure the hidden file is
+/// removed and `path` is left as it was.
 pub fn write_new(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
-    let (mut file, temp) = create_hidden(path)?;
+    let (mut file, hidden) = create_hidden(path)?;
     let written = parts
         .iter()
         .try_for_each(|part| file.write_all(part))
-        .and_then(|()| rename_if_ours(&file, &temp, path));
+        .and_then(|()| std::fs::rename(&hidden, path));
     if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
+        let _ = std::fs::remove_file(&hidden);
     }
     written
 }
 
-/// Renames `temp` to `path` only if `temp` still names the file written through `file` — not a
-/// symlink or another file that someone put in its place — and checks afterwards that `path`
-/// names it (a swap in the instant between is undone).
-fn rename_if_ours(file: &File, temp: &Path, path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let ours = file.metadata()?;
-    let is_ours = |p: &Path| {
-        std::fs::symlink_metadata(p).is_ok_and(|m| {
-            m.file_type().is_file() && (m.dev(), m.ino()) == (ours.dev(), ours.ino())
-        })
-    };
-    let replaced = || {
-        io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "someone replaced the temporary file while it was written",
-        )
-    };
-    if !is_ours(temp) {
-        return Err(replaced());
-    }
-    std::fs::rename(temp, path)?;
-    if !is_ours(path) {
-        let _ = std::fs::remove_file(path);
-        return Err(replaced());
-    }
-    Ok(())
-}
-
-/// `.<name>.<pid>-<k>.partial` beside `path`: the first such name not taken, created
-/// exclusively (a file or a symlink already there is never opened, the next name is tried).
+/// A new file at a hidden name beside `path`, created exclusively (a name already taken, by a
+/// file or a symlink, is never opened: another is drawn).
 fn create_hidden(path: &Path) -> io::Result<(File, PathBuf)> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?
         .to_string_lossy();
-    for k in 0..64 {
-        let temp = path.with_file_name(format!(".{name}.{}-{k}.partial", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => return Ok((file, temp)),
+    let (pid, host) = (std::process::id(), host());
+    for _ in 0..16 {
+        let random: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(6)
+            .collect();
+        let hidden = path.with_file_name(format!(".{name}~{pid}~{host}~{random}"));
+        match OpenOptions::new().write(true).create_new(true).open(&hidden) {
+            Ok(file) => return Ok((file, hidden)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        "no free temporary name beside it",
+        "no free hidden name beside it",
     ))
+}
+
+/// This machine's name, as the kernel has it (`~` separates the hidden names' parts).
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "unknown".to_owned(), |h| h.trim().replace('~', "-"))
 }
 
 /// An I/O error as Python's own: `OSError(errno, strerror, filename)`, which prints as
