@@ -8,6 +8,48 @@ NP ?= 2
 # run of another step.
 STEP ?=
 CARGO ?= cargo
+PYTHON3 ?= /usr/bin/python3
+
+# --- The command line, checked before anything runs -------------------------------------------
+# N, S, W and NP are whole numbers from 1 up; OUT (and any folder given) holds nothing a shell
+# would read as more than a name (; | & < > $ quotes \ * ? a tab or a newline; spaces are
+# fine); STEP and JOB are plain names. Anything else is refused here in one line, with exit
+# code 2, before anything is built or started. Values are read as they were typed
+# ($(value …)), so that make runs nothing written in them either.
+empty :=
+space := $(empty) $(empty)
+tab := $(empty)	$(empty)
+define newline
+
+
+endef
+digits := 0 1 2 3 4 5 6 7 8 9
+name_chars := a b c d e f g h i j k l m n o p q r s t u v w x y z \
+              A B C D E F G H I J K L M N O P Q R S T U V W X Y Z $(digits) _
+# $(call without,TEXT,CHARS): TEXT with each of the characters CHARS removed.
+without = $(if $(2),$(call without,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+# TEXT with its blanks made visible to the functions above, which split words at blanks.
+visible = $(subst $(newline),~,$(subst $(tab),~,$(subst $(space),~,$(1))))
+is_count = $(if $(call without,$(call visible,$(1)),$(digits)),,$(if $(subst 0,,$(1)),yes))
+is_name = $(if $(call without,$(call visible,$(1)),$(name_chars)),,yes)
+quote := '
+dquote := "
+backquote := `
+dollar := $$
+backslash := $(strip \ )
+unsafe_chars := ; & | < > * ? $(quote) $(dquote) $(backquote) $(dollar) $(backslash)
+unsafe = $(strip $(foreach c,$(unsafe_chars),$(findstring $(c),$(1))) \
+  $(if $(findstring $(newline),$(1)),a newline) $(if $(findstring $(tab),$(1)),a tab))
+# How a refused value is shown: on one line, and where it came from if not the command line.
+shown = $(1)='$(subst $(newline),\n,$(value $(1)))'$(if $(filter environment%,$(origin $(1))), (from the environment))
+$(foreach v,N S W NP,$(if $(call is_count,$(value $(v))),,\
+  $(error $(call shown,$(v)): give a whole number from 1 up)))
+$(foreach v,STEP JOB,$(if $(call is_name,$(value $(v))),,\
+  $(error $(call shown,$(v)): give a name of letters, digits and _ (make help lists them))))
+$(foreach v,OUT BASELINE CARGO_TARGET_DIR,$(if $(call unsafe,$(value $(v))),\
+  $(error $(call shown,$(v)) holds $(call unsafe,$(value $(v))), which a folder's name here may not)))
+$(if $(filter-out predecessor,$(FROM)),$(error $(call shown,FROM): the only start is FROM=predecessor))
+
 # One binary links one MPI: a build against the MPI the environment provides (a loaded module, a
 # Spack view, the system's) goes to that MPI's own target folder — `target` for Open MPI,
 # `target/mpich` for MPICH — because rsmpi's build script does not notice a change of MPI.
@@ -46,18 +88,40 @@ ifeq ($(shell id -u),0)
   export OMPI_ALLOW_RUN_AS_ROOT := 1
   export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 endif
-# Extra mpirun options. On one machine, MPIRUN_FLAGS="--mca pml ob1 --mca btl self,vader" skips
-# probing for cluster networks and cuts MPI's start-up by about 0.2 s (see docs/troubleshooting.md).
+# Extra mpirun options, passed on by the launcher. On one machine, MPIRUN_FLAGS="--mca pml ob1
+# --mca btl self,vader" skips probing for cluster networks and cuts MPI's start-up by about
+# 0.2 s (see docs/troubleshooting.md).
 MPIRUN_FLAGS ?=
 export MPIRUN_FLAGS
-# mpirun -np NP (with --oversubscribe past the cores) through scripts/launch.sh, so that Ctrl-C
-# reaches the ranks as SIGINT and the run ends with 130, as any program stopped by Ctrl-C.
-MPIRUN := scripts/launch.sh $(NP)
 
 # Where make targets write: the site file's SITE_OUTPUT (output/ on a laptop; scratch on a
 # cluster, see site/), or OUT=<folder> on the command line.
 OUT ?= $(shell . scripts/site.sh >/dev/null 2>&1 && echo "$$SITE_OUTPUT")
 override OUT := $(or $(OUT),output)
+$(if $(call unsafe,$(OUT)),$(error the site file's SITE_OUTPUT='$(OUT)' holds $(call unsafe,$(OUT)), which a folder's name here may not))
+
+# The one build (crates/tools/src/build.rs says why): every target that runs a program of the
+# project runs it first, and it takes a second when nothing changed. The packages are the
+# workspace less what this machine cannot build (scripts/build-set.sh), asked once, and only
+# when a target needs them: after `make setup` has installed what was missing.
+BUILD_SET = $(eval BUILD_SET := $$(shell CARGO='$(CARGO)' CARGO_TARGET_DIR='$(CARGO_TARGET_DIR)' \
+  HDF5_DIR='$(HDF5_DIR)' PYTHON3='$(PYTHON3)' scripts/build-set.sh))$(BUILD_SET)
+BUILD = $(CARGO) build --release $(BUILD_SET)
+
+# How a step is started (crates/tools/src/launch.rs): a thread step with -w W, an MPI step under
+# mpirun -np NP (quiet; --oversubscribe past the cores), the Python step as its script in the
+# virtual environment its module is built into. Ctrl-C or a timeout ends all of it, mpirun's
+# ranks included, with 130 or 143 as a shell reports a stopped program (crates/tools/src/job.rs).
+run_step = '$(BIN)/launch' --ranks $(NP) --workers $(W)$(if $(filter $(1),$(PYTHON_STEPS)), --python '$(VENV)/bin/python') $(1)
+
+# The Python step's virtual environment, in the target folder: the system's Python and its numpy
+# (nothing is installed into the system), maturin from PyPI, pinned; made once, by make prepare,
+# so that the room needs no network. maturin builds the module into a target folder of its own:
+# it builds the crate alone and in an environment of its own, which would otherwise undo the
+# project's one build.
+VENV := $(CARGO_TARGET_DIR)/python-venv
+MATURIN_TARGET := $(CARGO_TARGET_DIR)/maturin
+MATURIN_VERSION := 1.16.0
 
 .DEFAULT_GOAL := help
 # Profiling workloads: enough samples to trust (the kernel takes about 250 a second from each busy
@@ -68,20 +132,9 @@ PROFILE_RUNS := 10
 PROFILE_ARGS_TEXT := -n 10 -s 1000
 PROFILE_ARGS_DEFAULT := -n 30 -s 1000
 profile_args = $(if $(filter $(1),$(TEXT_STEPS)),$(PROFILE_ARGS_TEXT),$(PROFILE_ARGS_DEFAULT))
-# How a step is started: MPI steps under mpirun, thread steps with -w, the Python step as its
-# script in the virtual environment its module is built into.
-launch = $(if $(filter $(1),$(PYTHON_STEPS)),$(VENV)/bin/python crates/$(1)/python/$(1).py,$(if $(filter $(1),$(MPI_STEPS)),$(MPIRUN) $(BIN)/$(1),$(BIN)/$(1)$(if $(filter $(1),$(THREAD_STEPS)), -w $(W))))
-# How a step is built: cargo, or for the Python step maturin, into that environment.
-build_step = $(if $(filter $(1),$(PYTHON_STEPS)),$(MAKE) --no-print-directory $(VENV)/.installed && VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release --quiet -m crates/$(1)/Cargo.toml,$(CARGO) build --release -p $(1))
 
-# The Python step's virtual environment, in the target folder: the system's Python and its numpy
-# (nothing is installed into the system), maturin from PyPI, pinned, installed once.
-PYTHON3 ?= /usr/bin/python3
-VENV := $(CARGO_TARGET_DIR)/python-venv
-MATURIN_VERSION := 1.16.0
-
-.PHONY: setup-browser bench-text submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
-        flamegraph flamegraphs diff-flamegraph timeline book native-build slides slides-pdf checkpoints diagrams figures prepare
+.PHONY: setup-browser bench-text submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build built preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
+        flamegraph flamegraphs diff-flamegraph timeline book native-build slides slides-pdf checkpoints diagrams figures prepare python-venv python-module exercises-built
 
 help: ## List the targets
 	@echo "HPC with Rust — make targets (variables: N=$(N) files, S=$(S) grid size, W=$(W) workers, NP=$(NP) ranks, STEP=$(STEP))"
@@ -99,25 +152,25 @@ setup-slurm: ## Install a Slurm (daemons, client, munge) to test the job scripts
 setup-browser: ## Install Chromium, pdfinfo and the deck's fonts: the deck's PDF and its browser test
 	@scripts/setup.sh --browser
 
-build: setup ## Build every step and tool (release)
-	$(CARGO) build --release --workspace
+build: setup built ## Build every step and tool this machine can build (release), the one way every target builds
 
-prepare: build $(MDBOOK) $(SLIDES)/node_modules/.installed ## The day before: build everything a session target uses (steps, viz, grader, deck, mdBook, Marp), so nothing compiles in the room
-	@for step in $(STEPS); do $(CARGO) build --release --quiet -p $$step || exit 1; done
-	$(CARGO) build --release --quiet -p viz
-	$(CARGO) build --release --quiet -p deck
-	$(CARGO) build --release --quiet -p grader
-	$(CARGO) build --release --quiet -p grader --no-default-features
-	@echo "prepare: every step, viz, the grader, the deck, mdBook and Marp are built; nothing compiles on first use"
+built:
+	@$(BUILD)
 
-build-mpi: setup ## Build only the MPI steps and the checker: quicker on a second MPI stack (module load mpich hdf5)
-	$(CARGO) build --release $(addprefix -p ,$(MPI_STEPS)) -p tools
+prepare: build python-module exercises-built $(MDBOOK) $(SLIDES)/node_modules/.installed ## The day before (needs the network): build everything a session uses, so that nothing compiles in the room and nothing is downloaded
+	@echo "prepare: the steps, the tools, the exercises' dependencies, the Python step's environment, mdBook and Marp are built; the room needs no network"
+
+exercises-built: built
+	@scripts/prepare-exercises.sh
+
+build-mpi: setup ## Build the MPI steps on a second MPI stack (module load mpich hdf5): the one build, into that MPI's target folder
+	@$(BUILD)
 
 workshop: build ## Run every step in order, check they agree bit for bit, print the speed table
-	$(BIN)/workshop -n $(N) -s $(S) --workers $(W) --ranks $(NP) --dir $(OUT)/workshop
+	'$(BIN)/workshop' -n $(N) -s $(S) --workers $(W) --ranks $(NP) --dir '$(OUT)/workshop'
 
 bench: build $(if $(NATIVE),native-build) ## Time every step and regenerate docs/benchmarks.md and its plots (NATIVE=1: also the steps built for this CPU; BASELINE=DIR: also the steps of another build, before and after)
-	$(BIN)/bench --scratch $(OUT)/bench $(if $(NATIVE),--native $(NATIVE_BIN)) $(foreach b,$(BASELINE),--baseline $(b))
+	'$(BIN)/bench' --scratch '$(OUT)/bench' $(if $(NATIVE),--native '$(NATIVE_BIN)') $(foreach b,$(BASELINE),--baseline '$(b)')
 
 # The learner's experiment: the field and formatter steps compiled for this machine's CPU, in a
 # target folder of their own (the portable build stays as it is).
@@ -127,16 +180,18 @@ native-build: ## Build the field and formatter steps (NATIVE_STEPS) with -C targ
 	RUSTFLAGS="-C target-cpu=native" $(CARGO) build --release --target-dir target/native \
 	  $(addprefix -p ,$(NATIVE_STEPS))
 
+# In-process timings with divan, built in a target folder of their own: a build of one crate
+# with its benchmarks selects other features than the project's one build.
 bench-text: ## The text step's pieces (field, formatter) and .npy writers, in one process with divan
-	$(CARGO) bench -p gridgen-contract --bench text --bench npy
+	$(CARGO) bench -p gridgen-contract --bench text --bench npy --target-dir '$(CARGO_TARGET_DIR)/divan'
 
 bench-quick: build ## The benchmark machinery on small sizes (a minute), into OUT/bench-quick/
-	$(BIN)/bench --quick --report $(OUT)/bench-quick/benchmarks.md --plots $(OUT)/bench-quick/plots \
-	  --results $(OUT)/bench-quick/results --scratch $(OUT)/bench-quick/scratch
+	'$(BIN)/bench' --quick --report '$(OUT)/bench-quick/benchmarks.md' --plots '$(OUT)/bench-quick/plots' \
+	  --results '$(OUT)/bench-quick/results' --scratch '$(OUT)/bench-quick/scratch'
 
 submit: ## Submit slurm/JOB.job with the site file's account, partition and reservation (make submit JOB=mpi)
 	@test -n "$(JOB)" || { echo "make submit: give JOB=<one of: $(basename $(notdir $(wildcard slurm/*.job)))>" >&2; exit 2; }
-	scripts/submit.sh slurm/$(JOB).job
+	scripts/submit.sh 'slurm/$(JOB).job'
 
 slurm-test: build setup-slurm setup-stacks ## Bring up a private two-node Slurm and run every job in slurm/ on it, with Open MPI and MPICH
 	scripts/with-modules.sh "mpich hdf5" $(MAKE) --no-print-directory build-mpi
@@ -148,32 +203,45 @@ preflight: ## Is this machine or cluster account ready? One verdict per item, un
 check: ## The fast check: fmt, clippy, the tests of what is installed (no root, no Slurm)
 	@scripts/check.sh
 
-test: setup setup-slurm setup-stacks setup-browser ## Formatting, lints, unit and end-to-end tests, the Slurm jobs, the MPICH stack, the deck in a browser (what CI runs)
+test: setup setup-slurm setup-stacks setup-browser ## Formatting, lints, unit and end-to-end tests, the Slurm jobs, the MPICH stack, the deck in a browser, a prepared clone offline (what CI runs)
 	@$(MAKE) --no-print-directory test-installed
 
 # A make of its own, so that it sees the MPI and HDF5 that setup may have just installed.
 test-installed:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) build --release --workspace
-	$(CARGO) test --release --workspace
+	$(CARGO) clippy $(BUILD_SET) --all-targets -- -D warnings
+	$(BUILD)
+	$(CARGO) test --release $(BUILD_SET)
 	$(MAKE) --no-print-directory slides-pdf book
 	scripts/browser-test.sh
 	scripts/room-test.sh
-	$(BIN)/deck checkpoints
+	'$(BIN)/deck' checkpoints
 	scripts/stack-test.sh
 	scripts/slurm-test-twice.sh
 	scripts/learner-test.sh
+	scripts/offline-test.sh
 
-# Each step target builds its own crate only, and checks only for what that step needs.
-$(STEPS): %: setup-for-%
-	$(call build_step,$@)
-	$(call launch,$@) -n $(N) -s $(S) --dir $(OUT)/$@
+# Each step target runs the one build, then starts its step; it checks first only for what that
+# step needs (a Rust-only step: cargo alone).
+$(STEPS): %: setup-for-% built
+	$(call run_step,$@) -n $(N) -s $(S) --dir '$(OUT)/$@'
+# The Python step's module, built into its environment first.
+$(PYTHON_STEPS): python-module
 
-$(VENV)/.installed:
-	$(PYTHON3) -m venv --system-site-packages $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check maturin==$(MATURIN_VERSION)
-	@touch $@
+python-venv:
+	@'$(VENV)/bin/maturin' --version 2>/dev/null | grep -qx 'maturin $(MATURIN_VERSION)' || { \
+	  echo "python-venv: a virtual environment in $(VENV), maturin $(MATURIN_VERSION) from PyPI"; \
+	  '$(PYTHON3)' -m venv --system-site-packages '$(VENV)' \
+	  && '$(VENV)/bin/python' -m pip install --quiet --disable-pip-version-check 'maturin==$(MATURIN_VERSION)'; }
+
+# maturin develop: the module built (in a second when nothing changed) and installed into the
+# environment. Only on a machine with Python and numpy (scripts/build-set.sh).
+python-module:
+	@if scripts/build-set.sh has python; then \
+	  $(MAKE) --no-print-directory python-venv && for step in $(PYTHON_STEPS); do \
+	    VIRTUAL_ENV="$$(cd '$(VENV)' && pwd)" CARGO_TARGET_DIR='$(MATURIN_TARGET)' \
+	    '$(VENV)/bin/maturin' develop --release --quiet -m "crates/$$step/Cargo.toml" || exit 1; done; \
+	else echo "python-module: no Python 3 with numpy and venv here: the Python step is left out"; fi
 
 # The targets that work on one step: STEP must name one.
 need-step:
@@ -182,60 +250,52 @@ need-step:
 setup-for-%:
 	@scripts/setup.sh $(if $(filter $*,$(RUST_ONLY_STEPS)),--rust-only,$(if $(filter $*,$(PYTHON_STEPS)),--python))
 
-# Each target builds its crates one at a time, with the same cargo commands as the step targets
-# and `make prepare`: a crate built with another selection resolves its features anew.
-flamegraph: need-step setup-for-$(or $(STEP),none) ## Profile one step into profiles/STEP.svg (+ .folded), from PROFILE_RUNS small runs  (make flamegraph STEP=write)
-	$(CARGO) build --release -p $(STEP)
-	$(CARGO) build --release -p viz
+flamegraph: need-step setup-for-$(or $(STEP),none) built $(if $(filter $(STEP),$(PYTHON_STEPS)),python-module) ## Profile one step into profiles/STEP.svg (+ .folded), from PROFILE_RUNS small runs  (make flamegraph STEP=write)
 	@mkdir -p profiles
 	@rm -f profiles/.$(STEP).run*
 	@for k in $$(seq 1 $(PROFILE_RUNS)); do \
-	  $(call launch,$(STEP)) $(call profile_args,$(STEP)) --dir $(OUT)/profile/$(STEP) \
+	  $(call run_step,$(STEP)) $(call profile_args,$(STEP)) --dir '$(OUT)/profile/$(STEP)' \
 	    --flamegraph profiles/.$(STEP).run$$k.folded >/dev/null || exit 1; \
 	done
-	@$(BIN)/flamegraph profiles/$(STEP).svg $(foreach k,$(shell seq 1 $(PROFILE_RUNS)),profiles/.$(STEP).run$(k).folded) \
+	@'$(BIN)/flamegraph' profiles/$(STEP).svg $(foreach k,$(shell seq 1 $(PROFILE_RUNS)),profiles/.$(STEP).run$(k).folded) \
 	  --title "$(STEP) $(call profile_args,$(STEP)), $(PROFILE_RUNS) runs"
-	@rm -rf $(OUT)/profile/$(STEP) profiles/.$(STEP).run*
+	@rm -rf '$(OUT)/profile/$(STEP)' profiles/.$(STEP).run*
 
 flamegraphs: build ## Profile every step into profiles/
 	@for step in $(STEPS); do $(MAKE) --no-print-directory flamegraph STEP=$$step || exit 1; done
 
-diff-flamegraph: need-step ## What STEP changed against its predecessor, red/blue, into profiles/STEP.diff.svg
+diff-flamegraph: need-step built ## What STEP changed against its predecessor, red/blue, into profiles/STEP.diff.svg
 	@test -n "$(PRED_$(STEP))" || { echo "diff-flamegraph: '$(STEP)' has no predecessor" >&2; exit 2; }
 	@test -f profiles/$(PRED_$(STEP)).folded || $(MAKE) --no-print-directory flamegraph STEP=$(PRED_$(STEP))
 	@test -f profiles/$(STEP).folded || $(MAKE) --no-print-directory flamegraph STEP=$(STEP)
-	$(CARGO) build --release -p viz
-	$(BIN)/flamegraph-diff profiles/$(PRED_$(STEP)).folded profiles/$(STEP).folded profiles/$(STEP).diff.svg \
+	'$(BIN)/flamegraph-diff' profiles/$(PRED_$(STEP)).folded profiles/$(STEP).folded profiles/$(STEP).diff.svg \
 	  --title "$(PRED_$(STEP)) → $(STEP)"
 
-timeline: need-step setup-for-$(or $(STEP),none) ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
-	$(CARGO) build --release -p $(STEP)
-	$(CARGO) build --release -p viz
+timeline: need-step setup-for-$(or $(STEP),none) built $(if $(filter $(STEP),$(PYTHON_STEPS)),python-module) ## STEP's timeline (a bar per file per worker or rank): profiles/STEP.timeline.svg and .trace.json
 	@mkdir -p profiles
-	$(call launch,$(STEP)) -n $(N) -s $(S) --dir $(OUT)/profile/$(STEP) --trace profiles/$(STEP).trace.json
-	$(BIN)/timeline profiles/$(STEP).trace.json profiles/$(STEP).timeline.svg --title "$(STEP) -n $(N) -s $(S)"
-	@rm -rf $(OUT)/profile/$(STEP)
+	$(call run_step,$(STEP)) -n $(N) -s $(S) --dir '$(OUT)/profile/$(STEP)' --trace profiles/$(STEP).trace.json
+	'$(BIN)/timeline' profiles/$(STEP).trace.json profiles/$(STEP).timeline.svg --title "$(STEP) -n $(N) -s $(S)"
+	@rm -rf '$(OUT)/profile/$(STEP)'
 
 # The exercises (crates/grader): every step's code with its lesson left for the learner to write,
-# in exercises/<step>/, a workspace apart from the project's. The grader reads HDF5 only for the
-# exercises that write it, so the Rust-only ones need cargo alone.
-RUST_ONLY_EXERCISES := $(RUST_ONLY_STEPS) capstone_threads
-GRADER = $(CARGO) build --release --quiet -p grader $(if $(filter $(STEP),$(RUST_ONLY_EXERCISES)),--no-default-features) && $(BIN)/exercise
+# in exercises/<step>/, a workspace apart from the project's that builds into the same target
+# folder (make prepare builds their dependencies).
+GRADER = '$(BIN)/exercise'
 
 need-exercise:
 	@test -n "$(STEP)" || { echo "make $(firstword $(MAKECMDGOALS)): give STEP=<exercise>; \`make exercises\` lists them" >&2; exit 2; }
 
-exercise: need-exercise setup-for-$(or $(STEP),none) ## Start an exercise in exercises/STEP/: the step with its lesson left to write (FROM=predecessor: harder; RESET=1: start over, keeping a copy)
+exercise: need-exercise setup-for-$(or $(STEP),none) built ## Start an exercise in exercises/STEP/: the step with its lesson left to write (FROM=predecessor: harder; RESET=1: start over, keeping a copy)
 	@$(GRADER) new $(STEP) $(if $(filter predecessor,$(FROM)),--from-predecessor) $(if $(RESET),--reset)
 
-verify: need-exercise setup-for-$(or $(STEP),none) ## Grade exercises/STEP: it builds, writes the reference's bits, fails safely, is as fast as the reference
+verify: need-exercise setup-for-$(or $(STEP),none) built ## Grade exercises/STEP: it builds, writes the reference's bits, fails safely, is as fast as the reference
 	@$(GRADER) verify $(STEP); status=$$?; $(room_send); exit $$status
 
-hint: need-exercise ## The next hint for exercise STEP, from its chapter
+hint: need-exercise built ## The next hint for exercise STEP, from its chapter
 	@$(GRADER) hint $(STEP)
 
-exercises: ## Every exercise and its state: not started, failing and why, passing and how fast
-	@$(CARGO) build --release --quiet -p grader --no-default-features && $(BIN)/exercise list
+exercises: built ## Every exercise and its state: not started, failing and why, passing and how fast
+	@$(GRADER) list
 
 # mdBook, pinned and built into the checkout (.tools/), without its server and file watcher.
 MDBOOK := .tools/bin/mdbook
@@ -263,9 +323,8 @@ $(SLIDES)/node_modules/.installed: $(SLIDES)/package-lock.json
 	cd $(SLIDES) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-slides: $(SLIDES)/node_modules/.installed ## The deck, from the steps, the Makefile and the benchmark: workshop/slides/build/index.html
-	$(CARGO) build --release -p deck
-	$(BIN)/deck build --out $(SLIDES)/build
+slides: $(SLIDES)/node_modules/.installed built ## The deck, from the steps, the Makefile and the benchmark: workshop/slides/build/index.html
+	'$(BIN)/deck' build --out $(SLIDES)/build
 	$(MARP) $(MARP_ARGS) $(SLIDES)/build/deck.md -o $(SLIDES)/build/index.html
 	@echo "slides: open $(SLIDES)/build/index.html (P: presenter view with notes, next slide, timer)"
 
@@ -273,14 +332,12 @@ slides-pdf: slides setup-browser ## The deck as a PDF for handouts, one page a s
 	$(MARP) $(MARP_ARGS) --pdf --allow-local-files $(SLIDES)/build/deck.md -o $(SLIDES)/build/deck.pdf
 
 checkpoints: build ## Run every checkpoint's command and capture the line the book and the deck show
-	$(BIN)/deck checkpoints --capture
+	'$(BIN)/deck' checkpoints --capture
 
 # The diagrams: drawn from the code (array_split, the grid's bytes) and from a real run of the
 # queue step (which worker took which file), which `diagrams` starts itself.
-diagrams: ## Draw the book's and the deck's diagrams into docs/images/diagrams/
-	@for step in $(THREAD_STEPS); do $(CARGO) build --release --quiet -p $$step || exit 1; done
-	$(CARGO) build --release -p viz
-	$(BIN)/diagrams docs/images/diagrams --steps $(BIN) --scratch $(OUT)/diagrams
+diagrams: built ## Draw the book's and the deck's diagrams into docs/images/diagrams/
+	'$(BIN)/diagrams' docs/images/diagrams --steps '$(BIN)' --scratch '$(OUT)/diagrams'
 
 # Every figure the book and the deck show, from today's code: the profiles and timelines (each
 # drawn by the command that makes it, scripts/figures.sh), the diagrams, and the benchmark's
@@ -288,10 +345,10 @@ diagrams: ## Draw the book's and the deck's diagrams into docs/images/diagrams/
 LATEST_RESULTS = $(lastword $(sort $(filter-out %-quick.json,$(wildcard bench/results/*.json))))
 figures: build diagrams ## Regenerate every figure of the book and the deck into docs/images and docs/plots
 	scripts/figures.sh
-	$(BIN)/bench --from-results $(LATEST_RESULTS)
+	'$(BIN)/bench' --from-results $(LATEST_RESULTS)
 
 steps: ## Rewrite what is derived from the step table (steps.mk, the README's and the book's tables)
-	$(CARGO) run --quiet --release -p steps -- regenerate
+	@scripts/steps.sh regenerate
 
 diff: need-step ## Show a step against its predecessor       (make diff STEP=write_vectorized)
 	@test -n "$(PRED_$(STEP))" || { echo "diff: STEP='$(STEP)' has no predecessor; try one of: $(filter-out $(firstword $(STEPS)),$(STEPS))" >&2; exit 2; }

@@ -7,13 +7,14 @@
 # Every build of the project selects these packages (the Makefile, the tools, the grader, the
 # checks): cargo chooses a dependency's features from the packages one command builds, so two
 # commands that select differently compile the same crates twice and each undoes the other
-# (crates/tools/src/build.rs). HPC_CHECK=rust-only answers as a machine with Rust alone would;
-# HPC_BUILD_WITHOUT="mpi hdf5 python" (any of them) as one without those.
+# (crates/tools/src/build.rs). HPC_CHECK=rust-only answers as a machine without MPI and HDF5
+# would (a laptop, a lab machine); HPC_BUILD_WITHOUT="mpi hdf5 python" (any of them) as one
+# without those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 without=" ${HPC_BUILD_WITHOUT:-} "
-[ "${HPC_CHECK:-}" = rust-only ] && without=" mpi hdf5 python "
+[ "${HPC_CHECK:-}" = rust-only ] && without="$without mpi hdf5 "
 
 # The HDF5 that hdf5-metno would find: HDF5_DIR (a module or the Makefile sets it), else
 # pkg-config's. Its H5pubconf.h says whether it is built with MPI.
