@@ -2,7 +2,7 @@
 # make preflight: is this machine (or cluster account) ready for the workshop? One line per
 # item with a verdict, in under a minute; nothing is installed or built. Run it the day before.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ok=0 missing=0
 say() { printf '  %-34s %s\n' "$1" "$2"; }
 pass() { say "$1" "ok    $2"; ok=$((ok + 1)); }
@@ -21,7 +21,8 @@ else
 fi
 # Which MPI, which HDF5: what a build here would use, and whether they belong together.
 flavour=$(scripts/mpi-stack.sh flavour)
-bin="$(scripts/mpi-stack.sh target-dir)/release"
+target=${CARGO_TARGET_DIR:-$(scripts/mpi-stack.sh target-dir)}
+bin="$target/release"
 if [ "$flavour" = none ]; then
   miss "MPI (mpirun)" "no mpirun: apt-get install libopenmpi-dev openmpi-bin, or module load openmpi (or mpich)"
 else
@@ -37,7 +38,8 @@ fi
 mpi_of() { ldd "$1" 2>/dev/null | awk '/libmpi\.so|libmpich/ {print ($1 ~ /mpich/) ? "mpich" : "openmpi"; exit}'; }
 hdf5_dir=${HDF5_DIR:-/usr/lib/$(gcc -dumpmachine 2>/dev/null)/hdf5/$flavour}
 if grep -qs 'H5_HAVE_PARALLEL 1' "$hdf5_dir/include/H5pubconf.h" 2>/dev/null; then
-  hdf5_mpi=$(mpi_of "$(ls "$hdf5_dir"/lib/libhdf5.so* 2>/dev/null | head -n 1)")
+  libs=("$hdf5_dir"/lib/libhdf5.so*)
+  hdf5_mpi=$(mpi_of "${libs[0]}")
   if [ -n "$hdf5_mpi" ] && [ "$hdf5_mpi" != "$flavour" ]; then
     miss "parallel HDF5" "$hdf5_dir is built for $hdf5_mpi, but the MPI here is $flavour: load the HDF5 of this MPI (module load hdf5 after the MPI) or set HDF5_DIR"
   else
@@ -91,6 +93,21 @@ if [ "$flavour" != none ]; then
       miss "write_mpi_scatter on 2 ranks" "$(head -n 1 <<<"$out")"
     fi
   fi
+fi
+# What `make build` covers here (scripts/build-set.sh), and whether `make prepare` has been run:
+# then nothing compiles and nothing is downloaded during the session.
+set_args=$(scripts/build-set.sh 2>/dev/null || true)
+if [ "$set_args" = --workspace ]; then
+  pass "what make builds here" "every crate of the workspace"
+else
+  left=$(sed -E 's/--workspace ?//; s/--exclude //g; s/--no-default-features/(and no HDF5 reader)/' <<<"$set_args")
+  say "what make builds here" "-     the workspace but: $left"
+fi
+if [ -x "$bin/launch" ] && [ -x "$bin/exercise" ] \
+   && { ! scripts/build-set.sh has python || [ -x "$target/python-venv/bin/maturin" ]; }; then
+  pass "prepared for the room" "$target holds the build, the tools and the Python step's environment"
+else
+  say "prepared for the room" "-     not yet: run 'make prepare' the day before, with the network"
 fi
 if command -v sbatch >/dev/null 2>&1 && partitions=$(timeout 10 sinfo -h -o %P 2>/dev/null) && [ -n "$partitions" ]; then
   pass "Slurm (sbatch)" "$(sinfo --version 2>/dev/null); partitions: $(tr '\n' ' ' <<<"$partitions")"

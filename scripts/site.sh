@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced (not run) by the job scripts, scripts/submit.sh and the Makefile: reads the site file
 # (SITE if set, else site/local.env if it exists, else site/default.env) and, with
 # `site_load_modules`, loads its modules. Afterwards SITE_BIN is where the binaries built for the

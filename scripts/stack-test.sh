@@ -28,8 +28,8 @@ module use "$PWD/modulefiles/Core"
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 # Four ranks on a machine of fewer cores: Open MPI wants to be told (MPICH allows it anyway).
 export OMPI_MCA_rmaps_base_oversubscribe=1
-mpi_steps=$(sed -n 's/^MPI_STEPS := //p' steps.mk)
-hdf5_steps=" $(sed -n 's/^PARALLEL_HDF5_STEPS := //p' steps.mk) "
+mpi_steps=$(scripts/steps.sh list --launch mpi)
+hdf5_steps=" $(scripts/steps.sh list --needs parallel-hdf5 | tr '\n' ' ') "
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 . scripts/site.sh
 [ $# -ge 1 ] || { echo "usage: $0 slurm/<job>.job [sbatch options…]" >&2; exit 2; }
 job=$1; shift
-[ -f "$job" ] || { echo "submit: no job script $job (one of: $(ls slurm/*.job | tr '\n' ' '))" >&2; exit 2; }
+jobs=(slurm/*.job)
+[ -f "$job" ] || { echo "submit: no job script $job (one of: ${jobs[*]})" >&2; exit 2; }
 [ -n "$SITE_ACCOUNT" ] && export SBATCH_ACCOUNT="$SITE_ACCOUNT"
 [ -n "$SITE_PARTITION" ] && export SBATCH_PARTITION="$SITE_PARTITION"
 [ -n "$SITE_RESERVATION" ] && export SBATCH_RESERVATION="$SITE_RESERVATION"
