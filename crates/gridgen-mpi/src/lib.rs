@@ -86,15 +86,10 @@ pub fn agree<T>(world: &SimpleCommunicator, mine: Result<T>) -> Result<T> {
             }
         }
     });
-    if all[0] == 0 {
+    // All succeeded; or nothing new failed, and every rank holds the failure agreed on before,
+    // its reporter keeping its report (finish agrees once more on a failure agreed mid-run).
+    if all[0] == 0 || (all[1] == 0 && mine.is_err()) {
         return mine;
-    }
-    if all[1] == 0 {
-        // Nothing new failed: every rank holds the failure agreed on before, and the rank that
-        // reports it keeps its report (finish agrees once more on a failure agreed mid-run).
-        if let Err(e) = mine {
-            return Err(e);
-        }
     }
     let reporter = size - all[1];
     let report = match mine {
@@ -121,8 +116,12 @@ pub fn finish(world: &SimpleCommunicator, written: Result<Output>) -> ExitCode {
                 eprintln!("Error: {report}");
             }
             // No rank ends before the report is printed: mpirun stops the whole job at the
-            // first rank that ends with an error, and the line would be lost with it.
+            // first rank that ends with an error, and the line would be lost with it. Then rank
+            // 0 ends first, so that mpirun's stop of the others makes it say nothing more.
             world.barrier();
+            if world.rank() != ROOT {
+                std::thread::sleep(Duration::from_secs(1));
+            }
             end_without_finalizing()
         }
     };
