@@ -149,8 +149,12 @@ pub(crate) fn remove_abandoned(dir: &Path) {
     }
 }
 
-/// Whether process `pid` exists on this machine.
+/// Whether process `pid` runs on this machine.
 fn alive(pid: i32) -> bool {
+    // A zombie has ended: it only waits for its parent (or init) to collect its exit status.
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        return !stat.rsplit(')').next().unwrap_or("").starts_with(" Z");
+    }
     // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
     let status = unsafe { libc::kill(pid, 0) };
     status == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)

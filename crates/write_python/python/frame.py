@@ -91,17 +91,21 @@ def remove_abandoned(folder):
     machine left when they were killed outright (SIGKILL) and could not remove them."""
     for name in os.listdir(folder):
         parts = name.rsplit("~", 3)
-        if name[0] == "." and len(parts) == 4 and parts[2] == host() and not alive(parts[1]):
-            with contextlib.suppress(FileNotFoundError):  # another run may be as quick
-                os.remove(os.path.join(folder, name))
+        if name[0] == "." and len(parts) == 4 and parts[2] == host() and parts[1].isdigit():
+            if not alive(int(parts[1])):
+                with contextlib.suppress(FileNotFoundError):  # another run may be as quick
+                    os.remove(os.path.join(folder, name))
 
 
 def alive(pid):
+    with contextlib.suppress(OSError):  # a zombie has ended: it waits only to be collected
+        with open("/proc/%d/stat" % pid) as stat:
+            return not stat.read().rsplit(")", 1)[-1].startswith(" Z")
     try:
-        os.kill(int(pid), 0)  # signal 0 only asks whether the process exists
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
     except ProcessLookupError:
         return False
-    except (ValueError, PermissionError):  # not a process id; another user's process
+    except PermissionError:  # another user's process
         pass
     return True
 
