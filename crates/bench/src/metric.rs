@@ -368,8 +368,8 @@ fn native_goals(plan: &Plan, out: &mut Vec<Goal>) {
     }
 }
 
-/// How much slower than another build a step may time and still count as "not slower": the
-/// noise of a ratio of medians on a quiet machine, no more.
+/// How much slower than another build a step may time and still count as "not slower": a
+/// little room for the noise of a ratio of medians, no more.
 pub const NOT_SLOWER: f64 = 1.03;
 
 /// A step's case as it is timed against another build of itself: on tmpfs (the code, not the

@@ -395,7 +395,9 @@ fn python_twin(step: &str) -> Option<PathBuf> {
     Some(script.with_file_name(format!("{original}.py")))
 }
 
-/// A command's words, each path (a word with a `/`) shortened to its file name.
+/// A command's words, each path (a word with a `/`) shortened to its file name, without
+/// `mpirun`'s quiet flag (`-q`): it changes what mpirun prints, not what runs, and the report's
+/// command lines, earlier runs' too, leave it out.
 fn shown(command: &Command) -> Vec<String> {
     let short = |word: &std::ffi::OsStr| {
         let word = word.to_string_lossy();
@@ -404,9 +406,11 @@ fn shown(command: &Command) -> Vec<String> {
             None => word.into_owned(),
         }
     };
+    let mpirun = command.get_program() == "mpirun";
     std::iter::once(command.get_program())
         .chain(command.get_args())
         .map(short)
+        .filter(|word| !(mpirun && word == "-q"))
         .collect()
 }
 

@@ -355,7 +355,11 @@ fn baseline_section(r: &Results) -> String {
         .collect();
     render(
         BASELINE,
-        &[("bound", format!("{NOT_SLOWER}")), ("tables", tables)],
+        &[
+            ("bound", format!("{NOT_SLOWER}")),
+            ("slack", format!("{:.0}%", (NOT_SLOWER - 1.0) * 100.0)),
+            ("tables", tables),
+        ],
     )
 }
 
