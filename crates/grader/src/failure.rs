@@ -73,6 +73,10 @@ pub fn failed_run(ran: &Ran, with: &str, trial: &Trial, case: Case) -> Option<Ch
 
 /// A run that did not end: what was running when it was stopped, and the likely cause.
 fn hang(ran: &Ran, lines: &[said::Line], with: &str, trial: &Trial, case: Case) -> Checked {
+    let snapshot = ran.snapshot.clone().unwrap_or_default();
+    if let Some(grew) = snapshot.growing {
+        return slow(ran, grew, with, trial, case);
+    }
     let failed = Checked::fail(
         Check::Correct,
         format!(
@@ -80,7 +84,6 @@ fn hang(ran: &Ran, lines: &[said::Line], with: &str, trial: &Trial, case: Case) 
             limit().as_secs()
         ),
     );
-    let snapshot = ran.snapshot.clone().unwrap_or_default();
     let (details, named): (Vec<String>, Named) = crate::hang::diagnose(
         &snapshot,
         lines,
@@ -89,4 +92,27 @@ fn hang(ran: &Ran, lines: &[said::Line], with: &str, trial: &Trial, case: Case) 
         &trial.crate_name,
     );
     details.into_iter().fold(failed, Checked::with).named(named)
+}
+
+/// A run stopped at the limit while it still wrote: far too slow, not hung — and why, from
+/// its write calls against the values it wrote.
+fn slow(ran: &Ran, grew: u64, with: &str, trial: &Trial, case: Case) -> Checked {
+    let calls = ran.usage.write_calls.unwrap_or(0);
+    let values = (ran.snapshot.as_ref().map_or(0, |s| s.final_files) * case.s * case.s).max(1);
+    let written = (grew / 8).max(values as u64);
+    let failed = Checked::fail(
+        Check::Correct,
+        format!("{with}: still writing when stopped after {} s, {grew} bytes in its last 5 s: far too slow to finish", limit().as_secs()),
+    )
+    .with(format!("{calls} write system calls before it was stopped; a file holds {} values", case.s * case.s));
+    if calls as f64 >= 0.5 * written as f64 {
+        return failed.because(
+            Cause::SlowWritePerValue,
+            format!("a write call for every value or few, each a system call: write each array's bytes with one write_all {}", trial.tutor.see(Topic::Npy)),
+        );
+    }
+    failed.because(
+        Cause::SlowOwnCode,
+        format!("work repeated per value or per file in its own code; profile it beside the reference {}", trial.tutor.see(Topic::Profile)),
+    )
 }

@@ -41,6 +41,9 @@ pub struct Snapshot {
     pub procs: Vec<Proc>,
     /// The visible (final) names in its output folder at that moment.
     pub final_files: usize,
+    /// Bytes its output folder grew by in the seconds before: still writing, slow rather
+    /// than hung.
+    pub growing: Option<u64>,
 }
 
 /// `(user + system ticks, state)` of a thread.
@@ -156,7 +159,11 @@ pub fn take(pids: &[i32], dir: &Path, watch: Duration, debugger: bool) -> Snapsh
         .flatten()
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .count();
-    Snapshot { procs, final_files }
+    Snapshot {
+        procs,
+        final_files,
+        growing: None,
+    }
 }
 
 /// Every thread's backtrace, from `gdb` if it is installed and may attach: `(tid, frames)`.
@@ -473,6 +480,7 @@ mod tests {
                 ],
             }],
             final_files: 3,
+            growing: None,
         };
         let (details, named) = diagnose(
             &waiting,
@@ -508,6 +516,7 @@ mod tests {
                 )],
             }],
             final_files: 0,
+            growing: None,
         };
         let named = diagnose(
             &spinning,
@@ -538,6 +547,7 @@ mod tests {
                 )],
             }],
             final_files: 2,
+            growing: None,
         };
         let (details, named) = diagnose(&one_left, &[], &Tutor::new(mpi), (3, 2), "my_write_mpi");
         assert_eq!(named.kind, Cause::HangMpiWaiting);

@@ -448,6 +448,8 @@ fn watchdog(
     std::thread::spawn(move || {
         let mut writers = Writers::default();
         let mut pids = vec![pid];
+        // The bytes in the output folder, now and then: a run still writing is slow, not hung.
+        let mut written: Vec<(Instant, u64)> = Vec::new();
         let mut k = 0u64;
         loop {
             if done.load(Ordering::Acquire) {
@@ -455,24 +457,50 @@ fn watchdog(
             }
             if watch.sample {
                 // The tree is looked up less often than it is sampled: /proc is scanned whole.
-                if k % 5 == 0 {
+                if k % 25 == 0 {
                     pids = std::iter::once(pid).chain(procs::below(pid)).collect();
                 }
                 writers.sample(&pids);
+            }
+            if let Some(dir) = watch.dir.as_deref().filter(|_| k % 250 == 0) {
+                written.push((Instant::now(), bytes_in(dir)));
             }
             k += 1;
             if let Some(stop) = must_stop(start.elapsed(), limit, panicked.load(Ordering::Acquire))
             {
                 let usage = usage_of_tree(pid);
                 let snapshot = watch.dir.as_deref().map(|dir| {
-                    hang::take(&program_pids(pid), dir, Duration::from_millis(500), true)
+                    let mut snapshot =
+                        hang::take(&program_pids(pid), dir, Duration::from_millis(500), true);
+                    snapshot.growing = growing(&written, bytes_in(dir));
+                    snapshot
                 });
                 procs::end_tree(pid);
                 return (Some((stop, usage, snapshot)), writers);
             }
-            std::thread::sleep(Duration::from_millis(10));
+            // Often enough to see every thread of a short run that was asked to be sampled.
+            let pause = if watch.sample { 2 } else { 10 };
+            std::thread::sleep(Duration::from_millis(pause));
         }
     })
+}
+
+/// The bytes of every file in `dir`, hidden ones included.
+fn bytes_in(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Whether the folder grew in the last seconds before `now_bytes` was read.
+fn growing(written: &[(Instant, u64)], now_bytes: u64) -> Option<u64> {
+    let recent = Instant::now() - Duration::from_secs(5);
+    let before = written.iter().rev().find(|(at, _)| *at <= recent)?.1;
+    (now_bytes > before).then_some(now_bytes - before)
 }
 
 /// Runs `command` for at most `limit`, stdout discarded, stderr kept; stopped sooner when one

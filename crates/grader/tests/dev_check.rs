@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{buildable, replaced, repo, root, running, Folder};
 use grader::cause::{Topic, Tutor};
@@ -164,16 +164,12 @@ fn ctrl_c_on_verify_ends_the_learners_program_and_removes_the_run_folder() {
         .spawn()
         .unwrap();
     let program = format!("/bin/{} ", exercise.binary());
-    // Measured from the moment the learner's program runs, not from the build.
-    let start = Instant::now();
+    // No clock here: the grader's own limit ends a program that runs too long, and then the
+    // grader ends, which fails the test.
     while running(&program).is_empty() {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the grader ended before the program ran"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(600),
-            "the program never started"
         );
         std::thread::sleep(Duration::from_millis(100));
     }

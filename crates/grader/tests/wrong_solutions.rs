@@ -102,7 +102,7 @@ const WRONG: &[Wrong] = &[
     // HDF5: the structure before the contents.
     wrong("write_hdf5", "an attribute of another type",
         &[("hf.new_attr::<u64>()\n        .create(\"n_files\")?\n        .write_scalar(&(args.n_files as u64))?;", "hf.new_attr::<i64>()\n        .create(\"n_files\")?\n        .write_scalar(&(args.n_files as i64))?;")],
-        "correct", "h5_type", "stored as int64"),
+        "correct", "h5_type", "write it as a u64"),
     wrong("write_hdf5", "no file_id attribute on the datasets",
         &[("    dataset\n        .new_attr::<u64>()\n        .create(\"file_id\")?\n        .write_scalar(&(file_id as u64))?;\n    Ok(())", "    let _ = dataset;\n    Ok(())")],
         "correct", "h5_missing_attribute", "file_id"),
@@ -111,7 +111,7 @@ const WRONG: &[Wrong] = &[
         "correct", "h5_extra_dataset", "nothing else"),
     wrong("write_hdf5", "an extra group",
         &[("        .write_scalar(&Y_ORIGIN)?;\n    Ok(())", "        .write_scalar(&Y_ORIGIN)?;\n    hf.create_group(\"meta\")?;\n    Ok(())")],
-        "correct", "h5_extra_group", "the group meta"),
+        "correct", "h5_extra_group", "nothing else"),
     wrong("capstone_mpi", "a root attribute left out",
         &[("[(\"x_origin\", 0.0f64), (\"y_origin\", 500.0)]", "[(\"x_origin\", 0.0f64)]")],
         "correct", "h5_missing_attribute", "root"),
@@ -192,7 +192,7 @@ const WRONG: &[Wrong] = &[
         "safe", "safe_leftover", "hidden file"),
     // Speed: where the time goes.
     Wrong { timed: true, ..wrong("write_vectorized_binary", "one write call per value",
-        &[("file.write_all(gridgen::npy::tobytes(data))?;", "for v in data.iter() {\n        file.write_all(&v.to_le_bytes())?;\n        std::io::Write::flush(&mut file)?;\n    }")],
+        &[("file.write_all(gridgen::npy::tobytes(data))?;", "for v in data.iter() {\n        file.write_all(&v.to_le_bytes())?;\n        std::io::Write::flush(&mut file).map_err(|e| gridgen::Error::msg(format!(\"cannot write {}: {e}\", out.path(file_id).display())))?;\n    }")],
         "fast", "slow_write_per_value", "write calls a file") },
     Wrong { timed: true, ..wrong("capstone_threads", "one unbuffered write per value",
         &[("        file.write_all(bytemuck::cast_slice(values))?;", "        file.flush()?;\n        for v in values {\n            file.get_mut().write_all(&v.to_le_bytes())?;\n        }")],
