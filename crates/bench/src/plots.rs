@@ -24,8 +24,13 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// The labels' size: legible when the book or a slide scales a plot to its width.
-const LABEL: u32 = 16;
+/// The labels' size: legible when a slide shows a plot 1000 pixels wide (20 px or more; the
+/// deck checks it) and when the book scales it to its page. plotters draws a font of size `f` at
+/// 0.8 `f` units: 28 gives 22-unit labels, 32 a 26-unit title.
+const LABEL: u32 = 28;
+const CAPTION: u32 = 32;
+/// The width of the line and bar charts, in units (pixels when shown at their size).
+const WIDTH: u32 = 1000;
 
 fn fail<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e:?}")
@@ -51,14 +56,14 @@ pub fn lines(
     let x_min = all().map(|p| p.0).fold(x_max, f64::min);
     let pad = (x_max - x_min).max(1.0) * 0.05;
     // Headroom above the highest point for the legend (upper left), a line per series.
-    let y_max = all().map(|p| p.1).fold(0.0, f64::max) * (1.1 + 0.08 * series.len() as f64);
-    let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
+    let y_max = all().map(|p| p.1).fold(0.0, f64::max) * (1.1 + 0.12 * series.len() as f64);
+    let root = SVGBackend::new(path, (WIDTH, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
+        .caption(title, ("sans-serif", CAPTION))
         .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
+        .x_label_area_size(64)
+        .y_label_area_size(96)
         .build_cartesian_2d(x_min - pad..x_max + pad, 0.0..y_max.max(1e-3))
         .map_err(fail)?;
     // Workers, ranks and file counts are whole numbers: no tick between them.
@@ -171,26 +176,32 @@ pub fn bars(
         .map(|b| b.1)
         .fold(floor.map_or(0.0, |f| f.1), f64::max)
         * 1.1;
-    let height = 120 + 34 * bars.len() as u32;
-    let root = SVGBackend::new(path, (760, height)).into_drawing_area();
+    // A row below the bars for the floor's legend, so that the legend hides no bar.
+    let spare = usize::from(floor.is_some());
+    let rows = bars.len() + spare;
+    let height = 120 + 36 * rows as u32;
+    let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
     let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    // Room for the longest label: about 12.5 units a character at the labels' size.
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
+        .caption(title, ("sans-serif", CAPTION))
         .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(230)
-        .build_cartesian_2d(0.0..max.max(1e-3), 0.0..bars.len() as f64)
+        .x_label_area_size(64)
+        .y_label_area_size(24 + 25 * longest / 2)
+        .build_cartesian_2d(0.0..max.max(1e-3), 0.0..rows as f64)
         .map_err(fail)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .y_labels(bars.len() * 2 + 1)
+        .y_labels(rows * 2 + 1)
         .label_style(("sans-serif", LABEL))
         .axis_desc_style(("sans-serif", LABEL))
         .y_label_formatter(&|y| {
-            let i = (y - 0.5).round();
-            if (y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+            let i = (y - 0.5).round() - spare as f64;
+            if (y - 0.5 - i - spare as f64).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len()
+            {
                 labels[labels.len() - 1 - i as usize].clone()
             } else {
                 String::new()
@@ -202,12 +213,12 @@ pub fn bars(
     let n = bars.len();
     chart
         .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-            let row = (n - 1 - i) as f64;
+            let row = (n - 1 - i + spare) as f64;
             Rectangle::new([(0.0, row + 0.15), (*v, row + 0.85)], COLORS[0].filled())
         }))
         .map_err(fail)?;
     if let Some(floor) = floor {
-        floor_line(&mut chart, floor, n)?;
+        floor_line(&mut chart, floor, rows)?;
     }
     root.present().map_err(fail)
 }
@@ -537,14 +548,15 @@ pub fn ratios(path: &Path, title: &str, rows: &[(String, Ratio)], bound: f64) ->
     let pad = (hi - lo).max(0.05) * 0.15;
     let n = rows.len();
     let top = n as f64 + 1.6;
-    let root = SVGBackend::new(path, (760, 170 + 34 * n as u32)).into_drawing_area();
+    let root = SVGBackend::new(path, (WIDTH, 180 + 40 * n as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(fail)?;
     let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
+        .caption(title, ("sans-serif", CAPTION))
         .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(290)
+        .x_label_area_size(64)
+        .y_label_area_size(24 + 25 * longest / 2)
         .build_cartesian_2d(lo - pad..hi + pad, 0.0..top)
         .map_err(fail)?;
     chart
