@@ -1,6 +1,6 @@
 //! A small SVG writer for the workshop's diagrams: boxes, text, lines and arrows in user units,
 //! sized for a projector (the diagrams are 1200 units wide and meant to be shown at about that
-//! many pixels, so a 26-unit label reads from the back of a room).
+//! many pixels, and no text under 24 units, so that a slide can show them down to 20 px).
 
 use std::fmt::Write;
 

@@ -67,11 +67,15 @@ pub fn split() -> String {
     scatter(&mut svg, &chunks);
     svg.text(
         (20.0, 600.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
-        &format!(
-            "{n} files over {np} ranks: the first {} rank(s) take one more (numpy's array_split)",
-            n % np
-        ),
+        Font::LABEL.size(24.0).at(Anchor::Start),
+        &match n % np {
+            0 => format!("{n} files over {np} ranks: as many each (numpy's array_split)"),
+            1 => format!("{n} files over {np} ranks: rank 0 takes one more (numpy's array_split)"),
+            more => format!(
+                "{n} files over {np} ranks: ranks 0 to {} take one more (numpy's array_split)",
+                more - 1
+            ),
+        },
     );
     svg.finish()
 }
@@ -92,13 +96,13 @@ fn sends(svg: &mut Svg, chunks: &[std::ops::Range<usize>]) {
         );
         svg.text(
             (x + 380.0, y + 40.0),
-            Font::LABEL.size(22.0).at(Anchor::Start),
+            Font::LABEL.size(24.0).at(Anchor::Start),
             &format!("send → {rank}"),
         );
     }
     svg.text(
         (20.0, 520.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
+        Font::LABEL.size(24.0).at(Anchor::Start),
         &format!("{} sends, one at a time, from rank 0", np - 1),
     );
 }
@@ -128,7 +132,7 @@ fn scatter(svg: &mut Svg, chunks: &[std::ops::Range<usize>]) {
     }
     svg.text(
         (640.0, 520.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
+        Font::LABEL.size(24.0).at(Anchor::Start),
         "every rank calls it; MPI moves the chunks",
     );
 }
@@ -138,8 +142,8 @@ pub fn files() -> String {
     let n = SPLIT.0;
     let mut svg = Svg::new(1200.0, 600.0, super::Diagram::Files.title());
     let bold = Font::LABEL.bold().at(Anchor::Start);
-    let note = Font::LABEL.size(22.0).at(Anchor::Start);
-    let mono = Font::LABEL.size(22.0).mono();
+    let note = Font::LABEL.size(24.0).at(Anchor::Start);
+    let mono = Font::LABEL.size(24.0).mono();
     svg.text((20.0, 44.0), bold, &format!("{n} files: .npy"));
     svg.rect(
         (20.0, 70.0),
@@ -175,8 +179,8 @@ pub fn files() -> String {
 /// The right half of [`files`]: one HDF5 file, a dataset per array.
 fn one_file(svg: &mut Svg, n: usize) {
     let bold = Font::LABEL.bold().at(Anchor::Start);
-    let note = Font::LABEL.size(22.0).at(Anchor::Start);
-    let mono = Font::LABEL.size(22.0).mono();
+    let note = Font::LABEL.size(24.0).at(Anchor::Start);
+    let mono = Font::LABEL.size(24.0).mono();
     svg.text((640.0, 44.0), bold, "one file: HDF5");
     svg.rect(
         (640.0, 70.0),
@@ -191,7 +195,7 @@ fn one_file(svg: &mut Svg, n: usize) {
         (480.0, 50.0),
         colour::YELLOW,
         mono,
-        "attrs: n_files size x_origin y_origin",
+        "attributes: n_files, size, …",
     );
     for (k, t) in [0, 1, 2].into_iter().chain([n - 1]).enumerate() {
         let y = 190.0 + 62.0 * k as f64;
@@ -225,7 +229,7 @@ pub fn parallel_file() -> String {
         Some(colour::INK),
         8.0,
     );
-    let mono = Font::LABEL.size(22.0).mono().fill(colour::PAPER);
+    let mono = Font::LABEL.size(24.0).mono().fill(colour::PAPER);
     for (rank, chunk) in chunks.iter().enumerate() {
         let (x, y) = boxes[rank];
         for t in chunk.clone() {
@@ -245,7 +249,7 @@ pub fn parallel_file() -> String {
             );
         }
     }
-    let note = Font::LABEL.size(22.0).at(Anchor::Start);
+    let note = Font::LABEL.size(24.0).at(Anchor::Start);
     svg.text((20.0, 520.0), note, &format!("every rank creates all {n} datasets, in the same order (collective: the file's metadata);"));
     svg.text(
         (20.0, 556.0),
@@ -274,7 +278,7 @@ pub fn hyperslabs() -> String {
     );
     planes(&mut svg, &chunks);
     rounds_table(&mut svg, &chunks, per_round, rounds);
-    let note = Font::LABEL.size(22.0).at(Anchor::Start);
+    let note = Font::LABEL.size(24.0).at(Anchor::Start);
     svg.text(
         (20.0, 540.0),
         note,
@@ -303,7 +307,7 @@ fn planes(svg: &mut Svg, chunks: &[std::ops::Range<usize>]) {
             svg.text(
                 (x + 4.0, y + 27.0),
                 Font::LABEL
-                    .size(22.0)
+                    .size(24.0)
                     .mono()
                     .fill(colour::PAPER)
                     .at(Anchor::Start),
@@ -315,7 +319,7 @@ fn planes(svg: &mut Svg, chunks: &[std::ops::Range<usize>]) {
 
 /// Which planes each rank writes in each round.
 fn rounds_table(svg: &mut Svg, chunks: &[std::ops::Range<usize>], per_round: usize, rounds: usize) {
-    let mono = Font::LABEL.size(22.0).mono();
+    let mono = Font::LABEL.size(24.0).mono();
     svg.text(
         (620.0, 120.0),
         Font::LABEL.bold().at(Anchor::Start),
@@ -324,7 +328,7 @@ fn rounds_table(svg: &mut Svg, chunks: &[std::ops::Range<usize>], per_round: usi
     for rank in 0..chunks.len() {
         svg.text(
             (824.0 + 140.0 * rank as f64, 184.0),
-            Font::LABEL.size(22.0).fill(colour::series(rank)),
+            Font::LABEL.size(24.0).fill(colour::series(rank)),
             &format!("rank {rank}"),
         );
     }

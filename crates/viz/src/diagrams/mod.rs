@@ -133,10 +133,11 @@ mod tests {
             let svg = d.draw(Some(&timeline)).unwrap();
             assert!(svg.starts_with("<svg "), "{d:?}");
             assert!(svg.contains(&format!("<title>{}</title>", crate::svg::escape(d.title()))));
-            // Legible on a projector: no text smaller than 20 units on a 1200-unit canvas.
+            // Legible on a projector: no text smaller than 24 units on a 1200-unit canvas, so
+            // that a slide may show it down to 20 px (the deck checks each slide's width).
             for (at, _) in svg.match_indices("font-size=\"") {
                 let size: f64 = svg[at + 11..].split('"').next().unwrap().parse().unwrap();
-                assert!(size >= 20.0, "{d:?}: a {size}-unit text");
+                assert!(size >= 24.0, "{d:?}: a {size}-unit text");
             }
         }
         assert!(Diagram::Queue.draw(None).is_err());

@@ -200,7 +200,7 @@ pub fn queue(run: &Timeline) -> Result<String, String> {
     worker_rows(&mut svg, run, &taken, channel_end);
     svg.text(
         (20.0, 600.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
+        Font::LABEL.size(24.0).at(Anchor::Start),
         &format!(
         "From a run: {QUEUE_STEP} -n {n} -w {workers} --trace; each row, the files that worker took"
     ),
@@ -224,7 +224,7 @@ fn channel(svg: &mut Svg, slots: usize) -> f64 {
             (x, 262.0),
             (38.0, 46.0),
             colour::ORANGE,
-            Font::LABEL.size(22.0).mono(),
+            Font::LABEL.size(24.0).mono(),
             &slot.to_string(),
         );
     }
@@ -232,7 +232,7 @@ fn channel(svg: &mut Svg, slots: usize) -> f64 {
     svg.arrow((172.0, 285.0), (208.0, 285.0), colour::INK, 3.0);
     svg.text(
         (215.0, 240.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
+        Font::LABEL.size(24.0).at(Anchor::Start),
         &format!("bounded channel: {slots} slots"),
     );
     channel_end
@@ -259,14 +259,14 @@ fn worker_rows(svg: &mut Svg, run: &Timeline, taken: &[Vec<usize>], channel_end:
                 (x, y + 14.0),
                 (58.0, 52.0),
                 colour::PALE,
-                Font::LABEL.size(22.0).mono(),
+                Font::LABEL.size(24.0).mono(),
                 &t.to_string(),
             );
         }
         if files.len() > 6 {
             svg.text(
                 (1180.0, y + 50.0),
-                Font::LABEL.size(22.0).at(Anchor::End),
+                Font::LABEL.size(24.0).at(Anchor::End),
                 &format!("+{}", files.len() - 6),
             );
         }
@@ -297,7 +297,7 @@ pub fn amdahl() -> String {
         svg.text(
             (right + 16.0, y_of(speedup(64.0)) + 8.0),
             Font::LABEL
-                .size(22.0)
+                .size(24.0)
                 .fill(colour::series(i))
                 .at(Anchor::Start),
             &label,
@@ -319,24 +319,25 @@ fn amdahl_axes(
         svg.line((left, y_of(v)), (right, y_of(v)), colour::PALE, 2.0, false);
         svg.text(
             (x_of(v), bottom + 34.0),
-            Font::LABEL.size(22.0),
+            Font::LABEL.size(24.0),
             &format!("{v}"),
         );
         svg.text(
             (left - 14.0, y_of(v) + 8.0),
-            Font::LABEL.size(22.0).at(Anchor::End),
+            Font::LABEL.size(24.0).at(Anchor::End),
             &format!("{v}×"),
         );
     }
     svg.text(((left + right) / 2.0, bottom + 72.0), Font::LABEL, "cores");
+    // Amdahl's law itself, in the empty upper left of the plot.
     svg.text(
-        (right + 16.0, bottom - 6.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
+        (left + 20.0, y_of(48.0)),
+        Font::LABEL.size(24.0).at(Anchor::Start),
         "speedup = 1 / ((1 − p) + p / cores)",
     );
     svg.text(
         (20.0, 36.0),
-        Font::LABEL.size(22.0).at(Anchor::Start),
+        Font::LABEL.size(24.0).at(Anchor::Start),
         "speedup",
     );
     svg.line(
@@ -348,7 +349,7 @@ fn amdahl_axes(
     );
     svg.text(
         (x_of(4.0), y_of(8.0)),
-        Font::LABEL.size(22.0).at(Anchor::End),
+        Font::LABEL.size(24.0).at(Anchor::End),
         "every part parallel",
     );
 }
