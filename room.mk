@@ -23,16 +23,20 @@ ROOM_CSV ?= $(OUT)/room/room.csv
 
 .PHONY: room room-export room-load
 
+# The server is the crate's `server` feature: only the instructor's machine compiles it (a few
+# minutes the first time), never a learner's `make build`.
+ROOM_SERVER := $(CARGO) build --release --quiet -p room --features server
+
 room: ## Start the room's server; it prints the learners' ROOM=… and the instructor's page  (ROOM_PORT, ROOM_HOST, ROOM_DB, ROOM_PLAN=day)
-	@$(CARGO) build --release --quiet -p room --bin room
+	@$(ROOM_SERVER) --bin room
 	@$(BIN)/room serve --db "$(ROOM_DB)" --port $(ROOM_PORT) $(if $(ROOM_HOST),--host $(ROOM_HOST)) --plan $(ROOM_PLAN)
 
 room-export: ## Every result the room received, as CSV: room/room.csv in the output folder (ROOM_CSV=…)
-	@$(CARGO) build --release --quiet -p room --bin room
+	@$(ROOM_SERVER) --bin room
 	@$(BIN)/room export --db "$(ROOM_DB)" --out "$(ROOM_CSV)"
 
 room-load: ## 60 simulated learners posting every 2 s for 10 minutes to a real server (killed and restarted halfway): crates/room/load.md
-	$(CARGO) build --release -p room
+	$(ROOM_SERVER)
 	$(BIN)/room-load --learners 60 --every 2 --seconds 600 --kill-after 300 --report crates/room/load.md
 
 # The learner's client, built before the grader runs and only when its sources change (cargo
@@ -40,7 +44,7 @@ room-load: ## 60 simulated learners posting every 2 s for 10 minutes to a real s
 # learner nothing but the room.
 ROOM_SEND := $(BIN)/room-send
 $(ROOM_SEND): crates/room/Cargo.toml $(wildcard crates/room/src/*.rs) crates/room/src/bin/room-send.rs
-	@$(CARGO) build --release --quiet -p room --no-default-features --bin room-send \
+	@$(CARGO) build --release --quiet -p room --bin room-send \
 	  && touch -c $@ || echo "room: the room's client did not build: this verify's result is not sent"
 verify: $(if $(ROOM),$(ROOM_SEND))
 prepare: $(ROOM_SEND)

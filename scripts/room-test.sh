@@ -11,6 +11,9 @@
 #   4. the server started again on the same database: the next verify sends what waited, and
 #      `make room-export` writes it into the CSV.
 #
+# First the server's own tests and lints: it is a feature of its own (`--features server`),
+# which the workspace's build, tests and clippy leave out so that no learner compiles it.
+#
 # The exercise is made anew with RESET=1 (a learner's own copy goes to exercises/.backup/), and
 # exercises/.room/ (the learner's pseudonym and queue) is set aside and put back at the end.
 set -euo pipefail
@@ -30,6 +33,9 @@ restore() {
 }
 trap restore EXIT
 [ -d exercises/.room ] && mv exercises/.room "$work/learner-room"
+
+cargo clippy --release --quiet -p room --features server --all-targets --no-deps -- -D warnings
+cargo test --release --quiet -p room --features server
 
 # The server in a process group of its own (setsid), so that stopping it stops make and the
 # server below it, and nothing else. Its first two lines are read as they come.

@@ -5,7 +5,8 @@
 //!
 //! The learner's side builds with std, serde and tempfile alone ([`report`], [`grade`],
 //! [`learner`], [`queue`], [`http`], [`send`]: the `room-send` binary). The server, its page and
-//! its store are in [`server`], behind the `server` feature (axum, tokio, SQLite).
+//! its store are in [`server`], behind the `server` feature (axum, tokio, SQLite), which only
+//! `make room` builds.
 
 pub mod files;
 pub mod grade;

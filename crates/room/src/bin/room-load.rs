@@ -89,6 +89,17 @@ impl Server {
         Ok(Server { child, lines })
     }
 
+    fn instructor(&self) -> String {
+        self.lines[1].trim_start_matches("instructor: ").to_owned()
+    }
+
+    /// Kills it (SIGKILL: no chance to tidy up).
+    fn stop(&mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     fn learners_url(&self) -> Result<RoomUrl> {
         let url = self.lines[0]
             .strip_prefix("learners: ROOM=")
@@ -229,23 +240,36 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
-    if cli.learners == 0 || cli.every <= 0.0 {
-        bail!("--learners and --every must be above 0");
+/// Everything one run measured.
+struct Measured {
+    tally: Tally,
+    /// The server's memory (peak, end) in MiB: before the kill, and at the end.
+    memory: Vec<(f64, f64)>,
+    views: usize,
+    stored: HashSet<String>,
+}
+
+fn join_learners(threads: Vec<thread::JoinHandle<Result<Tally>>>) -> Result<Tally> {
+    let mut tally = Tally::default();
+    for t in threads {
+        let t = t
+            .join()
+            .map_err(|_| anyhow::anyhow!("a learner's thread panicked"))??;
+        tally.made.extend(t.made);
+        tally.latencies.extend(t.latencies);
+        tally.posts_unanswered += t.posts_unanswered;
     }
-    for cause in CAUSES {
-        serde_json::from_value::<grader::verdict::Cause>(cause.into())
-            .with_context(|| format!("{cause} is no longer a cause the grader names"))?;
-    }
-    let work = tempfile::tempdir()?;
-    let db = work.path().join("room.sqlite");
+    Ok(tally)
+}
+
+/// The server, the learners and the page, for `cli.seconds`, with the kill halfway.
+fn simulate(cli: &Cli, work: &Path) -> Result<Measured> {
+    let db = work.join("room.sqlite");
     let mut server = Server::start(&db, 0, &cli.deck)?;
     let url = server.learners_url()?;
     let port = url.port;
     let shared_url = Arc::new(Mutex::new(url));
-    let instructor = |s: &Server| s.lines[1].trim_start_matches("instructor: ").to_owned();
-    let page_address = Arc::new(Mutex::new(instructor(&server)));
+    let page_address = Arc::new(Mutex::new(server.instructor()));
     let exercises = Arc::new(room::server::exercises());
     let every = Duration::from_secs_f64(cli.every);
     let start = Instant::now() + Duration::from_millis(200);
@@ -253,7 +277,7 @@ fn main() -> Result<()> {
     let threads: Vec<_> = (0..cli.learners)
         .map(|n| {
             let offset = every.mul_f64(n as f64 / cli.learners as f64);
-            let dir = work.path().join(format!("learner{n:02}"));
+            let dir = work.join(format!("learner{n:02}"));
             let (url, exercises) = (shared_url.clone(), exercises.clone());
             thread::spawn(move || learner(n, dir, url, (start + offset, every, end), exercises))
         })
@@ -264,49 +288,59 @@ fn main() -> Result<()> {
     };
     let mut memory = Vec::new();
     if cli.kill_after > 0 && cli.kill_after < cli.seconds {
-        thread::sleep(
-            (start + Duration::from_secs(cli.kill_after)).saturating_duration_since(Instant::now()),
-        );
+        let at = start + Duration::from_secs(cli.kill_after);
+        thread::sleep(at.saturating_duration_since(Instant::now()));
         memory.push(server.memory());
-        server.child.kill()?;
-        server.child.wait()?;
+        server.stop()?;
         // Down for a couple of posts of every learner's, then back on the same port and file.
         thread::sleep(every.mul_f64(2.0));
         server = Server::start(&db, port, &cli.deck)?;
-        *page_address.lock().unwrap_or_else(|e| e.into_inner()) = instructor(&server);
+        *page_address.lock().unwrap_or_else(|e| e.into_inner()) = server.instructor();
     }
-    let mut tally = Tally::default();
-    for t in threads {
-        let t = t
-            .join()
-            .map_err(|_| anyhow::anyhow!("a learner's thread panicked"))??;
-        tally.made.extend(t.made);
-        tally.latencies.extend(t.latencies);
-        tally.posts_unanswered += t.posts_unanswered;
-    }
+    let tally = join_learners(threads)?;
     let views = page_thread.join().unwrap_or(0);
     memory.push(server.memory());
     let stored = stored_ids(&db)?;
-    server.child.kill()?;
-    server.child.wait()?;
-    let lost = tally
-        .made
-        .iter()
-        .filter(|id| !stored.contains(id.as_str()))
-        .count();
-    tally.latencies.sort();
-    let figures = Figures {
-        cli: &cli,
-        made: tally.made.len(),
-        stored: stored.len(),
-        lost,
-        unanswered: tally.posts_unanswered,
-        posts: tally.latencies.len(),
-        p50: percentile(&tally.latencies, 0.50),
-        p99: percentile(&tally.latencies, 0.99),
-        slowest: percentile(&tally.latencies, 1.0),
+    server.stop()?;
+    Ok(Measured {
+        tally,
         memory,
         views,
+        stored,
+    })
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if cli.learners == 0 || cli.every <= 0.0 {
+        bail!("--learners and --every must be above 0");
+    }
+    for cause in CAUSES {
+        serde_json::from_value::<grader::verdict::Cause>(cause.into())
+            .with_context(|| format!("{cause} is no longer a cause the grader names"))?;
+    }
+    let work = tempfile::tempdir()?;
+    let mut m = simulate(&cli, work.path())?;
+    let lost = m
+        .tally
+        .made
+        .iter()
+        .filter(|id| !m.stored.contains(id.as_str()))
+        .count();
+    m.tally.latencies.sort();
+    let latencies = &m.tally.latencies;
+    let figures = Figures {
+        cli: &cli,
+        made: m.tally.made.len(),
+        stored: m.stored.len(),
+        lost,
+        unanswered: m.tally.posts_unanswered,
+        posts: latencies.len(),
+        p50: percentile(latencies, 0.50),
+        p99: percentile(latencies, 0.99),
+        slowest: percentile(latencies, 1.0),
+        memory: m.memory,
+        views: m.views,
     };
     let text = figures.markdown();
     print!("{text}");
@@ -354,20 +388,23 @@ impl Figures<'_> {
             .map_or(0, |d| d.as_secs() / 86_400);
         format!(
             "<!-- Written by `make room-load` (crates/room/src/bin/room-load.rs); do not edit. -->\n\n\
-             | learners | a post every | for | results made | stored | lost | posts | p50 | p99 | slowest |\n\
-             |---|---|---|---|---|---|---|---|---|---|\n\
-             | {} | {} s | {} s | {} | {} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms |\n\n\
-             {killed} The instructor's page was open throughout and received {} live updates. The server's memory (resident): {}. Measured on {}, on {} cores.\n",
+             | learners | a post every | for | results made | stored | lost | p99 | slowest post |\n\
+             |---|---|---|---|---|---|---|---|\n\
+             | {} | {} s | {} s | {} | {} | {} | {:.1} ms | {:.1} ms |\n\n\
+             Of {} posts answered, half took less than {:.1} ms and 99 in 100 less than {:.1} ms (p99). \
+             {killed} The instructor's page was open throughout and received {} live updates. \
+             The server's memory (resident): {}. Measured on {}, on {} cores.\n",
             cli.learners,
             cli.every,
             cli.seconds,
             self.made,
             self.stored,
             self.lost,
+            self.p99,
+            self.slowest,
             self.posts,
             self.p50,
             self.p99,
-            self.slowest,
             self.views,
             memory.join("; then, after the restart, "),
             civil_date(days),
