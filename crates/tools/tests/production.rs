@@ -225,8 +225,9 @@ fn absurd_arguments_are_refused_up_front_with_the_numbers() {
             .to_vec()
     };
     // Exit 2 for a command wrong on every machine, 1 for what this machine cannot hold; said
-    // once, by one rank. (The 100 GB tmpfs takes no memory until written: it only lets the
-    // index lists' memory, not the disk, be what refuses the second run.)
+    // once, by one rank. The 100 GB tmpfs takes no memory until written: its room lets the
+    // second run's memory be what refuses it — 32 GiB of file indices on each rank, under an
+    // address-space limit of 8 GB, whatever memory the machine has.
     let cases = [
         (
             words("2147483648", "1", &d),
@@ -234,10 +235,10 @@ fn absurd_arguments_are_refused_up_front_with_the_numbers() {
             "more than an MPI count can describe",
         ),
         (words("2147483647", "1", big.path()), 1, "needs about"),
-        (words("100000", "1000", &d), 1, "free"),
+        (words("100000", "1000", &big.path().join("x")), 1, "free"),
     ];
     for (args, code, cause) in cases {
-        let out = run(2, &args);
+        let out = shell_run("ulimit -v 8000000", 2, &args);
         one_line(&format!("{args:?}"), &out, code, &[cause]);
         nothing_left(&format!("{args:?}"), dir.path());
         nothing_left(&format!("{args:?}"), big.path());
@@ -431,6 +432,44 @@ fn limit_mid_run(ranks: usize, only: Option<usize>) {
     let case = format!("{ranks} ranks, the limit on rank {only:?}");
     one_line(&case, &out, 1, &["data.h5", "File too large", "ulimit -f"]);
     nothing_left(&case, &out_dir);
+}
+
+#[test]
+fn a_write_that_fails_silently_never_gives_the_file_its_name() {
+    // Open MPI's `vulcan` way of writing collectively, if the user chooses it, reports success
+    // when a write fails: the file-size limit met on rank 0 (SIGXFSZ noted) fails the run
+    // at the close or at the commit all the same.
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("o");
+    for ranks in [2, 3] {
+        let mut command = command(ranks, &sizes(100_000, 60, &out_dir), true);
+        let child = command
+            .env("OMPI_MCA_fcoll", "vulcan")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while hidden(&out_dir).is_empty() && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let pids = step_processes(ranks, child.id());
+        let rank0 = pids
+            .iter()
+            .copied()
+            .find(|&p| rank_of(p) == Some(0))
+            .unwrap();
+        let status = Command::new("prlimit")
+            .args([&format!("--pid={rank0}"), "--fsize=4096"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "prlimit failed");
+        let out = child.wait_with_output().unwrap();
+        let case = format!("vulcan on {ranks} ranks, the limit on rank 0");
+        one_line(&case, &out, 1, &["rank 0", "data.h5"]);
+        nothing_left(&case, &out_dir);
+    }
 }
 
 #[test]

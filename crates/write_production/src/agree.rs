@@ -19,6 +19,7 @@
 //! - A failed run's ranks end together once each has said what it had to, without
 //!   `MPI_Finalize` (it would wait for ranks that are gone, and run HDF5's exit handlers).
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -115,20 +116,28 @@ fn max_of_all(world: &SimpleCommunicator, me: [i32; 2], failed: Option<&Error>) 
 }
 
 /// The others did not come within [`PATIENCE`]: they are held where this rank left them.
-/// It says why, takes the file away, leaves word for rank 0 and ends the whole job.
+/// It says why (unless another rank gave up first and says it), takes the file away, leaves
+/// word for rank 0, and ends the whole job, whatever the launcher does when one rank ends.
 fn give_up(world: &SimpleCommunicator, failure: &Error) -> ! {
-    signals::leave_word();
-    signals::remove_unfinished(false);
-    eprintln!("Error: rank {}: {failure}", world.rank());
+    let rank = world.rank();
+    signals::say_once(|_| eprintln!("Error: rank {rank}: {failure}"));
     world.abort(1)
 }
 
 /// Closes the file if every rank wrote its part (`written`), else leaves it unclosed (its
 /// removal follows); every rank learns whether the close worked. HDF5's close is collective:
-/// it writes the metadata of every rank's changes.
-pub fn close(hf: hdf5::File, written: Result<()>, world: &SimpleCommunicator) -> Result<()> {
+/// it writes the metadata of every rank's changes. (`target`: the file's name, for the line.)
+pub fn close(
+    hf: hdf5::File,
+    written: Result<()>,
+    target: &Path,
+    world: &SimpleCommunicator,
+) -> Result<()> {
     match agree(world, written) {
-        Ok(()) => agree(world, hf.close().map_err(Error::from)),
+        Ok(()) => agree(
+            world,
+            hf.close().map_err(|e| signals::cannot_write(target, e)),
+        ),
         Err(e) => {
             // Never closed: after a failure HDF5's collective close can wait for ever.
             std::mem::forget(hf);

@@ -168,7 +168,7 @@ fn tasks_of(uid: u32) -> u64 {
 
 /// This process's rank, if a launcher (Open MPI's, MPICH's, Slurm's) started it: each process
 /// of a job is told its rank in its environment before MPI starts.
-fn launcher_rank() -> Option<usize> {
+pub fn launcher_rank() -> Option<usize> {
     ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]
         .iter()
         .find_map(|v| std::env::var(v).ok()?.parse().ok())

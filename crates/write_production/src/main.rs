@@ -146,7 +146,7 @@ fn write_planes(
         let filled = planes.slice(s![..files.len(), .., ..]);
         let written = collective::write_planes(&dataset, first, filled);
         // No rank goes on to the next collective round if any rank's write failed.
-        let written = written.map_err(|e| output::cannot(&out.one_path(), e));
+        let written = written.map_err(|e| signals::cannot_write(&out.one_path(), e));
         agree::agree(world, written)?;
     }
     Ok(())
@@ -174,7 +174,7 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
         .and_then(|()| write_planes(&xx, &yy, args, &out, world, &hf, &my_files));
     // Collective: closing writes the metadata of every rank's changes — only if every rank
     // wrote its part (after a failure, HDF5's collective close can wait for ever).
-    agree::close(hf, written, world)?;
+    agree::close(hf, written, &out.one_path(), world)?;
     h5.commit(world)?; // every rank closed it: rank 0 checks it and names it data.h5
     Ok(out)
 }

@@ -28,7 +28,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use gridgen::{Error, Output, Result};
+use gridgen::{Output, Result};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use rustix::fs::{AtFlags, FallocateFlags, FileType, Mode, OFlags};
@@ -71,7 +71,7 @@ pub fn create_one_file<'a>(out: &'a Output, world: &SimpleCommunicator) -> Resul
     // Every rank got this far (its folder, its watch): a rank that did not is in this agreement.
     agree::agree(world, Ok(()))?;
     let target = out.one_path();
-    let dir = open_folder(&target).map_err(|e| cannot(&target, e))?;
+    let dir = open_folder(&target).map_err(|e| signals::cannot_write(&target, e))?;
     let inner = file_name(&target);
     let mut told = [0u8; 264]; // [made, inode (8 bytes), the folder's name]
     let mut made = None;
@@ -94,7 +94,8 @@ pub fn create_one_file<'a>(out: &'a Output, world: &SimpleCommunicator) -> Resul
             "rank 0 could not make the run's private folder",
         )),
     };
-    let (name, private) = agree::agree(world, opened.map_err(|e| cannot(&target, e)))?;
+    let (name, private) =
+        agree::agree(world, opened.map_err(|e| signals::cannot_write(&target, e)))?;
     let path = format!("/proc/self/fd/{}/{inner}", private.as_raw_fd());
     let file = out.one_file_named(&path)?;
     let folder = PrivateFolder { dir, name, private };
@@ -121,7 +122,7 @@ impl OneFile<'_> {
             let bytes = self.file.data_bytes().saturating_add(METADATA_BYTES);
             taken = take_space(&self.folder.private, &file_name(self.path()), bytes);
         }
-        let taken = taken.map_err(|e| cannot(&self.target, e));
+        let taken = taken.map_err(|e| signals::cannot_write(&self.target, e));
         self.taken = agree::agree(world, taken)?;
         Ok(())
     }
@@ -131,7 +132,7 @@ impl OneFile<'_> {
     pub fn commit(self, world: &SimpleCommunicator) -> Result<()> {
         // A write that met the file-size limit failed, whatever the library reported.
         let mine = match signals::file_size_limit_met() {
-            Some(_) => Err(cannot(&self.target, "a write failed")),
+            Some(_) => Err(signals::cannot_write(&self.target, "a write failed")),
             None => Ok(()),
         };
         agree::agree(world, mine)?;
@@ -165,7 +166,7 @@ fn check_before_rename(
     taken: Option<OwnedFd>,
     target: &Path,
 ) -> Result<()> {
-    let fail = |e: io::Error| cannot(target, e);
+    let fail = |e: io::Error| signals::cannot_write(target, e);
     let inner = file_name(file.path());
     let stat = rustix::fs::statat(&folder.private, inner.as_str(), AtFlags::SYMLINK_NOFOLLOW)
         .map_err(|e| fail(e.into()))?;
@@ -313,29 +314,23 @@ fn remove_private(dir: &OwnedFd, name: &str) -> io::Result<()> {
     Ok(rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?)
 }
 
-/// Whether process `pid` exists on this machine.
+/// Whether process `pid` still runs on this machine (a zombie has ended: it only waits for its
+/// parent to notice).
 fn alive(pid: i32) -> bool {
     let Some(pid) = rustix::process::Pid::from_raw(pid) else {
         return false;
     };
-    match rustix::process::test_kill_process(pid) {
+    let exists = match rustix::process::test_kill_process(pid) {
         Ok(()) | Err(rustix::io::Errno::PERM) => true,
         Err(_) => false,
-    }
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()));
+    let zombie = stat.is_ok_and(|s| s.rsplit(')').next().unwrap_or("").starts_with(" Z"));
+    exists && !zombie
 }
 
 /// The last part of `path`, as text.
 fn file_name(path: &Path) -> String {
     let name = path.file_name().unwrap_or_default();
     name.to_string_lossy().into_owned()
-}
-
-/// `cannot write output/data.h5: <why>`, and the cause beneath it when a write of this rank
-/// met the file-size limit (HDF5 says only that the write failed).
-pub fn cannot(target: &Path, why: impl std::fmt::Display) -> Error {
-    let mut line = format!("cannot write {}: {why}", target.display());
-    if let Some(limit) = signals::file_size_limit_met() {
-        line += &format!(": File too large: a write met the file-size limit (ulimit -f, {limit})");
-    }
-    Error::msg(line)
 }

@@ -79,8 +79,8 @@ static LAUNCHER_STDERR: AtomicI32 = AtomicI32::new(-1);
 
 // ANCHOR: watch
 /// Installs the handlers of SIGINT, SIGTERM, SIGHUP and SIGXFSZ (replacing the plain steps'
-/// handler, which removes files by path), and in a rank that a launcher started, the thread
-/// that notices when the launcher is gone.
+/// handler, which removes files by path), and starts the thread that notices, in a rank that a
+/// launcher started, when the launcher is gone (and a rank held in HDF5 after SIGXFSZ).
 pub fn watch(out: &Output, world: &SimpleCommunicator) -> io::Result<()> {
     let rank = world.rank();
     let target = out.one_path().display().to_string().into_bytes();
@@ -109,9 +109,7 @@ pub fn watch(out: &Output, world: &SimpleCommunicator) -> io::Result<()> {
         action.sa_flags = libc::SA_RESTART;
         libc::sigaction(libc::SIGXFSZ, &action, std::ptr::null_mut());
     }
-    let launched = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
+    let launched = crate::limits::launcher_rank().is_some();
     let launcher = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
     LAUNCHER.store(launcher, Ordering::Relaxed);
     if launched && reporter {
@@ -191,22 +189,24 @@ pub fn committed() {
     told();
 }
 
-/// This rank has said why the run failed and ends while the others may still be held: it
-/// leaves a mark in the private folder, so that rank 0, stopped by the launcher next, stays
-/// quiet.
-pub fn leave_word() {
-    let private = PRIVATE.load(Ordering::SeqCst);
-    if private >= 0 {
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
-        // SAFETY: a descriptor of ours and a NUL-terminated name; the new descriptor is closed.
-        unsafe {
-            let fd = libc::openat(private, MARK.as_ptr(), flags | libc::O_CLOEXEC, 0o600);
-            if fd >= 0 {
-                libc::close(fd);
-            }
-        }
-    }
+/// This rank says why the run failed and ends while the others may still be held: it leaves a
+/// mark in the private folder, so that rank 0, stopped by the launcher next, stays quiet. True
+/// if this rank made the mark (false: another rank has, and says the line).
+pub fn leave_word() -> bool {
     told();
+    let private = PRIVATE.load(Ordering::SeqCst);
+    if private < 0 {
+        return true;
+    }
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: a descriptor of ours and a NUL-terminated name; the new descriptor is closed.
+    unsafe {
+        let fd = libc::openat(private, MARK.as_ptr(), flags, 0o600);
+        if fd >= 0 {
+            libc::close(fd);
+        }
+        fd >= 0
+    }
 }
 
 /// Why the process is ending at once.
@@ -332,6 +332,16 @@ fn say_stopped(run: &Run, why: Stopped, removed: bool) {
     }
 }
 
+/// `cannot write output/data.h5: <why>`, and the cause beneath it when a write of this rank
+/// met the file-size limit (HDF5 says only that the write failed; this module saw SIGXFSZ).
+pub fn cannot_write(target: &std::path::Path, why: impl std::fmt::Display) -> gridgen::Error {
+    let mut line = format!("cannot write {}: {why}", target.display());
+    if let Some(limit) = file_size_limit_met() {
+        line += &format!(": File too large: a write met the file-size limit (ulimit -f, {limit})");
+    }
+    gridgen::Error::msg(line)
+}
+
 /// The file-size limit (`ulimit -f`) as it is now, if a write of this rank has met it.
 pub fn file_size_limit_met() -> Option<String> {
     LIMIT_MET.load(Ordering::SeqCst).then(file_size_limit)
@@ -346,38 +356,67 @@ fn file_size_limit() -> String {
 /// file away and ends with 1; the launcher then ends the other ranks. Runs on the watching
 /// thread (not in a handler), while the main thread is held.
 fn give_up_held() {
-    if CLOSING.swap(true, Ordering::SeqCst) {
+    if CLOSING.load(Ordering::SeqCst) {
         return;
     }
     let Some(run) = RUN.get() else { return };
     let line = format!(
-        "Error: rank {}: cannot write {}: File too large: a write met the file-size limit (ulimit -f, {}) and HDF5 did not return within {} s (the other ranks wait in it); unfinished file removed\n",
+        "Error: rank {}: cannot write {}: File too large: a write met the file-size limit (ulimit -f, {}) and HDF5 did not return within {} s (the other ranks wait in it)",
         run.rank,
         String::from_utf8_lossy(&run.target),
         file_size_limit(),
         HELD.as_secs()
     );
-    if !run.reporter {
-        leave_word();
-    }
-    remove_unfinished(run.reporter);
-    // SAFETY: write and _exit; the main thread is held in a library call and prints nothing.
-    unsafe {
-        libc::write(2, line.as_ptr().cast(), line.len());
-        sleep(Duration::from_millis(250));
-        libc::_exit(1)
-    }
+    // The main thread is held in a library call and prints nothing meanwhile.
+    fail_alone(|removed| {
+        let removed = if removed {
+            "; 1 unfinished file removed"
+        } else {
+            ""
+        };
+        eprintln!("{line}{removed}");
+    })
 }
 
 /// An allocation failed: remove the unfinished file, say so in one line, exit 1. Called from
 /// the allocator, so nothing here allocates.
 pub fn out_of_memory(bytes: usize) -> ! {
-    CLOSING.store(true, Ordering::SeqCst);
     let run = RUN.get();
-    if run.is_some_and(|r| !r.reporter) {
-        leave_word();
+    fail_alone(|removed| say_out_of_memory(run, bytes, removed))
+}
+
+/// Ends this rank at once, with exit code 1, after a failure only it knows of (no agreement
+/// can be reached now): see [`say_once`]; the launcher then ends the other ranks. Safe in a
+/// handler if `say` is.
+pub fn fail_alone(say: impl FnOnce(bool)) -> ! {
+    say_once(say);
+    if RUN.get().is_some_and(|r| !r.reporter) {
+        // Let rank 0 see the mark before the launcher, seeing this rank end, stops it.
+        sleep(Duration::from_millis(250));
     }
-    let removed = remove_unfinished(run.is_some_and(|r| r.reporter));
+    // SAFETY: _exit is async-signal-safe and needs no memory.
+    unsafe { libc::_exit(1) }
+}
+
+/// A rank about to end alone removes the unfinished file, and the first rank to leave its mark
+/// says the line (`say`, told whether the file was removed), so that several ranks failing at
+/// once say one line. Rank 0 takes the mark and the private folder away last, once the others
+/// have had time to see it.
+pub fn say_once(say: impl FnOnce(bool)) {
+    CLOSING.store(true, Ordering::SeqCst);
+    let first = leave_word();
+    let removed = remove_unfinished(false);
+    if first {
+        say(removed.file);
+    }
+    if RUN.get().is_some_and(|r| r.reporter) {
+        sleep(Duration::from_millis(250));
+        remove_unfinished(true);
+    }
+}
+
+/// `Error: rank 1: cannot write output/data.h5: out of memory: …`, without allocating.
+fn say_out_of_memory(run: Option<&Run>, bytes: usize, removed: bool) {
     let mut line = Line::default();
     line.push(b"Error: ");
     if let Some(run) = run {
@@ -390,13 +429,11 @@ pub fn out_of_memory(bytes: usize) -> ! {
     line.push(b"out of memory: an allocation of ");
     line.number((bytes as u64).div_ceil(1 << 20));
     line.push(b" MiB failed (the node's memory, the job's --mem or ulimit -v)");
-    if removed.file {
+    if removed {
         line.push(b"; 1 unfinished file removed");
     }
     line.push(b"\n");
     line.write_to(2);
-    // SAFETY: _exit is async-signal-safe and needs no memory.
-    unsafe { libc::_exit(1) }
 }
 
 /// Ends this rank at once after a failure that every rank agreed on (or that the others never
