@@ -13,30 +13,145 @@ pub const MAX_LINES: usize = 16;
 /// At most this many characters a line (22-pixel monospace across a 1280-pixel slide, 13.2
 /// pixels a character, in the theme's 1184 pixels between the margins).
 pub const MAX_WIDTH: usize = 88;
+/// A block up to this size is shown at 20 pixels (the theme's `dense` slides), the smallest
+/// text the deck allows: a whole function of a dozen and a half lines, or one long signature.
+pub const DENSE_LINES: usize = 21;
+pub const DENSE_WIDTH: usize = 96;
+/// The Marp directive that makes a slide dense; `fenced` puts it before a block that needs it.
+pub const DENSE: &str = "<!-- _class: dense -->";
 
-/// A fenced block of `lang`, checked against the slide's limits.
+/// A fenced block of `lang`, checked against the slide's limits: within the normal ones as it
+/// is, within the dense ones with the slide marked [`DENSE`].
 pub fn fenced(lang: &str, lines: &[String], what: &str) -> Result<String> {
-    if lines.len() > MAX_LINES {
+    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    if lines.len() > DENSE_LINES || width > DENSE_WIDTH {
         bail!(
-            "{what}: {} lines, more than a slide's {MAX_LINES}: mark a smaller anchor",
+            "{what}: {} lines of at most {width} characters, more than a slide's {DENSE_LINES} \
+             of {DENSE_WIDTH}: mark a smaller anchor",
             lines.len()
         );
     }
-    if let Some(long) = lines.iter().find(|l| l.chars().count() > MAX_WIDTH) {
-        bail!("{what}: a line wider than {MAX_WIDTH} characters: {long}");
+    let block = format!("```{lang}\n{}\n```", lines.join("\n"));
+    if lines.len() > MAX_LINES || width > MAX_WIDTH {
+        Ok(format!("{DENSE}\n{block}"))
+    } else {
+        Ok(block)
     }
-    Ok(format!("```{lang}\n{}\n```", lines.join("\n")))
 }
 
-/// Anchor `anchor` of `step`'s `main.rs`, without comments, as a Rust block.
-pub fn lesson(repo: &Path, step: &str, anchor: &str) -> Result<String> {
+/// The lines of `step`'s lesson file that contain each of `needles` (each exactly one line), in
+/// the file's order, without their trailing comments: a few lines of a step, beside the Python
+/// they replace (a pair's Rust half is as wide as the Python half leaves it: the browser test
+/// fails on a block that does not fit).
+pub fn lines(repo: &Path, step: &str, needles: &[&str]) -> Result<String> {
+    let path = source::main_rs(step);
+    let text =
+        std::fs::read_to_string(repo.join(&path)).with_context(|| format!("cannot read {path}"))?;
+    let code = source::strip_anchors(&text);
+    let code = source::code_lines(&code);
+    let mut picked = Vec::new();
+    for needle in needles {
+        let found: Vec<usize> = (0..code.len())
+            .filter(|&i| code[i].contains(needle))
+            .collect();
+        let [at] = found.as_slice() else {
+            bail!("{path}: {} lines contain '{needle}', not one", found.len());
+        };
+        picked.push(*at);
+    }
+    picked.sort_unstable();
+    picked.dedup();
+    let chosen: Vec<&str> = picked.iter().map(|&i| without_comment(code[i])).collect();
+    fenced("rust", &dedent(&chosen), &path)
+}
+
+/// A line without its trailing `// comment` (the steps hold no `//` inside a string).
+pub fn without_comment(line: &str) -> &str {
+    match line.find(" //") {
+        Some(at) if !line[..at].trim().is_empty() => line[..at].trim_end(),
+        _ => line,
+    }
+}
+
+/// Anchor `anchor` of `step`'s `main.rs`, without comments, as a Rust block; with `range`,
+/// only its lines from the one holding `range.0` to the one holding `range.1` (a part of a
+/// function too long for one slide).
+pub fn lesson(
+    repo: &Path,
+    step: &str,
+    anchor: &str,
+    range: Option<(&str, &str)>,
+) -> Result<String> {
     let path = source::main_rs(step);
     let text =
         std::fs::read_to_string(repo.join(&path)).with_context(|| format!("cannot read {path}"))?;
     let region = source::anchor_text(&text, anchor)
         .with_context(|| format!("{path} has no anchor '{anchor}'"))?;
-    let lines: Vec<String> = dedent(&source::code_lines(&region));
+    let mut code = source::code_lines(&region);
+    if let Some((from, to)) = range {
+        let first = code
+            .iter()
+            .position(|l| l.contains(from))
+            .with_context(|| format!("{path}:{anchor} has no line with '{from}'"))?;
+        let last = first
+            + code[first..]
+                .iter()
+                .position(|l| l.contains(to))
+                .with_context(|| {
+                    format!("{path}:{anchor} has no line with '{to}' after '{from}'")
+                })?;
+        code = code[first..=last].to_vec();
+    }
+    let lines = wrap_signatures(dedent(&code));
     fenced("rust", &lines, &format!("{path}:{anchor}"))
+}
+
+/// A signature wider than a dense slide, with one parameter a line as rustfmt writes them when
+/// they do not fit: `fn f(a: A, b: B) -> R {` becomes `fn f(`, `    a: A,`, `    b: B,`,
+/// `) -> R {`.
+pub fn wrap_signatures(lines: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in lines {
+        let wrapped = (line.chars().count() > DENSE_WIDTH)
+            .then(|| wrap_signature(&line))
+            .flatten();
+        match wrapped {
+            Some(pieces) => out.extend(pieces),
+            None => out.push(line),
+        }
+    }
+    out
+}
+
+fn wrap_signature(line: &str) -> Option<Vec<String>> {
+    let indent = &line[..line.len() - line.trim_start().len()];
+    if !line.trim_start().starts_with("fn ") {
+        return None;
+    }
+    let open = line.find('(')?;
+    let close = matching_paren(line)?;
+    let mut out = vec![line[..=open].to_owned()];
+    let mut depth = 0usize;
+    let mut start = open + 1;
+    for (i, c) in line[open + 1..close]
+        .char_indices()
+        .map(|(i, c)| (i + open + 1, c))
+    {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(format!("{indent}    {},", line[start..i].trim()));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !line[start..close].trim().is_empty() {
+        out.push(format!("{indent}    {},", line[start..close].trim()));
+    }
+    out.push(format!("{indent}{}", &line[close..]));
+    Some(out)
 }
 
 /// The lines with their common indentation removed.
@@ -256,6 +371,29 @@ pub fn diff(repo: &Path, predecessor: &str, step: &str) -> Result<String> {
     fenced("diff", &lines, &format!("the diff of {step}"))
 }
 
+/// How many lines of code a step changes against its predecessor, comments and blank lines
+/// aside: the lines removed and the lines added. A Python step's change is its script's lines
+/// against its numpy twin's, and the whole Rust module it imports.
+pub fn changed_lines(repo: &Path, predecessor: &str, step: &str) -> Result<usize> {
+    let read = |path: String| {
+        std::fs::read_to_string(repo.join(&path)).with_context(|| format!("cannot read {path}"))
+    };
+    let code = |text: String| -> Vec<String> {
+        source::code_lines(&source::strip_anchors(&text))
+            .iter()
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    if steps::find(step).is_some_and(|s| s.launch == steps::Launch::Python) {
+        let script = |name: &str| read(format!("crates/{step}/python/{name}.py")).map(code);
+        let module = code(read(source::main_rs(step))?);
+        return Ok(line_diff(&script(predecessor)?, &script(step)?).len() + module.len());
+    }
+    let before = code(read(source::main_rs(predecessor))?);
+    let after = code(read(source::main_rs(step))?);
+    Ok(line_diff(&before, &after).len())
+}
+
 /// A Python step's change, as the learner makes it: its script against its numpy twin (the
 /// one import), then what its Rust module defines, by signature.
 fn python_diff(
@@ -332,9 +470,41 @@ mod tests {
     }
 
     #[test]
-    fn blocks_longer_than_a_slide_are_refused() {
-        let long: Vec<String> = (0..MAX_LINES + 1).map(|i| i.to_string()).collect();
+    fn blocks_longer_than_a_slide_are_dense_or_refused() {
+        let long: Vec<String> = (0..DENSE_LINES + 1).map(|i| i.to_string()).collect();
         assert!(fenced("rust", &long, "x").is_err());
-        assert!(fenced("rust", &long[..MAX_LINES], "x").is_ok());
+        let normal = fenced("rust", &long[..MAX_LINES], "x").unwrap();
+        assert!(normal.starts_with("```rust\n"));
+        let dense = fenced("rust", &long[..MAX_LINES + 1], "x").unwrap();
+        assert!(dense.starts_with(DENSE), "{dense}");
+        assert!(fenced("rust", &["x".repeat(DENSE_WIDTH + 1)], "x").is_err());
+    }
+
+    #[test]
+    fn a_signature_too_wide_for_a_slide_gets_a_parameter_a_line() {
+        let line = format!(
+            "fn save_dataset(hf: &hdf5::File, out: &Output, file_id: usize, data: &Array2<f64>) -> Result<()> {{{}",
+            ""
+        );
+        assert!(line.chars().count() > DENSE_WIDTH);
+        assert_eq!(
+            wrap_signatures(vec![line, "    x".into()]),
+            [
+                "fn save_dataset(",
+                "    hf: &hdf5::File,",
+                "    out: &Output,",
+                "    file_id: usize,",
+                "    data: &Array2<f64>,",
+                ") -> Result<()> {",
+                "    x"
+            ]
+        );
+    }
+
+    #[test]
+    fn trailing_comments_are_cut_but_not_whole_comment_lines() {
+        assert_eq!(without_comment("let a = 1; // why"), "let a = 1;");
+        assert_eq!(without_comment("    // only this"), "    // only this");
+        assert_eq!(without_comment("let a = 1;"), "let a = 1;");
     }
 }

@@ -8,8 +8,11 @@ use anyhow::{bail, Context, Result};
 /// What the instructor reads in the presenter view beside a slide.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Notes {
-    /// Minutes the slide takes in the room, exercises included.
+    /// Minutes the slide takes in the room in the three-hour plan, exercises included.
     pub minutes: u32,
+    /// Minutes in the full-day plan, when they differ (an exercise done in the room instead of
+    /// at home, a longer break); the three-hour minutes otherwise.
+    pub day: Option<u32>,
     /// What to say: a few sentences, not the chapter.
     pub say: String,
     /// What to run live.
@@ -18,6 +21,13 @@ pub struct Notes {
     pub see: Option<String>,
     /// The mistake learners most often make here.
     pub mistake: Option<String>,
+}
+
+impl Notes {
+    /// Minutes in the full-day plan.
+    pub fn day_minutes(&self) -> u32 {
+        self.day.unwrap_or(self.minutes)
+    }
 }
 
 /// One slide of the template.
@@ -76,18 +86,21 @@ fn parse_notes(block: &str) -> Result<Notes> {
     let mut minutes = None;
     for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (k, value) = match line.split_once(": ") {
-            Some((k, v)) if ["min", "say", "run", "see", "mistake"].contains(&k) => {
+            Some((k, v)) if ["min", "day", "say", "run", "see", "mistake"].contains(&k) => {
                 (k.to_owned(), v)
             }
             _ => (key.clone(), line),
         };
         let field = match k.as_str() {
-            "min" => {
-                minutes = Some(
-                    value
-                        .parse::<u32>()
-                        .with_context(|| format!("min: {value} is not whole minutes"))?,
-                );
+            "min" | "day" => {
+                let m = value
+                    .parse::<u32>()
+                    .with_context(|| format!("{k}: {value} is not whole minutes"))?;
+                if k == "min" {
+                    minutes = Some(m);
+                } else {
+                    notes.day = Some(m);
+                }
                 key = k;
                 continue;
             }
@@ -176,7 +189,7 @@ pub fn parse(text: &str) -> Result<Deck> {
 mod tests {
     use super::*;
 
-    const DECK: &str = "---\nmarp: true\n---\n{{#section Opening}}\n# Title\n\n<!-- notes\nmin: 2\nsay: Welcome.\n  Twice.\nsee: a line\n-->\n\n---\n\n## Code\n```rust\nlet a = 1;\n---\n```\n<!-- notes\nmin: 3\nsay: Read it.\nmistake: x * (x * y)\n-->\n";
+    const DECK: &str = "---\nmarp: true\n---\n{{#section Opening}}\n# Title\n\n<!-- notes\nmin: 2\nsay: Welcome.\n  Twice.\nsee: a line\n-->\n\n---\n\n## Code\n```rust\nlet a = 1;\n---\n```\n<!-- notes\nmin: 3\nday: 20\nsay: Read it.\nmistake: x * (x * y)\n-->\n";
 
     #[test]
     fn slides_sections_and_notes_are_read() {
@@ -193,6 +206,12 @@ mod tests {
         assert_eq!(first.notes.say, "Welcome. Twice.");
         assert_eq!(first.notes.see.as_deref(), Some("a line"));
         assert_eq!(deck.slides[1].notes.minutes, 3);
+        assert_eq!(deck.slides[1].notes.day_minutes(), 20);
+        assert_eq!(
+            first.notes.day_minutes(),
+            2,
+            "the day takes the three-hour minutes"
+        );
         assert_eq!(deck.slides[1].notes.mistake.as_deref(), Some("x * (x * y)"));
         assert!(deck.slides[1].body.contains("---"));
     }

@@ -1,6 +1,8 @@
-//! The committed figures against today's code: every function a flamegraph in `docs/` names
-//! from the workshop's own crates still exists, and every diagram drawn from the code alone is
-//! the one the code draws now. `make figures` regenerates them all.
+//! The committed figures against today's code and against what the slides say of them: every
+//! function a flamegraph in `docs/` names from the workshop's own crates still exists, every
+//! diagram drawn from the code alone is the one the code draws now, the profile on the slide
+//! shows what its notes read from it, and a traced run of the blocking pool writes one file at
+//! a time, its workers taking turns, as its timeline shows. `make figures` regenerates them all.
 
 use std::path::{Path, PathBuf};
 
@@ -169,7 +171,7 @@ fn the_diagrams_drawn_from_the_code_are_todays() {
         if diagram.from_a_run() {
             // Drawn from a run's trace: only its shape is fixed.
             assert!(
-                committed.contains(diagram.title()) && committed.contains(">worker-0<"),
+                committed.contains(diagram.title()) && committed.contains("From a run:"),
                 "docs/images/diagrams/{} is not a queue drawn from a run",
                 diagram.file_name()
             );
@@ -184,4 +186,85 @@ fn the_diagrams_drawn_from_the_code_are_todays() {
         checked += 1;
     }
     assert!(checked >= 7);
+}
+
+/// The samples of each frame an inferno flamegraph names, by name.
+fn samples(svg: &str, frame: &str) -> u64 {
+    svg.split("<title>")
+        .skip(1)
+        .filter_map(|t| t.split("</title>").next())
+        .filter_map(|t| t.rsplit_once(" ("))
+        .filter(|(name, _)| *name == frame)
+        .filter_map(|(_, rest)| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn the_profile_on_the_slide_shows_what_its_notes_read_from_it() {
+    // The deck's notes: save_txt takes most of the run; most of that is gridgen's text module,
+    // a good part the commit (a rename per file); generate_value is a narrow column.
+    let svg = std::fs::read_to_string(repo().join("docs/images/write.slide.svg")).unwrap();
+    let all = samples(&svg, "all");
+    let save = samples(&svg, "Output::save_txt");
+    let text = samples(&svg, "text::savetxt");
+    let commit = samples(&svg, "NewFile::commit");
+    let field = samples(&svg, "write::generate_value");
+    assert!(
+        all > 0 && 2 * save > all,
+        "save_txt: {save} of {all} samples"
+    );
+    assert!(
+        2 * text > save,
+        "the text module: {text} of save_txt's {save}"
+    );
+    assert!(
+        commit > 0 && commit < text,
+        "commit: {commit}, text: {text}"
+    );
+    assert!(field < text, "generate_value: {field}, text: {text}");
+}
+
+#[test]
+fn the_blocking_pool_writes_one_file_at_a_time_its_workers_taking_turns() {
+    let step = steps::STEPS
+        .iter()
+        .find(|s| s.launch == steps::Launch::Threads)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.json");
+    let status = std::process::Command::new(tools::step_binary(step.name).unwrap())
+        .args(["-n", "30", "-s", "300", "-w", "2", "--dir"])
+        .arg(dir.path().join("out"))
+        .arg("--trace")
+        .arg(&trace)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let json = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let timeline = viz::trace::read(&json).unwrap().from_zero();
+    // A file's phases are bars of their own: one interval per file, its first start to its
+    // last end.
+    let mut by_file: std::collections::BTreeMap<usize, (f64, f64, usize)> = Default::default();
+    for bar in &timeline.bars {
+        let id = bar.file_id.expect("every bar names its file");
+        let file = by_file.entry(id).or_insert((bar.start, bar.end, bar.row));
+        file.0 = file.0.min(bar.start);
+        file.1 = file.1.max(bar.end);
+    }
+    let mut merged: Vec<(f64, f64, usize)> = by_file.into_values().collect();
+    merged.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(merged.len(), 30, "a bar per file");
+    // One file at a time: a file starts once the one before it is written. What a worker does
+    // after sending its answer (asking for the next index) may overlap the next file a little
+    // on a busy machine: at most a tenth of the run.
+    let overlap: f64 = merged.windows(2).map(|w| (w[0].1 - w[1].0).max(0.0)).sum();
+    let span = merged.iter().map(|f| f.1).fold(0.0, f64::max);
+    assert!(
+        overlap < 0.1 * span,
+        "{overlap} µs of {span} with two files at once"
+    );
+    // The workers take turns: both write files.
+    let rows: std::collections::BTreeSet<usize> = merged.iter().map(|f| f.2).collect();
+    assert_eq!(rows.len(), 2, "one worker wrote every file");
 }
