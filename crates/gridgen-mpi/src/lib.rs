@@ -87,7 +87,7 @@ pub fn agree<T>(world: &SimpleCommunicator, mine: Result<T>) -> Result<T> {
         }
     });
     // All succeeded; or nothing new failed, and every rank holds the failure agreed on before,
-    // its reporter keeping its report (finish agrees once more on a failure agreed mid-run).
+    // its reporter keeping its report.
     if all[0] == 0 || (all[1] == 0 && mine.is_err()) {
         return mine;
     }
@@ -109,7 +109,13 @@ pub fn agree<T>(world: &SimpleCommunicator, mine: Result<T>) -> Result<T> {
 /// the whole run (the bytes of all ranks, and the timeline of all ranks with `--trace`) or the
 /// failing rank's one line. Every rank gets the same exit code.
 pub fn finish(world: &SimpleCommunicator, written: Result<Output>) -> ExitCode {
-    let out = match agree(world, written) {
+    let agreed = match written {
+        // A failure every rank agreed on mid-run: no rank makes one more agreement, so that a
+        // rank that failed before that agreement (and came here from it) stays in step.
+        Err(e) if e.downcast_ref::<Failed>().is_some() => Err(e),
+        written => agree(world, written),
+    };
+    let out = match agreed {
         Ok(out) => out,
         Err(e) => {
             if let Some(report) = e.downcast_ref::<Failed>().and_then(|f| f.report.as_ref()) {
