@@ -333,33 +333,37 @@ fn stopped(
     (limit, reference): (Duration, f64),
     usage: Usage,
 ) -> Result<Checked> {
-    let again = time(&trial.contest.reference, case, dir)?.seconds;
-    if again > 2.0 * reference {
+    let again = time(&trial.contest.reference, case, dir)?;
+    if again.seconds > 2.0 * reference {
         return Ok(Checked::new(Check::Fast, Outcome::NotMeasurable, format!(
-            "not judged: yours was stopped after {:.1} s, but the reference too now takes {again:.2} s where it took {reference:.2} s: the machine is busy",
-            limit.as_secs_f64())).because(Cause::SpeedNotJudged, "the machine is too busy to time anything now: try again when it is quieter"));
+            "not judged: yours was stopped after {:.1} s, but the reference too now takes {:.2} s where it took {reference:.2} s: the machine is busy",
+            limit.as_secs_f64(), again.seconds)).because(Cause::SpeedNotJudged, "the machine is too busy to time anything now: try again when it is quieter"));
     }
     let checked = Checked::fail(
         Check::Fast,
         format!("yours is more than {SLOWEST}× slower than the reference: stopped after {:.1} s (the reference takes {reference:.2} s)", limit.as_secs_f64()),
     )
     .with(format!("timed: {} on {place}", trial.contest.yours.describe(case)));
-    let values = (case.s * case.s) as u64;
+    let values = (case.s * case.s) as f64;
+    let file = crate::trial::file_bytes(trial.format, case.s) as f64;
+    // Write calls a file: those made so far, over the files their bytes would fill.
+    let calls = usage.write_calls.unwrap_or(0) as f64;
+    let per_file = calls * file / (usage.write_bytes.unwrap_or(0) as f64).max(file);
+    let theirs = again.usage.write_calls.unwrap_or(0) as f64 / case.n.max(1) as f64;
+    let calls_said = format!("{per_file:.0} write calls a file (the reference: {theirs:.0})");
     let kernel = format!(
         "{:.0}% of its CPU time in the kernel",
         100.0 * usage.system_share()
     );
-    let see = trial.tutor.see(Topic::Npy);
-    Ok(match usage.write_calls {
-        Some(calls) if calls >= values => checked
-            .with(format!("where the time went: {calls} write system calls before it was stopped, where a file holds {values} values; {kernel}"))
-            .because(Cause::SlowWritePerValue, format!("one write per value, each a system call: write each array's bytes with one write_all {see}")),
-        Some(calls) if usage.system_share() > 0.5 => checked
-            .with(format!("where the time went: {kernel}; {calls} write system calls before it was stopped"))
-            .because(Cause::SlowSystemCalls, "system calls — many small reads or writes, or files opened again and again; one write_all per file is enough"),
-        calls => checked
-            .with(format!("where the time went: {kernel}: your own code ({} write system calls before it was stopped)", calls.unwrap_or(0)))
-            .because(Cause::SlowOwnCode, format!("work repeated per value or per file; profile yours and the reference and compare them {}", trial.tutor.see(Topic::Profile))),
+    let checked = checked.with(format!(
+        "where the time went: {calls} write system calls before it was stopped; {kernel}"
+    ));
+    Ok(if per_file >= values / 2.0 {
+        checked.because(Cause::SlowWritePerValue, format!("{calls_said}, where a file holds {values} values: one write per value, each a system call — write each array's bytes with one write_all {}", trial.tutor.see(Topic::Npy)))
+    } else if usage.system_share() > 0.5 {
+        checked.because(Cause::SlowSystemCalls, format!("{calls_said}, {kernel}: system calls — many small reads or writes, or files opened again and again; one write_all per file is enough"))
+    } else {
+        checked.because(Cause::SlowOwnCode, format!("{calls_said}, {kernel}: work repeated per value or per file in your own code; profile yours and the reference and compare them {}", trial.tutor.see(Topic::Profile)))
     })
 }
 

@@ -192,6 +192,8 @@ pub struct Usage {
     pub system: f64,
     /// `write` system calls (and their kin) of its processes, at least.
     pub write_calls: Option<u64>,
+    /// The bytes those calls wrote.
+    pub write_bytes: Option<u64>,
 }
 
 impl Usage {
@@ -366,6 +368,7 @@ fn usage_of_tree(pid: i32) -> Usage {
         user: user as f64 / hz,
         system: system as f64 / hz,
         write_calls: Some(writers.write_calls()),
+        write_bytes: Some(writers.write_bytes()),
     }
 }
 
@@ -403,6 +406,7 @@ fn wait_with_usage(pid: i32) -> Result<(ExitStatus, Usage, Writers)> {
             user: seconds(usage.ru_utime),
             system: seconds(usage.ru_stime),
             write_calls: None,
+            write_bytes: None,
         },
         last,
     ))
@@ -562,7 +566,10 @@ pub fn watched(command: &mut Command, limit: Duration, watch: Watch) -> Result<R
     let (status, ended_usage, last) = waited?;
     writers.by_process.extend(last.by_process);
     let mut usage = stopped.as_ref().map_or(ended_usage, |(_, u, _)| *u);
-    usage.write_calls = Some(writers.write_calls());
+    if stopped.is_none() {
+        usage.write_calls = Some(writers.write_calls());
+        usage.write_bytes = Some(writers.write_bytes());
+    }
     let (stop, snapshot) = match stopped {
         Some((stop, _, snapshot)) => (Some(stop), snapshot),
         None => (None, None),

@@ -129,6 +129,11 @@ impl Writers {
         (writing, seen)
     }
 
+    /// Bytes written by every process sampled (at least).
+    pub fn write_bytes(&self) -> u64 {
+        self.by_process.values().map(|(bytes, _)| bytes).sum()
+    }
+
     /// Write calls of every process sampled (at least: the last ones may fall between samples).
     pub fn write_calls(&self) -> u64 {
         self.by_process.values().map(|(_, calls)| calls).sum()
