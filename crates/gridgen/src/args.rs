@@ -97,7 +97,7 @@ fn parse_or_exit(with_workers: bool) -> Args {
 
 /// This process's rank, if an MPI launcher (Open MPI's, MPICH's, Slurm's) started it as one
 /// of several: each process of a job is told its rank in its environment.
-pub(crate) fn launcher_rank() -> Option<usize> {
+pub fn launcher_rank() -> Option<usize> {
     ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]
         .iter()
         .find_map(|v| std::env::var(v).ok()?.parse().ok())

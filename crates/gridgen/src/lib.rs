@@ -36,7 +36,7 @@ mod profile;
 mod trace;
 mod unfinished;
 
-pub use args::Args;
+pub use args::{launcher_rank, Args};
 pub use error::Error;
 pub use gridgen_contract::{axes, field, meshgrid, npy, split, summary, text, Summary};
 pub use output::{Format, NewFile, OneFile, Output, Progress, Tracked};

@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gridgen::Args;
+use gridgen::{launcher_rank, Args};
 use mpi::collective::SystemOperation;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
@@ -164,14 +164,6 @@ fn tasks_of(uid: u32) -> u64 {
         .filter(|status| field(status, "Uid:") == Some(u64::from(uid)))
         .filter_map(|status| field(&status, "Threads:"))
         .sum()
-}
-
-/// This process's rank, if a launcher (Open MPI's, MPICH's, Slurm's) started it: each process
-/// of a job is told its rank in its environment before MPI starts.
-pub fn launcher_rank() -> Option<usize> {
-    ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok()?.parse().ok())
 }
 
 // ANCHOR: check

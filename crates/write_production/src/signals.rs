@@ -109,7 +109,7 @@ pub fn watch(out: &Output, world: &SimpleCommunicator) -> io::Result<()> {
         action.sa_flags = libc::SA_RESTART;
         libc::sigaction(libc::SIGXFSZ, &action, std::ptr::null_mut());
     }
-    let launched = crate::limits::launcher_rank().is_some();
+    let launched = gridgen::launcher_rank().is_some();
     let launcher = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
     LAUNCHER.store(launcher, Ordering::Relaxed);
     if launched && reporter {
