@@ -310,9 +310,8 @@ impl Drop for NewFile<'_> {
         // Not committed: the hidden file goes (tempfile removes it when it is dropped).
         drop(self.writer.take());
         if let Some(hidden) = self.hidden.take() {
-            self.out
-                .unfinished
-                .finish(&hidden.to_path_buf(), || drop(hidden));
+            let path = hidden.to_path_buf();
+            self.out.unfinished.finish(&path, || drop(hidden));
         }
     }
 }
