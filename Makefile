@@ -123,6 +123,12 @@ VENV := $(CARGO_TARGET_DIR)/python-venv
 MATURIN_TARGET := $(CARGO_TARGET_DIR)/maturin
 MATURIN_VERSION := 1.16.0
 
+# The tools of the book and the deck, built into the checkout. Named here, above every rule: a
+# rule's prerequisites are read as make reads the rule.
+MDBOOK := .tools/bin/mdbook
+MDBOOK_VERSION := 0.5.4
+SLIDES := workshop/slides
+
 .DEFAULT_GOAL := help
 # Profiling workloads: enough samples to trust (the kernel takes about 250 a second from each busy
 # thread) from PROFILE_RUNS runs of few files each, drawn as one flamegraph, so that what is on
@@ -229,16 +235,16 @@ $(STEPS): %: setup-for-% built
 $(PYTHON_STEPS): python-module
 
 python-venv:
-	@'$(VENV)/bin/maturin' --version 2>/dev/null | grep -qx 'maturin $(MATURIN_VERSION)' || { \
+	@scripts/build-set.sh has python || exit 0; \
+	'$(VENV)/bin/maturin' --version 2>/dev/null | grep -qx 'maturin $(MATURIN_VERSION)' || { \
 	  echo "python-venv: a virtual environment in $(VENV), maturin $(MATURIN_VERSION) from PyPI"; \
 	  '$(PYTHON3)' -m venv --system-site-packages '$(VENV)' \
 	  && '$(VENV)/bin/python' -m pip install --quiet --disable-pip-version-check 'maturin==$(MATURIN_VERSION)'; }
 
 # maturin develop: the module built (in a second when nothing changed) and installed into the
 # environment. Only on a machine with Python and numpy (scripts/build-set.sh).
-python-module:
-	@if scripts/build-set.sh has python; then \
-	  $(MAKE) --no-print-directory python-venv && for step in $(PYTHON_STEPS); do \
+python-module: python-venv
+	@if scripts/build-set.sh has python; then for step in $(PYTHON_STEPS); do \
 	    VIRTUAL_ENV="$$(cd '$(VENV)' && pwd)" CARGO_TARGET_DIR='$(MATURIN_TARGET)' \
 	    '$(VENV)/bin/maturin' develop --release --quiet -m "crates/$$step/Cargo.toml" || exit 1; done; \
 	else echo "python-module: no Python 3 with numpy and venv here: the Python step is left out"; fi
@@ -298,8 +304,6 @@ exercises: built ## Every exercise and its state: not started, failing and why, 
 	@$(GRADER) list
 
 # mdBook, pinned and built into the checkout (.tools/), without its server and file watcher.
-MDBOOK := .tools/bin/mdbook
-MDBOOK_VERSION := 0.5.4
 $(MDBOOK):
 	$(CARGO) install --locked mdbook --version $(MDBOOK_VERSION) --no-default-features --features search --root .tools
 
@@ -314,7 +318,6 @@ book: $(MDBOOK) ## Build the workshop book into workshop/book/ (builds mdBook in
 # then drawn by Marp into one HTML file that opens offline (press P for the presenter view).
 # Marp, and playwright-core for the browser tests, come from npm, pinned in package-lock.json,
 # installed once into workshop/slides/node_modules; nothing is fetched when presenting.
-SLIDES := workshop/slides
 MARP := $(SLIDES)/node_modules/.bin/marp
 MARP_ARGS := --theme-set $(SLIDES)/theme.css --html
 export CHROME_PATH ?= /usr/bin/chromium
