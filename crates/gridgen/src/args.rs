@@ -86,9 +86,11 @@ fn parse_or_exit(with_workers: bool) -> Args {
             std::process::exit(0)
         }
         Err(e) => {
-            // Under an MPI launcher every rank reads the same arguments: rank 0 alone says so.
-            if launcher_rank().unwrap_or(0) == 0 {
-                eprintln!("Error: {}", first_line(&e));
+            // Under an MPI launcher every rank reads the same arguments: rank 0 alone says so,
+            // and ends first, so that mpirun's stop of the others does not lose its line.
+            match launcher_rank() {
+                Some(rank) if rank > 0 => std::thread::sleep(std::time::Duration::from_secs(1)),
+                _ => eprintln!("Error: {}", first_line(&e)),
             }
             std::process::exit(2)
         }
