@@ -8,8 +8,8 @@
 #      grid and the causes as they arrive (crates/room/tests/page.mjs);
 #   3. the server stopped: `make verify` ends within a second of its time without ROOM (the
 #      quickest of three runs each, on an exercise that fails to build), and queues the result;
-#   4. the server started again on the same database: the next verify sends what waited, and
-#      `make room-export` writes it into the CSV.
+#   4. the server started again on the same database: the next verify (ROOM in a site file now)
+#      sends what waited, and `make room-export` writes it into the CSV.
 #
 # First the server's own tests and lints: it is a feature of its own (`--features server`),
 # which the workspace's build, tests and clippy leave out so that no learner compiles it.
@@ -88,9 +88,12 @@ awk -v a="$with" -v b="$without" 'BEGIN { exit !(a - b < 1) }' || fail "the stop
 waiting=$(ls exercises/.room/queue | wc -l)
 [ "$waiting" -ge 1 ] || fail "no result waits in exercises/.room/queue"
 
-# Back on the same port and database: the next verify sends what waited.
+# Back on the same port and database: the next verify, with ROOM given once in a site file this
+# time, sends what waited.
 start_server "$port"
-make --no-print-directory verify STEP=$step ROOM="$learners" > "$work/verify.log" 2>&1 || true
+cp site/default.env "$work/site.env"
+echo "ROOM=\"$learners\"" >> "$work/site.env"
+SITE="$work/site.env" make --no-print-directory verify STEP=$step > "$work/verify.log" 2>&1 || true
 grep -q "^room: [0-9]* results\? sent as " "$work/verify.log" || { cat "$work/verify.log" >&2; fail "the queued results were not sent"; }
 [ -z "$(ls exercises/.room/queue)" ] || fail "results still wait after the room came back"
 make --no-print-directory room-export ROOM_DB="$work/room.sqlite" ROOM_CSV="$work/room.csv"
