@@ -29,15 +29,15 @@ ROOM_SERVER := $(CARGO) build --release --quiet -p room --features server
 
 room: ## Start the room's server; it prints the learners' ROOM=… and the instructor's page  (ROOM_PORT, ROOM_HOST, ROOM_DB, ROOM_PLAN=day)
 	@$(ROOM_SERVER) --bin room
-	@$(BIN)/room serve --db "$(ROOM_DB)" --port $(ROOM_PORT) $(if $(ROOM_HOST),--host $(ROOM_HOST)) --plan $(ROOM_PLAN)
+	@'$(BIN)/room' serve --db "$(ROOM_DB)" --port $(ROOM_PORT) $(if $(ROOM_HOST),--host $(ROOM_HOST)) --plan $(ROOM_PLAN)
 
 room-export: ## Every result the room received, as CSV: room/room.csv in the output folder (ROOM_CSV=…)
 	@$(ROOM_SERVER) --bin room
-	@$(BIN)/room export --db "$(ROOM_DB)" --out "$(ROOM_CSV)"
+	@'$(BIN)/room' export --db "$(ROOM_DB)" --out "$(ROOM_CSV)"
 
 room-load: ## 60 simulated learners posting every 2 s for 10 minutes to a real server (killed and restarted halfway): crates/room/load.md
 	$(ROOM_SERVER)
-	$(BIN)/room-load --learners 60 --every 2 --seconds 600 --kill-after 300 --report crates/room/load.md
+	'$(BIN)/room-load' --learners 60 --every 2 --seconds 600 --kill-after 300 --report crates/room/load.md
 
 # The learner's client, built before the grader runs and only when its sources change (cargo
 # alone takes a few tenths of a second to say so). A client that does not build costs the
@@ -50,4 +50,4 @@ verify: $(if $(ROOM),$(ROOM_SEND))
 prepare: $(ROOM_SEND)
 
 # What `make verify` runs after the grader: its exit code is ignored (the grader's stands).
-room_send = $(if $(ROOM),{ test ! -x $(ROOM_SEND) || $(ROOM_SEND) $(STEP) || true; },:)
+room_send = $(if $(ROOM),{ test ! -x '$(ROOM_SEND)' || '$(ROOM_SEND)' $(STEP) || true; },:)
