@@ -54,7 +54,13 @@ pub fn project(target_dir: &Path) -> Result<Command> {
 }
 
 /// `cargo build --release -p <name>` in the exercises' workspace `exercises`, into the
-/// project's `target_dir`: an exercise alone, as it is graded.
+/// project's `target_dir`: an exercise alone, as it is graded, and as `make prepare` builds each
+/// exercise once (scripts/prepare-exercises.sh) so that its dependencies are there.
+///
+/// Cargo cleans by package name across the whole target folder: `cargo clean -p <name>` in the
+/// exercises' workspace also removes the project's own step of that name, which the next make
+/// target then compiles again. An exercise whose package is named apart from its step
+/// (`my_<step>`, as its binary is) can be cleaned alone.
 pub fn exercise(exercises: &Path, target_dir: &Path, name: &str) -> Command {
     let mut command = cargo();
     command
