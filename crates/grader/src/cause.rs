@@ -39,6 +39,8 @@ pub enum Cause {
     IndexLeftOut,
     /// A file the reference does not write.
     ExtraFile,
+    /// The files named right, in another format (`.txt` where `.npy` is written).
+    OtherFormat,
     /// It wrote files outside `--dir` (its working folder, the project).
     WroteOutsideDir,
     /// A file was written more than once in one run: ranks or workers doing the same work.
@@ -212,7 +214,7 @@ impl Tutor {
                 Topic::Errors | Topic::Agree | Topic::WriteThenRename => {
                     "your-own-crate.md#write-then-rename"
                 }
-                Topic::Profile => "profiling.md#write-it-yourself-profile-your-own-exercise",
+                Topic::Profile => "profiling.md#try-it-profile-your-exercise",
             };
         }
         match topic {
@@ -236,7 +238,7 @@ impl Tutor {
                 .or_else(|| own("write_file"))
                 .or_else(|| own("save_dataset"))
                 .unwrap_or("hdf5.md#one-file-many-datasets"),
-            Topic::Profile => "profiling.md#write-it-yourself-profile-your-own-exercise",
+            Topic::Profile => "profiling.md#try-it-profile-your-exercise",
         }
     }
 

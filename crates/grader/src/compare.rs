@@ -166,6 +166,24 @@ fn misnamed(
     format: Format,
     tutor: &Tutor,
 ) -> Option<(Cause, String)> {
+    let stem = |n: &str| n.split('.').next().unwrap_or_default().to_string();
+    let other = have.iter().find(|h| {
+        !h.starts_with('.') && !want.contains(*h) && want.iter().any(|w| stem(w) == stem(h))
+    });
+    if let Some(other) = other {
+        let how = if tutor.capstone() {
+            format!("name each file <prefix><index:05>.{format}")
+        } else {
+            format!("Output::create(&args, Format::{format:?}) names them, and the step writes {format}")
+        };
+        return Some((
+            Cause::OtherFormat,
+            format!(
+                "{other} is there: files of another format than the step's .{format} — {how} {}",
+                tutor.see(Topic::Npy)
+            ),
+        ));
+    }
     if shifted(want, have) {
         return Some((
             Cause::ShiftedIndex,

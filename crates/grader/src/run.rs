@@ -105,7 +105,7 @@ impl Program {
             .env("OMPI_MCA_orte_tmpdir_base", &tmp)
             .env("OMPI_MCA_btl_vader_backing_directory", &tmp);
         if let Some(folder) = &self.read_only {
-            read_only(&mut command, folder);
+            read_only(&mut command, folder, &self.home);
         }
         command
     }
@@ -121,15 +121,14 @@ impl Program {
     }
 }
 
-/// Runs `command` in a mount namespace of its own where `folder` is read-only, when the system
-/// allows it (as root); elsewhere it runs as it is, and changes are found afterwards.
-fn read_only(command: &mut Command, folder: &Path) {
+/// Runs `command` in a mount namespace of its own where `folder` is read-only but `home` (the
+/// run's own folder, which may lie inside it) stays writable, when the system allows it (as
+/// root); elsewhere it runs as it is, and changes are found afterwards.
+fn read_only(command: &mut Command, folder: &Path, home: &Path) {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
-    let (Ok(path), Ok(root)) = (
-        CString::new(folder.as_os_str().as_bytes()),
-        CString::new("/"),
-    ) else {
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes());
+    let (Ok(path), Ok(home), Ok(root)) = (c(folder), c(home), CString::new("/")) else {
         return;
     };
     // SAFETY: between fork and exec only system calls run, on C strings made before the fork.
@@ -139,30 +138,29 @@ fn read_only(command: &mut Command, folder: &Path) {
                 return Ok(());
             }
             let none = std::ptr::null();
-            // Mounts made here stay in this namespace; then the folder, bound onto itself, is
-            // made read-only.
+            let bind = |p: &CString| {
+                libc::mount(
+                    p.as_ptr(),
+                    p.as_ptr(),
+                    none,
+                    libc::MS_BIND | libc::MS_REC,
+                    none.cast(),
+                )
+            };
+            // Mounts made here stay in this namespace. The folder is bound onto itself, the run's
+            // own folder onto itself inside it, then the folder's mount alone made read-only.
             if libc::mount(
                 none,
                 root.as_ptr(),
                 none,
                 libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
+                none.cast(),
             ) == 0
-                && libc::mount(
-                    path.as_ptr(),
-                    path.as_ptr(),
-                    none,
-                    libc::MS_BIND | libc::MS_REC,
-                    std::ptr::null(),
-                ) == 0
+                && bind(&path) == 0
+                && bind(&home) == 0
             {
-                libc::mount(
-                    none,
-                    path.as_ptr(),
-                    none,
-                    libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
-                    std::ptr::null(),
-                );
+                let read_only = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY;
+                libc::mount(none, path.as_ptr(), none, read_only, none.cast());
             }
             Ok(())
         });

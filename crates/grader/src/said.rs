@@ -106,7 +106,11 @@ fn mpi_noise(text: &str) -> bool {
                     .nth(1)
                     .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
         });
+    // An Open MPI component's own report (`mca_fbtl_posix_pwritev: error in (p)write(v):…`):
+    // the program's line says what failed.
+    let component = text.starts_with("mca_") && text.contains(": ");
     daemon
+        || component
         || text.contains("ORTE_ERROR_LOG")
         || text.contains("PMIX ERROR")
         || text.contains("application called MPI_Abort")
@@ -229,7 +233,7 @@ mod tests {
 
     #[test]
     fn launcher_banners_noise_and_backtraces_are_not_the_programs_lines() {
-        let stderr = "step: cannot write x: Is a directory\n-----------\nPrimary job terminated\n-----------\n\n===================\nBAD TERMINATION\n===================\n[vm:01234] [[123,0],0] ORTE_ERROR_LOG: Data unpack would read past end of buffer in file x.c at line 3\nstack backtrace:\n   0: __rustc::rust_begin_unwind\n             at /rustc/library/std/src/panicking.rs:689:5\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        let stderr = "step: cannot write x: Is a directory\nmca_fbtl_posix_pwritev: error in (p)write(v):No space left on device\n-----------\nPrimary job terminated\n-----------\n\n===================\nBAD TERMINATION\n===================\n[vm:01234] [[123,0],0] ORTE_ERROR_LOG: Data unpack would read past end of buffer in file x.c at line 3\nstack backtrace:\n   0: __rustc::rust_begin_unwind\n             at /rustc/library/std/src/panicking.rs:689:5\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
         assert_eq!(
             program_lines(stderr),
             vec!["step: cannot write x: Is a directory"]
