@@ -14,10 +14,11 @@ rm -f profiles/*.svg.done
 shown=$(grep -ohE 'images/[a-z0-9_+]+\.(flamegraph|slide|diff|timeline|timelines)\.svg' \
   workshop/src/*.md workshop/slides/deck.md README.md | sort -u)
 [ -n "$shown" ] || { echo "figures: no figure is shown anywhere" >&2; exit 1; }
-# The `make timeline STEP=… N=…` command a chapter shows for $1, without `make `.
+# The `make timeline STEP=… N=…` command a chapter shows for $1 (its name whole: \b keeps
+# write_multiprocessing from matching write_multiprocessing_queue), without `make `.
 timeline_command() {
   local command
-  command=$(grep -ohE "make timeline STEP=$1( [A-Z]+=[0-9]+)*" workshop/src/*.md | head -n 1)
+  command=$(grep -ohE "make timeline STEP=$1\b( [A-Z]+=[0-9]+)*" workshop/src/*.md | head -n 1)
   [ -n "$command" ] || { echo "figures: no chapter shows the command that draws $1's timeline" >&2; exit 1; }
   echo "${command#make }"
 }

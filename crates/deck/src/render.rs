@@ -216,7 +216,7 @@ fn homework(repo: &Path, names: &[&str], makefile: &Makefile) -> Result<String> 
             parts.join(", ")
         ));
     }
-    let mut text = String::from("| exercise | you write | its page in the book |\n|---|---|---|\n");
+    let mut text = String::from("| exercise | you write | in the book |\n|---|---|---|\n");
     for name in names {
         let s = step(name)?;
         if s.holes.is_empty() {
@@ -235,7 +235,11 @@ fn homework(repo: &Path, names: &[&str], makefile: &Makefile) -> Result<String> 
 fn homework_page(summary: &str, step: &Step) -> Result<String> {
     let page = format!("homework/{}.md", step.name);
     chapter_title(summary, &page)
-        .map(|title| format!("Homework, {title}"))
+        .map(|title| {
+            // "write_mpi: sends and receives": the page's own words, the exercise named beside.
+            let words = title.split_once(": ").map_or(title.as_str(), |(_, w)| w);
+            format!("Homework › {words}")
+        })
         .or_else(|| {
             let title = chapter_title(summary, step.chapter)?;
             Some(title.split(':').next().unwrap_or(&title).trim().to_owned())

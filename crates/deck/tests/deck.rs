@@ -559,10 +559,28 @@ fn the_claims_of_the_slides_hold_against_the_numbers_they_cite() {
         let gain = r.before_after(step(parallel)).unwrap().gain;
         assert!(gain < 1.5, "{parallel} bought {gain}×: not little");
     }
+    // "In Rust, vectorizing's own speedup is …: next to nothing".
+    let vectorizing = r.before_after(step("write_vectorized")).unwrap().gain;
+    assert!(
+        (0.8..1.25).contains(&vectorizing),
+        "vectorizing's speedup in Rust is {vectorizing}: not next to nothing"
+    );
+    assert!(
+        text.contains("vectorizing's own speedup is {{#gain write_vectorized}}: next to nothing")
+    );
     // "The Rust steps are many times faster than Python's".
     for fast in ["write", "write_vectorized"] {
         let (ratio, _) = r.against_python(step(fast)).unwrap();
         assert!(ratio >= 10.0, "{fast} only {ratio}× Python's");
+    }
+    // "The all-Rust step: … faster still", and the Python step faster than numpy's kernel.
+    for goal in [
+        "(all Rust)",
+        "faster than the same script with numpy's kernel",
+    ] {
+        let shown = r.goal(goal).unwrap();
+        let value: f64 = shown.trim_end_matches('×').parse().unwrap();
+        assert!(value > 1.0, "{goal}: {shown}, not faster");
     }
     // The largest gain is computed, never typed.
     assert!(!text.contains("largest gain of the day"));
