@@ -39,7 +39,7 @@ write_vectorized_binary: ## Step 3: binary .npy files
 write_multiprocessing: ## Step 4: a pool, one blocking task a file (W workers)
 write_multiprocessing_queue: ## Step 5: workers fed by a channel (W workers)
 write_mpi: ## Step 6: MPI ranks, point-to-point sends (NP ranks)
-write_mpi_scatter: ## Step 7: one collective scatter (NP ranks)
+write_mpi_scatter: ## Step 7: collective scatters, not sends (NP ranks)
 write_hdf5: ## Step 8: one HDF5 file
 write_final: ## Step 9: MPI ranks, one parallel HDF5 file (NP ranks)
 write_rayon: ## Step 10: rayon: a parallel iterator (W workers)

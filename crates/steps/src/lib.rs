@@ -373,8 +373,8 @@ pub const STEPS: &[Step] = &[
     Step {
         name: "write_mpi_scatter", predecessor: Some("write_mpi"), also: &[],
         launch: Launch::Mpi, format: Format::Npy,
-        lesson: "one collective scatter",
-        about: "Step 7: the same split handed out with one collective scatter instead of hand-written sends.",
+        lesson: "collective scatters, not sends",
+        about: "Step 7: the same split handed out by MPI: a scatter of the counts, then a scatter of the file indices, instead of hand-written sends.",
         chapter: "mpi.md",
         original: true,
         targets: &[
