@@ -11,8 +11,9 @@
 #   4. the server started again on the same database: the next verify (ROOM in a site file now)
 #      sends what waited, and `make room-export` writes it into the CSV.
 #
-# First the server's own tests and lints: it is a feature of its own (`--features server`),
-# which the workspace's build, tests and clippy leave out so that no learner compiles it.
+# First the server's own tests and lints: it is a feature of its own (`--features server`, in a
+# target folder of its own), which the project's one build, tests and clippy leave out so that
+# no learner compiles it.
 #
 # The exercise is made anew with RESET=1 (a learner's own copy goes to exercises/.backup/), and
 # exercises/.room/ (the learner's pseudonym and queue) is set aside and put back at the end.
@@ -34,12 +35,15 @@ restore() {
 trap restore EXIT
 [ -d exercises/.room ] && mv exercises/.room "$work/learner-room"
 
-cargo clippy --release --quiet -p room --features server --all-targets --no-deps -- -D warnings
-cargo test --release --quiet -p room --features server
+# The server's own target folder, as `make room` builds it (room.mk).
+server_target="${CARGO_TARGET_DIR:-target}/room"
+cargo clippy --release --quiet -p room --features server --target-dir "$server_target" --all-targets --no-deps -- -D warnings
+cargo test --release --quiet -p room --features server --target-dir "$server_target"
 
 # The server in a process group of its own (setsid), so that stopping it stops make and the
 # server below it, and nothing else. Its first two lines are read as they come.
 start_server() {
+  : > "$work/room.out"
   setsid make --no-print-directory room ROOM_PORT="$1" ROOM_HOST=127.0.0.1 ROOM_DB="$work/room.sqlite" \
     > "$work/room.out" 2> "$work/room.err" &
   server=$!
