@@ -51,7 +51,16 @@ pub fn start(step: &str) -> Command {
 }
 
 /// The command that starts `step` as a learner does: an MPI step under `mpirun` with `ranks`
-/// ranks (under a time limit: a wrong collective would wait forever), any other as [`start`].
+/// ranks, any other as [`start`].
+pub fn launcher(step: &str, ranks: usize) -> Command {
+    if step_launch(step) == Launch::Mpi {
+        tools::mpirun(ranks, &step_binary(step).unwrap())
+    } else {
+        start(step)
+    }
+}
+
+/// [`launcher`], an MPI step under a time limit (a wrong collective would wait forever).
 pub fn launch(step: &str, ranks: usize) -> Command {
     if step_launch(step) == Launch::Mpi {
         timed_mpirun(ranks, &step_binary(step).unwrap())
@@ -333,7 +342,7 @@ pub fn is_root() -> bool {
 /// not every process of the group at once — and returns once the run is well under way (some
 /// files done; for an HDF5 step its one file started).
 pub fn start_long_run(step: &str, ranks: usize, out_dir: &Path) -> Child {
-    let inner = launch(step, ranks);
+    let inner = launcher(step, ranks);
     let mut command = Command::new("timeout");
     command
         .args(["--foreground", "-k", "5", "120"])
