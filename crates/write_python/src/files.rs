@@ -39,7 +39,11 @@ fn create_hidden(path: &Path) -> io::Result<(File, PathBuf)> {
             .take(6)
             .collect();
         let hidden = path.with_file_name(format!(".{name}~{pid}~{host}~{random}"));
-        match OpenOptions::new().write(true).create_new(true).open(&hidden) {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&hidden)
+        {
             Ok(file) => return Ok((file, hidden)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
