@@ -48,9 +48,26 @@ pub fn python() -> PathBuf {
     std::env::var_os("PYTHON").map_or_else(|| PathBuf::from("/usr/bin/python3"), PathBuf::from)
 }
 
-/// The project's folder (the tools are built from it).
+/// The project's folder: the one whose `target/` holds this program, when it does (a prepared
+/// folder copied elsewhere, one for each learner of a room, then finds its own scripts and
+/// crates), else the one the tools were built from.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let beside = bin_dir().ok().and_then(|bin| {
+        // <project>/target/release, or <project>/target/<mpi>/release for another MPI.
+        bin.ancestors()
+            .skip(1)
+            .take(3)
+            .find(|dir| dir.file_name().is_some_and(|n| n == "target"))
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+    });
+    beside.filter(|dir| is_project(dir)).unwrap_or(built_from)
+}
+
+/// True for a folder that holds this project: its workspace and its step table.
+fn is_project(dir: &Path) -> bool {
+    dir.join("Cargo.toml").is_file() && dir.join("crates/steps/src/lib.rs").is_file()
 }
 
 /// The Python step's script, `crates/<step>/python/<step>.py`.

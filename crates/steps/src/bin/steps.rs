@@ -19,8 +19,21 @@ use std::process::{Command, ExitCode};
 
 use steps::{derived, source, Format, Launch, Needs, Step, STEPS};
 
+/// The project's folder: the one whose `target/` holds this program (a prepared folder copied
+/// elsewhere works on its own files), else the one it was built from.
 fn root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let exe = std::env::current_exe().ok();
+    let beside = exe.as_deref().and_then(|exe| {
+        exe.ancestors()
+            .skip(1)
+            .take(4)
+            .find(|dir| dir.file_name().is_some_and(|n| n == "target"))
+            .and_then(Path::parent)
+            .filter(|dir| dir.join("crates/steps/src/lib.rs").is_file())
+            .map(Path::to_path_buf)
+    });
+    let root = beside.unwrap_or(built_from);
     root.canonicalize().unwrap_or(root)
 }
 
