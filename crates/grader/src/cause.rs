@@ -231,7 +231,8 @@ impl Tutor {
                 .or_else(|| own("worker"))
                 .unwrap_or("single-node.md#long-lived-workers-and-a-queue"),
             Topic::Split => own("my_files").unwrap_or("mpi.md#a-collective"),
-            Topic::Agree => own("write_planes")
+            Topic::Agree => own("agree")
+                .or_else(|| own("write_planes"))
                 .or_else(|| own("write_file"))
                 .unwrap_or("parallel-hdf5.md#one-file-every-rank"),
             Topic::Hdf5 => own("write_planes")
