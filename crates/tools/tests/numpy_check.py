@@ -3,7 +3,7 @@ and checks them against the field numpy computes itself from the formula.
 
 Usage: numpy_check.py DIR N_FILES SIZE
 DIR holds one folder per step, each written with the default prefix 'data'.
-Prints one line per check; exits 1 on the first mismatch.
+Prints one line per check; exits 1 on the first mismatch, or on a hidden (unfinished) file left.
 """
 import io
 import os
@@ -32,6 +32,10 @@ def fail(message):
 def main():
     root, n_files, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     steps = sorted(os.listdir(root))
+    for step in steps:
+        hidden = [name for name in os.listdir(os.path.join(root, step)) if name.startswith(".")]
+        if hidden:
+            fail("%s holds unfinished (hidden) files after its run: %s" % (step, ", ".join(hidden)))
     checked = 0
     for t in range(n_files):
         Z = expected(n_files, size, t)
