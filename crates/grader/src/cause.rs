@@ -1,5 +1,5 @@
 //! Why a check failed, as a kind a program can read (the room page reads it from
-//! `.grade.json`, see [`crate::verdict`]) beside the sentence a learner reads; and where the
+//! `.grade.json`, which the verdict module documents) beside the sentence a learner reads; and where the
 //! book explains each, for the exercise in question: a capstone's links point at its own
 //! chapter, and its advice never names the workshop's own calls.
 

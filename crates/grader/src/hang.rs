@@ -462,32 +462,36 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_hang_is_named_by_what_ran_and_mpi_only_for_mpi() {
-        let threads = crate::exercise::Exercise::find("write_multiprocessing_queue").unwrap();
-        let waiting = Snapshot {
+    fn one(tasks: Vec<Task>, rank: Option<usize>, final_files: usize) -> Snapshot {
+        Snapshot {
             procs: vec![Proc {
                 pid: 1,
-                rank: None,
-                tasks: vec![
-                    task("main", false, "futex", &[]),
-                    task(
-                        "worker-0",
-                        false,
-                        "futex",
-                        &["my_write_multiprocessing_queue::worker at src/main.rs:9"],
-                    ),
-                ],
+                rank,
+                tasks,
             }],
-            final_files: 3,
+            final_files,
             growing: None,
-        };
+        }
+    }
+
+    #[test]
+    fn threads_waiting_after_every_file_never_had_their_channel_closed() {
+        let threads = crate::exercise::Exercise::find("write_multiprocessing_queue").unwrap();
+        let tasks = vec![
+            task("main", false, "futex", &[]),
+            task(
+                "worker-0",
+                false,
+                "futex",
+                &["my_q::worker at src/main.rs:9"],
+            ),
+        ];
         let (details, named) = diagnose(
-            &waiting,
+            &one(tasks.clone(), None, 3),
             &[],
             &Tutor::new(threads),
             (3, 2),
-            "my_write_multiprocessing_queue",
+            "my_q",
         );
         assert_eq!(named.kind, Cause::HangChannelNotClosed);
         assert!(
@@ -497,33 +501,32 @@ mod tests {
             "{details:?}"
         );
         assert!(!named.sentence.contains("rank"), "{}", named.sentence);
-        let stuck = Snapshot {
-            final_files: 1,
-            ..waiting.clone()
-        };
-        let named = diagnose(&stuck, &[], &Tutor::new(threads), (3, 2), "x").1;
-        assert_eq!(named.kind, Cause::HangThreadsDeadlocked);
-        let serial = crate::exercise::Exercise::find("write_vectorized").unwrap();
-        let spinning = Snapshot {
-            procs: vec![Proc {
-                pid: 1,
-                rank: None,
-                tasks: vec![task(
-                    "main",
-                    true,
-                    "",
-                    &["my_write_vectorized::write_data at src/main.rs:40"],
-                )],
-            }],
-            final_files: 0,
-            growing: None,
-        };
         let named = diagnose(
-            &spinning,
+            &one(tasks, None, 1),
+            &[],
+            &Tutor::new(threads),
+            (3, 2),
+            "my_q",
+        )
+        .1;
+        assert_eq!(named.kind, Cause::HangThreadsDeadlocked);
+    }
+
+    #[test]
+    fn a_serial_loop_is_named_where_it_spins_and_mpi_only_for_mpi() {
+        let serial = crate::exercise::Exercise::find("write_vectorized").unwrap();
+        let tasks = vec![task(
+            "main",
+            true,
+            "",
+            &["my_v::write_data at src/main.rs:40"],
+        )];
+        let named = diagnose(
+            &one(tasks, None, 0),
             &[],
             &Tutor::new(serial),
             (3, 1),
-            "my_write_vectorized",
+            "my_v",
         )
         .1;
         assert_eq!(named.kind, Cause::HangSpinning);
@@ -532,24 +535,19 @@ mod tests {
                 && !named.sentence.contains("MPI")
         );
         let mpi = crate::exercise::Exercise::find("write_mpi").unwrap();
-        let one_left = Snapshot {
-            procs: vec![Proc {
-                pid: 2,
-                rank: Some(1),
-                tasks: vec![task(
-                    "main",
-                    true,
-                    "",
-                    &[
-                        "PMPI_Recv at precv.c:1",
-                        "my_write_mpi::my_files at src/main.rs:70",
-                    ],
-                )],
-            }],
-            final_files: 2,
-            growing: None,
-        };
-        let (details, named) = diagnose(&one_left, &[], &Tutor::new(mpi), (3, 2), "my_write_mpi");
+        let tasks = vec![task(
+            "main",
+            true,
+            "",
+            &["PMPI_Recv at precv.c:1", "my_m::my_files at src/main.rs:70"],
+        )];
+        let (details, named) = diagnose(
+            &one(tasks, Some(1), 2),
+            &[],
+            &Tutor::new(mpi),
+            (3, 2),
+            "my_m",
+        );
         assert_eq!(named.kind, Cause::HangMpiWaiting);
         assert!(
             named
@@ -558,13 +556,8 @@ mod tests {
             "{}",
             named.sentence
         );
-        assert!(
-            details
-                .iter()
-                .any(|d| d
-                    == "rank 1 was waiting in MPI_Recv, called from my_files at src/main.rs:70"),
-            "{details:?}"
-        );
+        let said = "rank 1 was waiting in MPI_Recv, called from my_files at src/main.rs:70";
+        assert!(details.iter().any(|d| d == said), "{details:?}");
     }
 
     #[test]
