@@ -116,39 +116,41 @@ fn expand_one(directive: &str, ex: &mut Expansion) -> Result<String> {
         }
         ("include", [spec]) => include(&src.repo, spec),
         ("shell", [path, part]) => shell(&src.repo, path, part),
-        ("measured", _) => src.results.goal(args),
-        ("before-after", []) => before_after(&src.results),
-        ("worth", []) => worth(&src.repo, &src.results),
+        _ => measured(name, &words, args, src)?
+            .with_context(|| format!("unknown directive or wrong arguments: {{{{#{directive}}}}}")),
+    }
+}
+
+/// The directives that read the benchmark's results; `None` for any other.
+fn measured(name: &str, words: &[&str], args: &str, src: &Sources) -> Result<Option<String>> {
+    let results = &src.results;
+    let text = match (name, words) {
+        ("measured", _) => results.goal(args)?,
+        ("before-after", []) => before_after(results)?,
+        ("worth", []) => worth(&src.repo, results)?,
         ("gain", [s]) => {
-            let b = src
-                .results
+            let b = results
                 .before_after(step(s)?)
                 .with_context(|| format!("the benchmark has no {s} beside its predecessor"))?;
-            Ok(times(b.gain))
+            times(b.gain)
         }
-        ("over-floor", [s]) => src
-            .results
+        ("over-floor", [s]) => results
             .over_floor(step(s)?)
             .map(times)
-            .with_context(|| format!("the benchmark has no {s} beside the floor")),
-        ("python", [s]) => src
-            .results
+            .with_context(|| format!("the benchmark has no {s} beside the floor"))?,
+        ("python", [s]) => results
             .against_python(step(s)?)
             .map(|(ratio, _)| times(ratio))
-            .with_context(|| format!("the benchmark has no {s} beside its Python version")),
+            .with_context(|| format!("the benchmark has no {s} beside its Python version"))?,
         ("largest-gain", []) => {
-            let (best, b) = src
-                .results
+            let (best, b) = results
                 .largest_gain()
                 .context("the benchmark has no step beside its predecessor")?;
-            Ok(format!(
-                "`{}`, {} its predecessor",
-                best.name,
-                times(b.gain)
-            ))
+            format!("`{}`, {} its predecessor", best.name, times(b.gain))
         }
-        _ => bail!("unknown directive or wrong arguments: {{{{#{directive}}}}}"),
-    }
+        _ => return Ok(None),
+    };
+    Ok(Some(text))
 }
 
 /// `text` with every `{{#…}}` expanded.

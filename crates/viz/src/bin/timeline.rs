@@ -142,12 +142,8 @@ where
 {
     let rows = timeline.rows.len().max(1);
     let (head, body) = area.split_vertically(TITLE_STRIP);
-    head.draw(&Text::new(
-        title.to_owned(),
-        (16, 8),
-        ("sans-serif", TITLE).into_font(),
-    ))
-    .map_err(fail)?;
+    let heading = Text::new(title.to_owned(), (16, 8), ("sans-serif", TITLE).into_font());
+    head.draw(&heading).map_err(fail)?;
     let mut chart = ChartBuilder::on(&body)
         .margin_left(16)
         .margin_right(24)
@@ -156,15 +152,7 @@ where
         .y_label_area_size(label_width)
         .build_cartesian_2d(0.0..t_end * 1.02, rows as f64..0.0)
         .map_err(fail)?;
-    let row_name = |y: &f64| {
-        // A label in the middle of each row names it; the lines between rows have none.
-        let i = y.floor() as usize;
-        if (y - y.floor() - 0.5).abs() < 1e-9 {
-            timeline.rows.get(i).cloned().unwrap_or_default()
-        } else {
-            String::new()
-        }
-    };
+    let row_name = |y: &f64| row_label(timeline, *y);
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -195,6 +183,16 @@ where
         chart.draw_series(bars).map_err(fail)?;
     }
     Ok(())
+}
+
+/// The label at height `y`: a row's name in the middle of the row, none on the lines between.
+fn row_label(timeline: &Timeline, y: f64) -> String {
+    let i = y.floor() as usize;
+    if (y - y.floor() - 0.5).abs() < 1e-9 {
+        timeline.rows.get(i).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
 }
 
 /// A swatch and a name for each phase the traces have, and waiting, right-aligned in `top`.
