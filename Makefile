@@ -117,8 +117,8 @@ run_step = '$(BIN)/launch' --ranks $(NP) --workers $(W)$(if $(filter $(1),$(PYTH
 # The Python step's virtual environment, in the target folder: the system's Python and its numpy
 # (nothing is installed into the system), maturin from PyPI, pinned; made once, by make prepare,
 # so that the room needs no network. maturin builds the module into a target folder of its own:
-# it builds the crate alone and in an environment of its own, which would otherwise undo the
-# project's one build.
+# it builds the crate alone, and sets variables that PyO3's build script reads, so that in the
+# shared folder each maturin run and each project build would compile PyO3 and what uses it anew.
 VENV := $(CARGO_TARGET_DIR)/python-venv
 MATURIN_TARGET := $(CARGO_TARGET_DIR)/maturin
 MATURIN_VERSION := 1.16.0

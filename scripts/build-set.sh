@@ -6,7 +6,7 @@
 #                                     rust, hdf5, mpi, parallel-hdf5 or python
 # Every build of the project selects these packages (the Makefile, the tools, the grader, the
 # checks): cargo chooses a dependency's features from the packages one command builds, so two
-# commands that select differently compile the same crates twice and each undoes the other
+# commands that select differently compile the same crates twice, each with its own features
 # (crates/tools/src/build.rs). HPC_CHECK=rust-only answers as a machine without MPI and HDF5
 # would (a laptop, a lab machine); HPC_BUILD_WITHOUT="mpi hdf5 python" (any of them) as one
 # without those.

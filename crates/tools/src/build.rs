@@ -2,8 +2,10 @@
 //! the grader.
 //!
 //! Cargo chooses the features of a shared dependency from the packages one command builds, so
-//! `cargo build -p write` and `cargo build --workspace` compile the same crates differently, and
-//! each then rebuilds what the other built. Every build of the project therefore selects the
+//! `cargo build -p write` and `cargo build --workspace` compile the same crates twice, each with
+//! its own features: a build the day before serves only the commands that select as it did
+//! (measured on a prepared clone: `-p write_hdf5` after the workspace's build compiled the
+//! contract, gridgen and the step again, 17 s). Every build of the project therefore selects the
 //! same packages: the whole workspace, less what this machine cannot build (no MPI, no HDF5,
 //! no Python), as `scripts/build-set.sh` says. One build the day before (`make prepare`) then
 //! serves every command of the day.

@@ -61,7 +61,8 @@ fn the_makefile_takes_its_steps_from_the_table() {
 #[test]
 fn every_target_builds_the_one_way() {
     // Cargo chooses a dependency's features from the packages one command builds: a target
-    // that built its own crate alone would undo the others' build (crates/tools/src/build.rs).
+    // that built its own crate alone would compile what the one build did not (see
+    // crates/tools/src/build.rs).
     // The one build is BUILD; what builds otherwise goes to a target folder of its own.
     let mut checked = 0;
     for (target, command) in recipes() {
