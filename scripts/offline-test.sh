@@ -5,10 +5,11 @@
 # its time is printed). Then the session's commands run with the network cut — in a network
 # namespace of their own with loopback alone (`unshare -n`), where every download fails at
 # once, as in a room without Wi-Fi: `make workshop`, a step of each kind (serial, threads, MPI,
-# HDF5, parallel HDF5, Python), a timeline, a diff, the slides, an exercise made, solved and
-# verified. Each must succeed and compile nothing but the learner's own exercise: no unit in
-# cargo's target folders may change but the exercise's (cargo's fingerprints say which were
-# built). Part of make test; needs root (a network namespace).
+# HDF5, parallel HDF5, Python), a timeline, a diff, a profile, the slides and the book, the
+# step table's files, preflight, an exercise made, hinted, solved, verified and listed. Each
+# must succeed and compile nothing but the learner's own exercise: no unit in cargo's target
+# folders may change but the exercise's (cargo's fingerprints say which were built). Part of
+# make test; needs root (a network namespace).
 #
 # With CLONE, a clone that an earlier run prepared is used again (then its prepare is no
 # longer cold, and its time says little).
@@ -84,14 +85,21 @@ offline make write_final N=5 S=10 NP=3
 offline make write_python N=5 S=10
 offline make timeline STEP=write_rayon N=20 W=2
 offline make diff STEP=write_mpi_scatter
+offline make flamegraph STEP=write_vectorized_binary
 offline make slides
+offline make book
+offline make steps
+offline make preflight
+offline make help
 # The learner's exercise: made, solved with the step's own code, graded. Its own crate is the
 # one thing allowed to compile.
 ex=write_vectorized_binary
 rm -rf "$clone/exercises"
 offline make exercise STEP=$ex
 cp "$clone/crates/$ex/src/main.rs" "$clone/exercises/$ex/src/main.rs"
+offline make hint STEP=$ex
 offline make verify STEP=$ex
+offline make exercises
 # After a verify, the steps still need nothing compiled.
 offline make $ex N=5 S=10
 
