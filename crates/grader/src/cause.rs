@@ -198,6 +198,11 @@ impl Tutor {
             };
             holes.iter().find(|h| h.anchor == anchor).map(|h| h.section)
         };
+        // The step in question's own section, for what no hole of its teaches by name.
+        let first = match self.exercise {
+            Exercise::Step(s) => s.holes.first().map(|h| h.section),
+            Exercise::Capstone(c) => c.holes.first().map(|h| h.section),
+        };
         if self.capstone() {
             return match topic {
                 Topic::Field | Topic::Text => "your-own-crate.md#the-field",
@@ -234,6 +239,7 @@ impl Tutor {
             Topic::Agree => own("agree")
                 .or_else(|| own("write_planes"))
                 .or_else(|| own("write_file"))
+                .or(first)
                 .unwrap_or("parallel-hdf5.md#one-file-every-rank"),
             Topic::Hdf5 => own("write_planes")
                 .or_else(|| own("write_file"))

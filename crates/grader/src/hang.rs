@@ -84,6 +84,7 @@ fn syscall_name(nr: i64) -> String {
         47 => "recvmsg",
         61 => "wait4",
         202 => "futex",
+        219 => "restart_syscall",
         230 => "clock_nanosleep",
         232 => "epoll_wait",
         247 => "waitid",
@@ -120,12 +121,8 @@ pub fn take(pids: &[i32], dir: &Path, watch: Duration, debugger: bool) -> Snapsh
     let procs = before
         .into_iter()
         .map(|(pid, tasks)| {
-            let frames = if debugger {
-                backtraces(pid)
-            } else {
-                Vec::new()
-            };
-            let tasks = tasks
+            // What the kernel says first: a debugger's attaching restarts the waits it stops.
+            let mut tasks: Vec<Task> = tasks
                 .into_iter()
                 .map(|(tid, was)| {
                     let (now, state) = ticks(pid, tid).unwrap_or((was, 'S'));
@@ -138,14 +135,17 @@ pub fn take(pids: &[i32], dir: &Path, watch: Duration, debugger: bool) -> Snapsh
                         name,
                         busy: now > was || state == 'R',
                         syscall: syscall_of(pid, tid),
-                        frames: frames
-                            .iter()
-                            .find(|(t, _)| *t == tid)
-                            .map(|(_, f)| f.clone())
-                            .unwrap_or_default(),
+                        frames: Vec::new(),
                     }
                 })
                 .collect();
+            if debugger {
+                for (tid, frames) in backtraces(pid) {
+                    if let Some(task) = tasks.iter_mut().find(|t| t.tid == tid) {
+                        task.frames = frames;
+                    }
+                }
+            }
             Proc {
                 pid,
                 rank: crate::watch::rank_of(pid),
@@ -264,7 +264,7 @@ fn meaning(syscall: &str) -> &'static str {
     match syscall {
         "futex" => "a lock, a channel or a thread's join that is never released or answered",
         "read" | "recvfrom" | "recvmsg" => "reading input that never comes",
-        "nanosleep" | "clock_nanosleep" => "a sleep",
+        "nanosleep" | "clock_nanosleep" | "restart_syscall" => "a sleep that does not end",
         "wait4" | "waitid" => "waiting for a child process to end",
         _ => "an event that never comes",
     }
@@ -344,6 +344,19 @@ fn threads(
             ),
         );
     }
+    let sleeps = ["nanosleep", "clock_nanosleep", "restart_syscall"];
+    if let Some(sleeper) = tasks
+        .iter()
+        .find(|t| t.syscall.as_deref().is_some_and(|s| sleeps.contains(&s)))
+    {
+        let place = own_frame(sleeper, binary)
+            .map(|f| format!(" in {f}"))
+            .unwrap_or_default();
+        return Named::new(
+            Cause::HangBlocked,
+            format!("thread {:?} was asleep when stopped{place}, and the others waited for it: a sleep that does not end (or is far too long) holds the run {see}", sleeper.name),
+        );
+    }
     if snapshot.final_files >= n_files {
         let sender = if tutor.capstone() {
             "drop the channel's Sender"
@@ -404,7 +417,7 @@ fn mpi(
         let kinds: std::collections::BTreeSet<&str> =
             calls.iter().map(|(_, c)| c.as_str()).collect();
         if kinds.len() > 1 {
-            format!("the ranks waited in different calls ({}): a collective that not every rank calls, or a receive that no send answers — every rank makes the same collective calls in the same order {see}",
+            format!("the ranks waited in different calls ({}): a send or a receive that no matching call on the other rank answers, or a collective that not every rank calls — every send needs its receive, and every rank makes the same collective calls in the same order {see}",
                 calls.iter().map(|(r, c)| format!("rank {r}: {}", if c.is_empty() { "?" } else { c })).collect::<Vec<_>>().join(", "))
         } else {
             format!("every rank waited in {}: a receive that no send answers, or a collective some rank reaches with other arguments — each receive needs its send, each collective every rank {see}",
