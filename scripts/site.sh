@@ -23,7 +23,10 @@ site_load_modules() {
   type module >/dev/null 2>&1 || { echo "site: SITE_MODULES is set but this shell has no 'module' command" >&2; return 1; }
   module purge
   local dir
-  for dir in ${SITE_MODULEPATH:-}; do module use "$dir"; done
+  # Folders separated by colons, as in MODULEPATH, so that a folder's name may hold a space.
+  local dirs=()
+  IFS=: read -r -a dirs <<<"${SITE_MODULEPATH:-}"
+  for dir in "${dirs[@]}"; do [ -z "$dir" ] || module use "$dir"; done
   # shellcheck disable=SC2086
   module load $SITE_MODULES || { echo "site: module load $SITE_MODULES failed" >&2; return 1; }
 }
