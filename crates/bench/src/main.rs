@@ -171,7 +171,7 @@ fn measure(cli: &Cli) -> Result<Results> {
     let watched: Vec<Watched> = goals
         .iter()
         .filter(|g| !matches!(g.bound, Bound::Info))
-        .filter_map(|g| Watched::of(&g.metric, &cases))
+        .filter_map(|g| Watched::of(g, &cases))
         .collect();
     let budget = cli
         .budget_minutes

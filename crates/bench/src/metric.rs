@@ -142,12 +142,33 @@ impl fmt::Display for Verdict {
 }
 
 impl Goal {
+    /// Rounds it needs before it is judged: [`BASELINE_ROUNDS`] for a step against another
+    /// build of itself, whose difference is a few percent at most; else no more than a narrow
+    /// ratio has (three).
+    pub fn rounds_needed(&self) -> usize {
+        let other_build = self
+            .metric
+            .cases()
+            .iter()
+            .any(|c| matches!(c.build, Build::Baseline(_)));
+        if other_build {
+            BASELINE_ROUNDS
+        } else {
+            0
+        }
+    }
+
+    /// Narrow, and over as many rounds as it needs.
+    pub fn settled(&self, q: &Ratio) -> bool {
+        q.narrow() && q.rounds >= self.rounds_needed()
+    }
+
     /// The verdict on a measured ratio (`None`: not measured).
     pub fn judge(&self, ratio: Option<&Ratio>) -> Verdict {
         match (ratio, self.bound) {
             (None, _) => Verdict::NotMeasured,
             (Some(_), Bound::Info) => Verdict::Reported,
-            (Some(q), _) if !q.narrow() => Verdict::NotMeasurable,
+            (Some(q), _) if !self.settled(q) => Verdict::NotMeasurable,
             (Some(q), Bound::AtLeast(min)) if q.median >= min => Verdict::Met,
             (Some(q), Bound::AtMost(max)) if q.median <= max => Verdict::Met,
             _ => Verdict::Missed,
@@ -372,6 +393,11 @@ fn native_goals(plan: &Plan, out: &mut Vec<Goal>) {
 /// little room for the noise of a ratio of medians, no more.
 pub const NOT_SLOWER: f64 = 1.03;
 
+/// The rounds a step's goal against another build of itself is judged over at least: five
+/// rounds can agree by chance within the ±10% that makes a ratio narrow, and such a goal looks
+/// for a few percent.
+pub const BASELINE_ROUNDS: usize = 15;
+
 /// A step's case as it is timed against another build of itself: on tmpfs (the code, not the
 /// disk), with 2 workers or ranks where it takes them.
 pub fn against_baseline(step: &Step, (n, s): (usize, usize)) -> Case {
@@ -530,6 +556,32 @@ mod tests {
         // Speedup 2 where the machine gave 2: efficiency 1.
         assert_eq!(eff.value(&[2.0, 1.0, 1.0, 1.0]), 1.0);
         assert_eq!(Verdict::Missed.to_string(), "**missed**");
+    }
+
+    #[test]
+    fn a_step_against_another_build_is_judged_over_enough_rounds() {
+        let mut plan = Plan::full(2);
+        plan.baselines.push(crate::plan::Baseline {
+            label: "before".into(),
+            steps: vec![STEPS[1].name],
+        });
+        let goals = goals(&plan);
+        let [goal] = goals
+            .as_slice()
+            .iter()
+            .filter(|g| g.rounds_needed() > 0)
+            .collect::<Vec<_>>()[..]
+        else {
+            panic!("not one goal against the other build");
+        };
+        assert_eq!(goal.bound, Bound::AtMost(NOT_SLOWER));
+        let slower = |rounds| Ratio::of(&vec![1.2; rounds]).unwrap();
+        assert_eq!(goal.judge(Some(&slower(5))), Verdict::NotMeasurable);
+        assert_eq!(goal.judge(Some(&slower(BASELINE_ROUNDS))), Verdict::Missed);
+        let even = Ratio::of(&vec![1.0; BASELINE_ROUNDS]).unwrap();
+        assert_eq!(goal.judge(Some(&even)), Verdict::Met);
+        // Every other goal asks only for a narrow ratio.
+        assert!(goals.iter().filter(|g| g.rounds_needed() == 0).count() == goals.len() - 1);
     }
 
     #[test]

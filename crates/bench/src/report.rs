@@ -6,12 +6,12 @@ use std::fmt::Write;
 
 use steps::{Format, Launch, Step, Target, STEPS};
 
-use crate::metric::{against, capacity, goals, Goal, NOT_SLOWER};
+use crate::metric::{against, capacity, goals, Goal, BASELINE_ROUNDS, NOT_SLOWER};
 use crate::model::{Build, Case, Floor, Measured, Program};
 use crate::plan::{Baseline, Plan};
 use crate::results::{BaselineCheck, Boundary, Results, SameFiles, TextProfile};
 use crate::runner::text_step;
-use crate::stats::Ratio;
+use crate::stats::{Ratio, Stats};
 
 const REPORT: &str = include_str!("report/report.md");
 const CAPACITY: &str = include_str!("report/capacity.md");
@@ -63,7 +63,22 @@ pub const PYTHON: &[(&str, usize, &str, f64)] = &[
 ];
 
 fn cell(m: &Measured) -> String {
-    format!("{:.3} ({:.3}–{:.3})", m.wall.median, m.wall.min, m.wall.max)
+    stats_cell(&m.wall)
+}
+
+fn stats_cell(s: &Stats) -> String {
+    format!("{:.3} ({:.3}–{:.3})", s.median, s.min, s.max)
+}
+
+/// `m`'s wall times in the rounds `other` ran too.
+fn in_rounds_of(m: &Measured, other: &Measured) -> Option<Stats> {
+    let times: Vec<f64> = m
+        .samples
+        .iter()
+        .filter(|(round, _)| other.samples.iter().any(|(r, _)| r == round))
+        .map(|(_, t)| *t)
+        .collect();
+    Stats::of(&times)
 }
 
 /// The plan a run used, rebuilt from its sizes (for the goals' cases).
@@ -358,6 +373,7 @@ fn baseline_section(r: &Results) -> String {
         &[
             ("bound", format!("{NOT_SLOWER}")),
             ("slack", format!("{:.0}%", (NOT_SLOWER - 1.0) * 100.0)),
+            ("rounds", BASELINE_ROUNDS.to_string()),
             ("tables", tables),
         ],
     )
@@ -371,12 +387,17 @@ fn baseline_table(r: &Results, b: &BaselineCheck, goals: &[Goal]) -> String {
             continue;
         };
         let ratio = Ratio::paired(&t.samples, &o.samples, |a, b| a / b);
+        // Each build's times over the rounds both ran (today's case may have run more rounds,
+        // for another goal), so that the medians and the ratio speak of the same rounds.
+        let (Some(theirs), Some(ours)) = (in_rounds_of(o, t), in_rounds_of(t, o)) else {
+            continue;
+        };
         let _ = writeln!(
             rows,
             "| `{}` | {} | {} | {} | {} |",
             t.command,
-            cell(o),
-            cell(t),
+            stats_cell(&theirs),
+            stats_cell(&ours),
             ratio.map_or("—".into(), |q| q.shown()),
             goal.judge(ratio.as_ref())
         );

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use steps::{Format, Launch, Step, Target, STEPS};
 
-use crate::metric::Metric;
+use crate::metric::Goal;
 use crate::model::{Build, Case, Measured};
 use crate::results::{NativeCheck, SameFiles};
 use crate::stats::{Ratio, Stats};
@@ -387,23 +387,25 @@ fn wait_with_peak_memory(pid: u32) -> Result<(i32, i64)> {
     Ok((code, usage.ru_maxrss))
 }
 
-/// A target as the runner sees it: its cases as indices into the run's cases, and its metric.
+/// A target as the runner sees it: its cases as indices into the run's cases, its metric and
+/// the rounds it needs.
 pub struct Watched {
     pub cases: Vec<usize>,
-    pub metric: Metric,
+    pub goal: Goal,
 }
 
 impl Watched {
-    /// The goal's metric over `cases`, if every one of its cases is run.
-    pub fn of(metric: &Metric, cases: &[Case]) -> Option<Watched> {
-        let indices: Option<Vec<usize>> = metric
+    /// The goal over `cases`, if every one of its cases is run.
+    pub fn of(goal: &Goal, cases: &[Case]) -> Option<Watched> {
+        let indices: Option<Vec<usize>> = goal
+            .metric
             .cases()
             .iter()
             .map(|c| cases.iter().position(|x| x == c))
             .collect();
         Some(Watched {
             cases: indices?,
-            metric: metric.clone(),
+            goal: goal.clone(),
         })
     }
 }
@@ -413,8 +415,8 @@ pub struct Rounds<'a> {
     pub warmup: usize,
     /// Measured rounds every case gets.
     pub repeat: usize,
-    /// The targets, whose round-by-round value is reported: while one is not narrow (see
-    /// [`Ratio::narrow`]), more rounds of just its cases are run…
+    /// The targets, whose round-by-round value is reported: while one is not settled (see
+    /// [`Goal::settled`]), more rounds of just its cases are run…
     pub watched: &'a [Watched],
     /// … until this much time has gone into extra rounds, or `max_rounds` in all.
     pub budget: Duration,
@@ -466,8 +468,8 @@ impl Tally {
                 .iter()
                 .map(|&k| self.samples[k].as_slice())
                 .collect();
-            let ratio = Ratio::per_round(&series, |t| w.metric.value(t));
-            if !ratio.is_some_and(|r| r.narrow()) {
+            let ratio = Ratio::per_round(&series, |t| w.goal.metric.value(t));
+            if !ratio.is_some_and(|r| w.goal.settled(&r)) {
                 wide.extend(&w.cases);
             }
         }
