@@ -578,7 +578,7 @@ mod tests {
         let slower = |rounds| Ratio::of(&vec![1.2; rounds]).unwrap();
         assert_eq!(goal.judge(Some(&slower(5))), Verdict::NotMeasurable);
         assert_eq!(goal.judge(Some(&slower(BASELINE_ROUNDS))), Verdict::Missed);
-        let even = Ratio::of(&vec![1.0; BASELINE_ROUNDS]).unwrap();
+        let even = Ratio::of(&[1.0; BASELINE_ROUNDS]).unwrap();
         assert_eq!(goal.judge(Some(&even)), Verdict::Met);
         // Every other goal asks only for a narrow ratio.
         assert!(goals.iter().filter(|g| g.rounds_needed() == 0).count() == goals.len() - 1);
