@@ -6,8 +6,9 @@
 //!   the same exit code.
 //! - [`agree`]: the same agreement in the middle of a run, before the ranks go on to a
 //!   collective call together (a collective write, the rename of a shared file).
-//! - [`create_one_file`] and [`commit`]: the one file that every rank writes (parallel HDF5),
-//!   at one hidden name chosen by rank 0, renamed by rank 0 once every rank has closed it.
+//! - [`create_one_file`], [`close`] and [`commit`]: the one file that every rank writes
+//!   (parallel HDF5), at one hidden name chosen by rank 0, closed by every rank together once
+//!   all agree their writes succeeded, renamed by rank 0 once every rank has closed it.
 //!
 //! A rank whose part failed waits a few seconds ([`PATIENCE`]) for the others to agree; if they
 //! cannot come (stuck in a collective call it left), it ends the whole job (`MPI_Abort`): an
@@ -179,6 +180,29 @@ pub fn create_one_file<'a>(out: &'a Output, world: &SimpleCommunicator) -> Resul
     let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
     let name = String::from_utf8_lossy(&name[..end]);
     out.one_file_named(&name)
+}
+
+/// Closes the shared `file` with `close` on every rank together (closing is collective), once
+/// every rank's writes into it are agreed to have succeeded. If any rank failed, no rank closes
+/// it: a failed rank's close takes another path through the library (HDF5 flushes what it
+/// could not write), and the others would wait for it in the close forever. The file is then
+/// left open until the process ends, which [`finish`] makes it do without closing anything.
+pub fn close<F, E>(
+    world: &SimpleCommunicator,
+    file: F,
+    written: Result<()>,
+    close: impl FnOnce(F) -> std::result::Result<(), E>,
+) -> Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match agree(world, written) {
+        Ok(()) => Ok(close(file)?),
+        Err(failed) => {
+            std::mem::forget(file);
+            Err(failed)
+        }
+    }
 }
 
 /// Every rank has closed the one file: rank 0 checks that its data reached the disk, then gives

@@ -416,11 +416,18 @@ pub const STEPS: &[Step] = &[
         chapter: "parallel-hdf5.md",
         original: true,
         targets: &[],
-        holes: &[Hole {
-            anchor: "write_file",
-            todo: "open the file on every rank through the MPI-IO driver, create every dataset on every rank, fill your own files' datasets, close, commit",
-            section: "parallel-hdf5.md#one-file-every-rank",
-        }],
+        holes: &[
+            Hole {
+                anchor: "write_file",
+                todo: "open the file on every rank through the MPI-IO driver, write the datasets, then close it on every rank together (gridgen_mpi::close) and commit it",
+                section: "parallel-hdf5.md#one-file-every-rank",
+            },
+            Hole {
+                anchor: "write_datasets",
+                todo: "create the attributes and every dataset on every rank, in the same order, then fill your own files' datasets",
+                section: "parallel-hdf5.md#one-file-every-rank",
+            },
+        ],
     },
     Step {
         name: "write_rayon", predecessor: Some("write_multiprocessing_queue"), also: &[],

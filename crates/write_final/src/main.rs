@@ -84,18 +84,40 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
     let _profile = gridgen::profile(args)?; // --flamegraph: one per rank
     let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
     let (xx, yy) = gridgen::meshgrid(&x, &y); // numpy.meshgrid(x, y)
-                                              // ANCHOR: parallel_open
-                                              // Collective: every rank opens the same file (one hidden name, chosen by rank 0), through
-                                              // HDF5's MPI-IO driver on `world`.
+
+    // ANCHOR: parallel_open
+    // Collective: every rank opens the same file (one hidden name, chosen by rank 0), through
+    // HDF5's MPI-IO driver on `world`.
     let h5 = gridgen_mpi::create_one_file(&out, world)?;
     let hf = hdf5::File::with_options()
         .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
         .create(h5.path())?;
     // ANCHOR_END: parallel_open
+    let written = write_datasets(&xx, &yy, args, &out, &hf, my_files);
+    // ANCHOR: parallel_close
+    // Collective: closing writes the metadata of every rank's changes, so every rank closes
+    // the file together, and only once all agree their writes succeeded.
+    gridgen_mpi::close(world, hf, written, hdf5::File::close)?;
+    gridgen_mpi::commit(h5, world)?; // every rank closed it: rank 0 names it data.h5
+                                     // ANCHOR_END: parallel_close
+    Ok(out)
+}
+// ANCHOR_END: write_file
+
+// ANCHOR: write_datasets
+/// Every dataset of the file created, on every rank; this rank's own files' datasets filled.
+fn write_datasets(
+    xx: &Array2<f64>,
+    yy: &Array2<f64>,
+    args: &Args,
+    out: &Output,
+    hf: &hdf5::File,
+    my_files: Vec<usize>,
+) -> Result<()> {
     // ANCHOR: parallel_datasets
     // Collective: attributes and datasets change the file's structure, so every rank creates
     // every one of them, with the same values, in the same order.
-    write_attributes(&hf, args)?;
+    write_attributes(hf, args)?;
     for file_id in 0..args.n_files {
         let dataset = hf
             .new_dataset::<f64>()
@@ -110,16 +132,13 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
     // ANCHOR: parallel_fill
     // Independent: each rank fills the datasets of its own files, whenever they are ready.
     for file_id in out.progress(my_files) {
-        let data = generate_data(&xx, &yy, args.n_files, file_id);
+        let data = generate_data(xx, yy, args.n_files, file_id);
         hf.dataset(&out.name(file_id))?.write(&data)?;
     }
-    // Collective: closing writes the metadata of every rank's changes.
-    hf.close()?;
+    Ok(())
     // ANCHOR_END: parallel_fill
-    gridgen_mpi::commit(h5, world)?; // every rank closed it: rank 0 names it data.h5
-    Ok(out)
 }
-// ANCHOR_END: write_file
+// ANCHOR_END: write_datasets
 
 fn main() -> ExitCode {
     let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank

@@ -145,16 +145,18 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
     let _profile = gridgen::profile(args)?; // --flamegraph: one per rank
     let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
     let (xx, yy) = gridgen::meshgrid(&x, &y); // numpy.meshgrid(x, y)
-                                              // Collective: every rank opens the same file (one hidden name, chosen by rank 0), through
-                                              // HDF5's MPI-IO driver on `world`.
+
+    // Collective: every rank opens the same file (one hidden name, chosen by rank 0), through
+    // HDF5's MPI-IO driver on `world`.
     let h5 = gridgen_mpi::create_one_file(&out, world)?;
     let hf = hdf5::File::with_options()
         .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
         .create(h5.path())?;
-    write_attributes(&hf, args)?;
-    write_planes(&xx, &yy, args, &out, world, &hf, &my_files)?;
-    // Collective: closing writes the metadata of every rank's changes.
-    hf.close()?;
+    let written = write_attributes(&hf, args)
+        .and_then(|()| write_planes(&xx, &yy, args, &out, world, &hf, &my_files));
+    // Collective: closing writes the metadata of every rank's changes, so every rank closes
+    // the file together, and only once all agree their writes succeeded.
+    gridgen_mpi::close(world, hf, written, hdf5::File::close)?;
     gridgen_mpi::commit(h5, world)?; // every rank closed it: rank 0 names it data.h5
     Ok(out)
 }

@@ -79,7 +79,8 @@ fn main() -> Result<()> {
     let _profile = gridgen::profile(&args)?; // --flamegraph: where the time goes
     let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
     let (xx, yy) = gridgen::meshgrid(&x, &y); // numpy.meshgrid(x, y)
-                                              // h5py.File("output/data.h5", "w"), under a hidden name until it is complete.
+
+    // h5py.File("output/data.h5", "w"), under a hidden name until it is complete.
     let h5 = out.create_one_file()?;
     let hf = hdf5::File::create(h5.path())?;
     write_attributes(&hf, &args)?;

@@ -162,8 +162,9 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
     let _profile = gridgen::profile(args)?; // --flamegraph: one per rank
     let (x, y) = gridgen::axes(args.size); // numpy.arange around the grid's centre
     let (xx, yy) = gridgen::meshgrid(&x, &y); // numpy.meshgrid(x, y)
-                                              // Collective: every rank opens the same file (one hidden name, chosen by rank 0), through
-                                              // HDF5's MPI-IO driver on `world`.
+
+    // Collective: every rank opens the same file (one hidden name, chosen by rank 0), through
+    // HDF5's MPI-IO driver on `world`.
     let mut h5 = output::create_one_file(&out, world)?; // in a private folder, held open
     let hf = hdf5::File::with_options()
         .with_fapl(|fapl| fapl.mpio(world.as_raw(), None))
@@ -182,11 +183,12 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
 
 fn main() -> ExitCode {
     let args = Args::parse(); // -n, -s, -o, --dir: argparse's work, on every rank
-                              // ANCHOR: fcoll
-                              // Open MPI chooses how to carry out a collective write when MPI starts. Its default in 4.1
-                              // (`vulcan`, which gathers pieces on aggregator ranks) reports success when a write fails
-                              // (a full disk) and leaves holes in the file; `individual`, where each rank writes its own
-                              // part, reports the failure. Unless you chose one yourself.
+
+    // ANCHOR: fcoll
+    // Open MPI chooses how to carry out a collective write when MPI starts. Its default in 4.1
+    // (`vulcan`, which gathers pieces on aggregator ranks) reports success when a write fails
+    // (a full disk) and leaves holes in the file; `individual`, where each rank writes its own
+    // part, reports the failure. Unless you chose one yourself.
     if std::env::var_os("OMPI_MCA_fcoll").is_none() {
         std::env::set_var("OMPI_MCA_fcoll", "individual");
     }
