@@ -183,7 +183,7 @@ pub fn compare_builds(
         for name in in_a.union(&in_b) {
             let same = in_a.contains(name)
                 && in_b.contains(name)
-                && std::fs::read(a.join(name))? == std::fs::read(b.join(name))?;
+                && same_bytes(&a.join(name), &b.join(name))?;
             check.files_compared += 1;
             if !same {
                 check.files_differing += 1;
@@ -321,6 +321,33 @@ struct BoundaryRuns {
 /// What `make bench NATIVE=1` builds the native steps with (the Makefile says the same).
 pub const NATIVE_RUSTFLAGS: &str = "-C target-cpu=native";
 
+/// Whether two files hold the same bytes, read a block at a time: reading whole outputs
+/// (hundreds of MiB for a cube) would grow this process, and a child started afterwards counts
+/// its parent's resident memory in its own peak (it shares the parent's pages until `exec`).
+fn same_bytes(a: &Path, b: &Path) -> Result<bool> {
+    use std::io::BufReader;
+    let open = |p: &Path| -> Result<BufReader<std::fs::File>> {
+        let file =
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+        Ok(BufReader::with_capacity(1 << 16, file))
+    };
+    let (mut x, mut y) = (open(a)?, open(b)?);
+    if x.get_ref().metadata()?.len() != y.get_ref().metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut bx, mut by) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let got = x.read(&mut bx)?;
+        if got == 0 {
+            return Ok(true);
+        }
+        y.read_exact(&mut by[..got])?;
+        if bx[..got] != by[..got] {
+            return Ok(false);
+        }
+    }
+}
+
 /// One run: wall seconds, peak resident MiB, bytes written (from the `--json` summary).
 fn run_once(case: &Case, bins: &Binaries, dir: &Path) -> Result<(f64, f64, u64)> {
     if dir.exists() {
@@ -335,6 +362,7 @@ fn run_once(case: &Case, bins: &Binaries, dir: &Path) -> Result<(f64, f64, u64)>
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let own_kib = own_resident_kib();
     let start = Instant::now();
     let mut child = command
         .spawn()
@@ -355,6 +383,13 @@ fn run_once(case: &Case, bins: &Binaries, dir: &Path) -> Result<(f64, f64, u64)>
     let stderr = stderr_reader.join().unwrap_or_default();
     let (status, peak_kib) = wait_with_peak_memory(child.id())?;
     let wall = start.elapsed().as_secs_f64();
+    if peak_kib <= own_kib {
+        eprintln!(
+            "bench: the peak memory of {} is not its own: the benchmark held {} MiB when it started it",
+            case.command_line(),
+            own_kib / 1024
+        );
+    }
     ensure!(
         status == 0,
         "{} failed (status {status}): {}",
@@ -366,6 +401,16 @@ fn run_once(case: &Case, bins: &Binaries, dir: &Path) -> Result<(f64, f64, u64)>
         _ => 0,
     };
     Ok((wall, peak_kib as f64 / 1024.0, bytes))
+}
+
+/// This process's resident memory now, in KiB (0 if /proc cannot say).
+fn own_resident_kib() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Reaps child `pid` and returns its exit status and the peak resident set (KiB) of it and the

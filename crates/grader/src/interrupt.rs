@@ -4,27 +4,41 @@
 //! on, re-parented to init.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The folders to remove if the grader is stopped: the run folders in use.
+/// The folders to remove if the grader is stopped: the run folders in use; and whether a
+/// signal is being handled.
 #[derive(Debug, Clone, Default)]
-pub struct Folders(Arc<Mutex<Vec<PathBuf>>>);
+pub struct Folders {
+    list: Arc<Mutex<Vec<PathBuf>>>,
+    stopping: Arc<AtomicBool>,
+}
 
 impl Folders {
     pub fn add(&self, folder: PathBuf) {
-        if let Ok(mut list) = self.0.lock() {
+        if let Ok(mut list) = self.list.lock() {
             list.push(folder);
         }
     }
 
     pub fn remove(&self, folder: &PathBuf) {
-        if let Ok(mut list) = self.0.lock() {
+        if let Ok(mut list) = self.list.lock() {
             list.retain(|f| f != folder);
         }
     }
 
     fn all(&self) -> Vec<PathBuf> {
-        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+        self.list.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Ends the calling thread's part if a signal is being handled: ending the learner's
+    /// program lets the grader's main thread finish its verdict, and it must not exit (with 1)
+    /// before the signal's thread exits with 128 + the signal.
+    pub fn wait_if_stopping(&self) {
+        while self.stopping.load(Ordering::SeqCst) {
+            std::thread::park();
+        }
     }
 }
 
@@ -66,6 +80,7 @@ pub fn on_signals(folders: Folders) {
         if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
             return;
         }
+        folders.stopping.store(true, Ordering::SeqCst);
         eprintln!(
             "exercise: stopped (signal {signal}): ending the runs and removing their folders"
         );

@@ -118,5 +118,8 @@ fn main() -> ExitCode {
     // Process-wide: ranks and workers whose launcher dies become this process's children, so
     // that the grader can end them; no run leaves a process behind (grader::procs).
     grader::procs::adopt_orphans();
-    run(Cli::parse(), &folders).unwrap_or_else(|code| code)
+    let code = run(Cli::parse(), &folders).unwrap_or_else(|code| code);
+    // A signal's thread, if one is handling Ctrl-C, ends the process with 128 + the signal.
+    folders.wait_if_stopping();
+    code
 }

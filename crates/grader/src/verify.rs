@@ -189,7 +189,7 @@ pub fn verify(
             crate_name: exercise.binary().replace('-', "_"),
             project: &project,
         };
-        run_checks(&trial, timing, &mut checks)?;
+        run_checks(&trial, timing, folders, &mut checks)?;
     }
     drop(scratch);
     let grade = Grade::of(
@@ -239,7 +239,12 @@ fn contest(layout: &Layout, exercise: Exercise, home: &Path, project: &Project) 
 }
 
 /// Correct, then safe, then fast: each printed as it ends, the first failure the last.
-fn run_checks(trial: &Trial, timing: Timing, checks: &mut Vec<Checked>) -> Result<()> {
+fn run_checks(
+    trial: &Trial,
+    timing: Timing,
+    folders: &Folders,
+    checks: &mut Vec<Checked>,
+) -> Result<()> {
     type Run<'a> = Box<dyn Fn() -> Result<Checked> + 'a>;
     let runs: [Run; 3] = [
         Box::new(|| correct::check(trial)),
@@ -254,7 +259,10 @@ fn run_checks(trial: &Trial, timing: Timing, checks: &mut Vec<Checked>) -> Resul
         }),
     ];
     for run in runs {
-        let checked = run()?;
+        let checked = run();
+        // After Ctrl-C, the ended program's check is no verdict: print and keep none.
+        folders.wait_if_stopping();
+        let checked = checked?;
         checked.print();
         let failed = checked.outcome == Outcome::Fail;
         checks.push(checked);
