@@ -576,6 +576,26 @@ pub fn ratios(path: &Path, title: &str, rows: &[(String, Ratio)], bound: f64) ->
         .x_desc("today's time ÷ the other build's (median, IQR)")
         .draw()
         .map_err(fail)?;
+    ratio_marks(&mut chart, rows, bound)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", LABEL))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(fail)?;
+    root.present().map_err(fail)
+}
+
+/// The ratio plot's marks: each row's spread and median, the line of "as fast" and the bound
+/// (their legend entries drawn by the caller).
+fn ratio_marks(
+    chart: &mut ChartContext<SVGBackend, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    rows: &[(String, Ratio)],
+    bound: f64,
+) -> Result<()> {
+    let n = rows.len();
     let y = |i: usize| (n - 1 - i) as f64 + 0.5;
     let spread = COLORS[0].stroke_width(6);
     chart
@@ -612,15 +632,7 @@ pub fn ratios(path: &Path, title: &str, rows: &[(String, Ratio)], bound: f64) ->
         .map_err(fail)?
         .label(format!("not slower: at most {bound}"))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], limit));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", LABEL))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(fail)?;
-    root.present().map_err(fail)
+    Ok(())
 }
 
 /// One plot per other build (`make bench BASELINE=DIR`): `baseline_<label>.svg`.
