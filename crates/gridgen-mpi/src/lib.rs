@@ -35,12 +35,16 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// the others hold none.
 #[derive(Debug)]
 pub struct Failed {
-    report: Option<String>,
+    report: Option<(Option<i32>, String)>, // the rank, if the job has more than one
 }
 
 impl std::fmt::Display for Failed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.report.as_deref().unwrap_or("another rank failed"))
+        match &self.report {
+            Some((Some(rank), error)) => write!(f, "rank {rank}: {error}"),
+            Some((None, error)) => write!(f, "{error}"),
+            None => f.write_str("another rank failed"),
+        }
     }
 }
 
@@ -95,11 +99,7 @@ pub fn agree<T>(world: &SimpleCommunicator, mine: Result<T>) -> Result<T> {
     let reporter = size - all[1];
     let report = match mine {
         Err(e) if world.rank() == reporter && e.downcast_ref::<Failed>().is_none() => {
-            Some(if size > 1 {
-                format!("rank {reporter}: {e}")
-            } else {
-                e.to_string()
-            })
+            Some(((size > 1).then_some(reporter), e.to_string()))
         }
         _ => None,
     };
@@ -119,8 +119,8 @@ pub fn finish(world: &SimpleCommunicator, written: Result<Output>) -> ExitCode {
     let out = match agreed {
         Ok(out) => out,
         Err(e) => {
-            if let Some(report) = e.downcast_ref::<Failed>().and_then(|f| f.report.as_ref()) {
-                eprintln!("Error: {report}");
+            if let Some(failed) = e.downcast_ref::<Failed>().filter(|f| f.report.is_some()) {
+                eprintln!("Error: {failed}");
             }
             // No rank ends before the report is printed: mpirun stops the whole job at the
             // first rank that ends with an error, and the line would be lost with it. Then rank
@@ -182,13 +182,14 @@ pub fn create_one_file<'a>(out: &'a Output, world: &SimpleCommunicator) -> Resul
     out.one_file_named(&name)
 }
 
-/// Closes the shared `file` with `close` on every rank together (closing is collective), once
-/// every rank's writes into it are agreed to have succeeded. If any rank failed, no rank closes
-/// it: a failed rank's close takes another path through the library (HDF5 flushes what it
-/// could not write), and the others would wait for it in the close forever. The file is then
-/// left open until the process ends, which [`finish`] makes it do without closing anything.
+/// Closes `file`, the library's handle of the shared `one` file, with `close` on every rank
+/// together (closing is collective), once all agree their writes succeeded. If any failed, no
+/// rank closes it: a failed rank's close takes another path through the library (HDF5 flushes
+/// what it could not write), where the others would wait for it forever; the file stays open
+/// until [`finish`] ends the process without closing anything. Errors name the file.
 pub fn close<F, E>(
     world: &SimpleCommunicator,
+    one: &OneFile<'_>,
     file: F,
     written: Result<()>,
     close: impl FnOnce(F) -> std::result::Result<(), E>,
@@ -196,13 +197,25 @@ pub fn close<F, E>(
 where
     E: std::error::Error + Send + Sync + 'static,
 {
+    let written = written.map_err(|e| naming(e, one));
     match agree(world, written) {
-        Ok(()) => Ok(close(file)?),
+        Ok(()) => close(file).map_err(|e| one.write_error(e)),
         Err(failed) => {
             std::mem::forget(file);
             Err(failed)
         }
     }
+}
+
+/// A rank's error writing the one file, naming it (inside a failure agreed on mid-run too).
+fn naming(error: gridgen::Error, one: &OneFile<'_>) -> gridgen::Error {
+    let Some(Failed { report }) = error.downcast_ref::<Failed>() else {
+        return one.write_error(error);
+    };
+    let report = report
+        .as_ref()
+        .map(|(rank, e)| (*rank, one.write_error(e).to_string()));
+    Failed { report }.into()
 }
 
 /// Every rank has closed the one file: rank 0 checks that its data reached the disk, then gives

@@ -353,6 +353,19 @@ impl OneFile<'_> {
         Ok(())
     }
 
+    /// `error`, met writing this file, naming it, and its full disk when the rest of the data
+    /// no longer fits in what a user may write: HDF5 says neither ("file write failed").
+    pub fn write_error(&self, error: impl std::fmt::Display) -> crate::Error {
+        let target = self.out.one_path().display().to_string();
+        let written = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        match rustix::fs::statvfs(&self.path).map(|s| s.f_bavail * s.f_frsize) {
+            Ok(free) if free < self.data_bytes().saturating_sub(written) => {
+                fail!("cannot write {target}: No space left on device ({free} bytes free): {error}")
+            }
+            _ => fail!("cannot write {target}: {error}"),
+        }
+    }
+
     /// The file is complete and closed: it takes its final name.
     pub fn commit(mut self) -> Result<()> {
         let target = self.out.one_path();

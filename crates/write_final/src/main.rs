@@ -97,7 +97,7 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
     // ANCHOR: parallel_close
     // Collective: closing writes the metadata of every rank's changes, so every rank closes
     // the file together, and only once all agree their writes succeeded.
-    gridgen_mpi::close(world, hf, written, hdf5::File::close)?;
+    gridgen_mpi::close(world, &h5, hf, written, hdf5::File::close)?;
     gridgen_mpi::commit(h5, world)?; // every rank closed it: rank 0 names it data.h5
                                      // ANCHOR_END: parallel_close
     Ok(out)

@@ -156,7 +156,7 @@ fn write_file(args: &Args, world: &SimpleCommunicator, my_files: Vec<usize>) -> 
         .and_then(|()| write_planes(&xx, &yy, args, &out, world, &hf, &my_files));
     // Collective: closing writes the metadata of every rank's changes, so every rank closes
     // the file together, and only once all agree their writes succeeded.
-    gridgen_mpi::close(world, hf, written, hdf5::File::close)?;
+    gridgen_mpi::close(world, &h5, hf, written, hdf5::File::close)?;
     gridgen_mpi::commit(h5, world)?; // every rank closed it: rank 0 names it data.h5
     Ok(out)
 }
