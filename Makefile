@@ -139,7 +139,7 @@ PROFILE_ARGS_TEXT := -n 10 -s 1000
 PROFILE_ARGS_DEFAULT := -n 30 -s 1000
 profile_args = $(if $(filter $(1),$(TEXT_STEPS)),$(PROFILE_ARGS_TEXT),$(PROFILE_ARGS_DEFAULT))
 
-.PHONY: setup-browser bench-text submit test-installed setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build built preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
+.PHONY: setup-browser bench-text submit test-installed test-cargo test-beside setup-stacks build-mpi exercise verify hint exercises need-exercise help setup setup-slurm build built preflight check test slurm-test workshop bench bench-quick diff clean $(STEPS) steps need-step \
         flamegraph flamegraphs diff-flamegraph timeline book native-build slides slides-pdf checkpoints diagrams figures prepare python-venv python-module exercises-built
 
 help: ## List the targets
@@ -217,7 +217,7 @@ test-installed:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy $(BUILD_SET) --all-targets -- -D warnings
 	$(BUILD)
-	$(CARGO) test --release $(BUILD_SET)
+	$(MAKE) --no-print-directory -j2 test-cargo test-beside
 	$(MAKE) --no-print-directory slides-pdf book
 	scripts/browser-test.sh
 	scripts/room-test.sh
@@ -226,6 +226,20 @@ test-installed:
 	scripts/slurm-test-twice.sh
 	scripts/learner-test.sh
 	scripts/offline-test.sh
+
+# Two at once in make test (make's jobs share the cores with cargo's): the workspace's tests,
+# and beside them the builds that later parts use (mdBook, the room's server, the MPICH stack's
+# binaries), which compile while the tests wait on their programs. Its log is printed if it fails.
+TEST_BESIDE_LOG = $(CARGO_TARGET_DIR)/test-beside.log
+test-cargo:
+	+$(CARGO) test --release $(BUILD_SET)
+
+test-beside:
+	@echo "test-beside: mdBook, the room's server and the MPICH binaries build beside the tests (log: $(TEST_BESIDE_LOG))"
+	+@{ $(MAKE) --no-print-directory '$(MDBOOK)' && scripts/room-test.sh build \
+	  && scripts/with-modules.sh "mpich hdf5" $(MAKE) --no-print-directory build-mpi; } > '$(TEST_BESIDE_LOG)' 2>&1 \
+	  || { tail -n 40 '$(TEST_BESIDE_LOG)'; echo "test-beside: failed (the log's end is above)" >&2; exit 1; }
+	@echo "test-beside: built"
 
 # Each step target runs the one build, then starts its step; it checks first only for what that
 # step needs (a Rust-only step: cargo alone).
@@ -305,7 +319,8 @@ exercises: built ## Every exercise and its state: not started, failing and why, 
 
 # mdBook, pinned and built into the checkout (.tools/), without its server and file watcher.
 $(MDBOOK):
-	$(CARGO) install --locked mdbook --version $(MDBOOK_VERSION) --no-default-features --features search --root .tools
+	$(CARGO) install --locked mdbook --version $(MDBOOK_VERSION) --no-default-features --features search --root .tools \
+	  --target-dir '$(CARGO_TARGET_DIR)/mdbook'
 
 book: $(MDBOOK) ## Build the workshop book into workshop/book/ (builds mdBook into .tools/ the first time)
 	@scripts/book-diffs.sh

@@ -20,6 +20,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "room-test: $*" >&2; exit 1; }
+# The server's own target folder, as `make room` builds it (room.mk).
+server_target="${CARGO_TARGET_DIR:-target}/room"
+cargo clippy --release --quiet -p room --features server --target-dir "$server_target" --all-targets --no-deps -- -D warnings
+# `room-test.sh build` compiles what the test runs and stops: make test runs it beside the
+# workspace's tests.
+if [ "${1:-}" = build ]; then
+  cargo test --release --quiet -p room --features server --target-dir "$server_target" --no-run
+  cargo build --release --quiet -p room --features server --target-dir "$server_target" --bin room
+  exit 0
+fi
 step=write_vectorized_binary
 work=$(mktemp -d)
 server=""
@@ -35,9 +45,6 @@ restore() {
 trap restore EXIT
 [ -d exercises/.room ] && mv exercises/.room "$work/learner-room"
 
-# The server's own target folder, as `make room` builds it (room.mk).
-server_target="${CARGO_TARGET_DIR:-target}/room"
-cargo clippy --release --quiet -p room --features server --target-dir "$server_target" --all-targets --no-deps -- -D warnings
 cargo test --release --quiet -p room --features server --target-dir "$server_target"
 
 # The server in a process group of its own (setsid), so that stopping it stops make and the
