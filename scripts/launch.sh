@@ -7,6 +7,9 @@ set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: launch.sh NP PROGRAM [ARGS…]" >&2; exit 2; }
 np=$1; shift
 root=$(cd "$(dirname "$0")/.." && pwd)
-target=${CARGO_TARGET_DIR:-$root/$(cd "$root" && scripts/mpi-stack.sh target-dir)}
+target=${CARGO_TARGET_DIR:-$(cd "$root" && scripts/mpi-stack.sh target-dir)}
+# A relative target folder is the repository's (the Makefile exports `target`), wherever the
+# caller stands (a test runs in its crate's folder).
+case $target in /*) ;; *) target=$root/$target ;; esac
 [ -x "$target/release/launch" ] || { echo "launch.sh: $target/release/launch is not built: run make build" >&2; exit 1; }
 exec "$target/release/launch" --ranks "$np" "$@"

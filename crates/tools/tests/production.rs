@@ -781,8 +781,9 @@ fn a_closed_stdout_ends_the_run_in_one_line_with_its_file_whole() {
     let dir = tempfile::tempdir().unwrap();
     let args = sizes(20, 5, dir.path()).join(" ");
     for (redirect, cause) in [("| true", "Broken pipe"), ("> /dev/full", "No space left")] {
+        // The program quoted: the checkout's path may hold a space.
         let line = format!(
-            "{} {args} {redirect}; exit ${{PIPESTATUS[0]}}",
+            "'{}' {args} {redirect}; exit ${{PIPESTATUS[0]}}",
             binary().display()
         );
         let out = Command::new("timeout")

@@ -58,7 +58,11 @@ pub fn run(ranks: usize, args: &[String]) -> Output {
 /// `bash -c "<prefix>; exec write_production <args>"` on every rank (or alone, `ranks` 0), so
 /// that a `ulimit` or a cgroup holds for the ranks, not for mpirun.
 pub fn shell_run(prefix: &str, ranks: usize, args: &[String]) -> Output {
-    let line = format!("{prefix}; exec {} {}", binary().display(), args.join(" "));
+    // Every word quoted for the shell: the checkout's path may hold a space.
+    let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+    let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
+    let program = quote(&binary().display().to_string());
+    let line = format!("{prefix}; exec {program} {}", words.join(" "));
     let mut command = Command::new("timeout");
     command.args(["-k", "5", &LIMIT.as_secs().to_string()]);
     if ranks == 0 {
