@@ -93,18 +93,17 @@ impl Unfinished {
             bar.finish_and_clear();
         }
         if self.rank.unwrap_or(0) == 0 {
-            let name = match signal {
-                SIGINT => "SIGINT",
-                SIGTERM => "SIGTERM",
-                _ => "SIGHUP",
-            };
+            let name = signal_hook::low_level::signal_name(signal).unwrap_or("a signal");
             let done = self.done.load(Ordering::Relaxed);
             let whose = match self.rank {
                 Some(_) => format!("rank 0 had written {done} of its files"),
                 None => format!("{done} of {} files written", self.n_files),
             };
             let plural = if removed == 1 { "" } else { "s" };
-            eprintln!("Stopped by {name}: {whose}; {removed} unfinished file{plural} removed");
+            let line =
+                format!("Stopped by {name}: {whose}; {removed} unfinished file{plural} removed\n");
+            // In one write(2), which the launcher's SIGKILL soon after cannot cut in two.
+            eprint!("{line}");
         }
         // Straight out, as the signal would have ended it: no destructors and no exit handlers
         // (HDF5's would try to finish a file just removed, and under MPI-IO wait for the others).
