@@ -22,11 +22,14 @@ site_load_modules() {
   fi
   type module >/dev/null 2>&1 || { echo "site: SITE_MODULES is set but this shell has no 'module' command" >&2; return 1; }
   module purge
-  local dir
   # Folders separated by colons, as in MODULEPATH, so that a folder's name may hold a space.
-  local dirs=()
-  IFS=: read -r -a dirs <<<"${SITE_MODULEPATH:-}"
-  for dir in "${dirs[@]}"; do [ -z "$dir" ] || module use "$dir"; done
+  # Plain sh, no arrays: the Makefile reads this file with /bin/sh.
+  local rest="${SITE_MODULEPATH:-}" dir
+  while [ -n "$rest" ]; do
+    dir=${rest%%:*}
+    if [ "$dir" = "$rest" ]; then rest=""; else rest=${rest#*:}; fi
+    [ -z "$dir" ] || module use "$dir"
+  done
   # shellcheck disable=SC2086
   module load $SITE_MODULES || { echo "site: module load $SITE_MODULES failed" >&2; return 1; }
 }
