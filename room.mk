@@ -4,9 +4,13 @@
 # or once in the site file) sends each `make verify`'s verdict there: a pseudonym, the exercise,
 # the verdict, the cause's kind, the speed ratio and the time; never code.
 
-# The room's address: the command line, the environment, or the site file's ROOM=….
+# The room's address: the command line, the environment, or the site file's ROOM=…. An empty
+# ROOM in the environment counts as none: an outer make (make test) exports its own.
+room_from_site = $(shell . scripts/site.sh >/dev/null 2>&1 && echo "$$ROOM")
 ifeq ($(origin ROOM),undefined)
-  ROOM := $(shell . scripts/site.sh >/dev/null 2>&1 && echo "$$ROOM")
+  ROOM := $(room_from_site)
+else ifeq ($(origin ROOM)$(strip $(ROOM)),environment)
+  ROOM := $(room_from_site)
 endif
 # The learner's pseudonym: kept in exercises/.room/ once given; a random one until then.
 ROOM_NAME ?=
