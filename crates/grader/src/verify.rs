@@ -23,16 +23,16 @@ fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Builds the reference (and its predecessor) in the project's workspace.
+/// Builds the references (`names`: the step and its predecessor) as the project's one build
+/// does (`tools::build::project`): after `make prepare` that build is fresh, and a build of
+/// these packages alone would select other features of their dependencies and compile them
+/// again in the room.
 fn build_references(layout: &Layout, names: &[&str]) -> Result<()> {
-    let mut command = cargo();
-    command
-        .current_dir(&layout.repo)
-        .args(["build", "--release", "--quiet"]);
-    for name in names {
-        command.args(["-p", name]);
-    }
-    let status = command.status().context("cannot run cargo")?;
+    let mut command = tools::build::project(&layout.target)?;
+    let status = command
+        .arg("--quiet")
+        .status()
+        .context("cannot run cargo")?;
     if !status.success() {
         bail!(
             "the reference {} does not build here: see cargo's messages above",
