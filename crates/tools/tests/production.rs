@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use helpers::*;
 
@@ -365,11 +365,7 @@ fn a_process_limit_too_small_for_mpi_is_refused_and_ctrl_c_is_honoured_just_abov
     nothing_left("too few processes", &dir);
     // Enough to start: then Ctrl-C must still end it, its file removed.
     let child = as_nobody(others + 9, 100_000).spawn().unwrap();
-    let started = Instant::now();
-    while hidden(&dir).is_empty() && started.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_hidden(&dir, Duration::from_secs(30), Duration::from_millis(500));
     // timeout → setpriv → prlimit exec each other: the step is timeout's child.
     for pid in children_of(child.id()) {
         signal_to(pid, "INT");
@@ -449,11 +445,11 @@ fn a_write_that_fails_silently_never_gives_the_file_its_name() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let start = Instant::now();
-        while hidden(&out_dir).is_empty() && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(300));
+        wait_for_hidden(
+            &out_dir,
+            Duration::from_secs(60),
+            Duration::from_millis(300),
+        );
         let pids = step_processes(ranks, child.id());
         let rank0 = pids
             .iter()
@@ -573,11 +569,11 @@ fn memory_that_runs_out_mid_run_ends_it_in_one_line() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while hidden(&out_dir).is_empty() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_hidden(
+        &out_dir,
+        Duration::from_secs(60),
+        Duration::from_millis(300),
+    );
     for pid in step_processes(2, child.id()) {
         let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         let kib: u64 = status
@@ -739,11 +735,11 @@ fn ctrl_c_under_the_makefiles_launcher_says_sigint_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while hidden(&out_dir).is_empty() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_hidden(
+        &out_dir,
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+    );
     for pid in children_of(child.id()) {
         signal_to(pid, "INT"); // the launcher: what Ctrl-C in a terminal reaches
     }
@@ -781,11 +777,8 @@ fn a_closed_stdout_ends_the_run_in_one_line_with_its_file_whole() {
     let dir = tempfile::tempdir().unwrap();
     let args = sizes(20, 5, dir.path()).join(" ");
     for (redirect, cause) in [("| true", "Broken pipe"), ("> /dev/full", "No space left")] {
-        // The program quoted: the checkout's path may hold a space.
-        let line = format!(
-            "'{}' {args} {redirect}; exit ${{PIPESTATUS[0]}}",
-            binary().display()
-        );
+        let program = shell_word(&binary().display().to_string());
+        let line = format!("{program} {args} {redirect}; exit ${{PIPESTATUS[0]}}");
         let out = Command::new("timeout")
             .args(["-k", "5", "120", "bash", "-c", &line])
             .output()

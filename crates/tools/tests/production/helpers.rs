@@ -58,10 +58,8 @@ pub fn run(ranks: usize, args: &[String]) -> Output {
 /// `bash -c "<prefix>; exec write_production <args>"` on every rank (or alone, `ranks` 0), so
 /// that a `ulimit` or a cgroup holds for the ranks, not for mpirun.
 pub fn shell_run(prefix: &str, ranks: usize, args: &[String]) -> Output {
-    // Every word quoted for the shell: the checkout's path may hold a space.
-    let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
-    let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
-    let program = quote(&binary().display().to_string());
+    let words: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
+    let program = shell_word(&binary().display().to_string());
     let line = format!("{prefix}; exec {program} {}", words.join(" "));
     let mut command = Command::new("timeout");
     command.args(["-k", "5", &LIMIT.as_secs().to_string()]);
@@ -73,6 +71,21 @@ pub fn shell_run(prefix: &str, ranks: usize, args: &[String]) -> Output {
         command.envs(mpirun.get_envs().filter_map(|(k, v)| Some((k, v?))));
     }
     command.args(["-c", &line]).output().unwrap()
+}
+
+/// `word` quoted for a shell line: the checkout's path may hold a space.
+pub fn shell_word(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// Waits until a hidden (unfinished) file appears in `dir`, at most `limit`, then `settle`
+/// longer, so that the run is well under way.
+pub fn wait_for_hidden(dir: &Path, limit: Duration, settle: Duration) {
+    let start = Instant::now();
+    while hidden(dir).is_empty() && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(settle);
 }
 
 /// `timeout -k 5 120 mpirun -np RANKS <program>`.
