@@ -325,14 +325,10 @@ pub const NATIVE_RUSTFLAGS: &str = "-C target-cpu=native";
 /// (hundreds of MiB for a cube) would grow this process, and a child started afterwards counts
 /// its parent's resident memory in its own peak (it shares the parent's pages until `exec`).
 fn same_bytes(a: &Path, b: &Path) -> Result<bool> {
-    use std::io::BufReader;
-    let open = |p: &Path| -> Result<BufReader<std::fs::File>> {
-        let file =
-            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
-        Ok(BufReader::with_capacity(1 << 16, file))
-    };
+    let open =
+        |p: &Path| std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()));
     let (mut x, mut y) = (open(a)?, open(b)?);
-    if x.get_ref().metadata()?.len() != y.get_ref().metadata()?.len() {
+    if x.metadata()?.len() != y.metadata()?.len() {
         return Ok(false);
     }
     let (mut bx, mut by) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
