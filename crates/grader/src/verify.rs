@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -18,10 +17,6 @@ use crate::run::Program;
 use crate::trial::{Contest, Project, Trial};
 use crate::verdict::{hash_sources, Check, Checked, Grade, Outcome, Verdict};
 use crate::{correct, fast, safe};
-
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-}
 
 /// Builds the references (`names`: the step and its predecessor) as the project's one build
 /// does (`tools::build::project`): after `make prepare` that build is fresh, and a build of
@@ -92,10 +87,7 @@ fn build_exercise(layout: &Layout, exercise: Exercise, bin: &Path) -> Result<Che
     if built_elsewhere(layout, exercise) {
         forget_build(layout, exercise);
     }
-    let status = cargo()
-        .current_dir(&layout.exercises)
-        .args(["build", "--release", "-p", exercise.name(), "--target-dir"])
-        .arg(&layout.target)
+    let status = tools::build::exercise(&layout.exercises, &layout.target, exercise.name())
         .status()
         .context("cannot run cargo")?;
     if !status.success() {
